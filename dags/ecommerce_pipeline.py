@@ -1,0 +1,148 @@
+"""
+# E-commerce analytics pipeline
+
+One business date per run, end to end:
+
+1. **bootstrap_schema** — apply the versioned DDL of `include/sql/schema` (idempotent).
+2. **generate** — write the date's raw CSVs with the generator, or take them from a landing
+   folder (`source` = `landing`).
+3. **ingest_staging** — COPY each file into `staging`, replacing the date's batch.
+4. **quality_checks** — declared checks on the batch; an error stops the run here.
+5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
+6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`.
+7. **analytics** — BI-ready tables and the headline insights; updates the analytics Asset.
+
+The business date is the data interval's start (a daily interval, UTC); a manual run may
+name one with the `business_date` param. Every task replaces the date's data atomically, so
+re-running a date — or clearing a task — gives the same result.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag, task, task_group
+
+from ecommerce.assets import ANALYTICS_ASSET
+from ecommerce.callbacks import log_task_failure
+from ecommerce.contract import RAW_TABLES
+from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
+from ecommerce.settings import WAREHOUSE_CONN_ID
+
+BUSINESS_DATE = "{{ params.business_date or data_interval_start | ds }}"
+
+PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
+                     "050_transactions", "060_transaction_items"]
+WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "040_fact_sales",
+                    "050_agg_daily_sales"]
+ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
+                    "040_top_products", "050_customer_revenue_mix", "090_insights"]
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": log_task_failure,
+}
+
+
+def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
+    """One task per model file of ``include/sql/<layer>``, run in file order."""
+    tasks = [
+        SqlModelOperator(task_id=model.split("_", 1)[1], sql=f"{layer}/{model}.sql",
+                         business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
+        for model in models
+    ]
+    chain(*tasks)
+    return tasks
+
+
+@dag(
+    dag_id="ecommerce_pipeline",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    doc_md=__doc__,
+    tags=["ecommerce", "warehouse"],
+    params={
+        "business_date": Param(None, type=["null", "string"], format="date",
+                               pattern=r"^\d{4}-\d{2}-\d{2}$",
+                               description="YYYY-MM-DD; empty: the data interval's start"),
+        "source": Param("generate", enum=["generate", "landing"],
+                        description="generate the raw files, or read them from the landing folder"),
+        "landing_dir": Param(None, type=["null", "string"],
+                             description="landing folder (default: <data root>/landing)"),
+        "orders": Param(2000, type="integer", minimum=1, description="average orders per weekday"),
+        "defect_rate": Param(0.0, type="number", minimum=0, maximum=0.5,
+                             description="share of generated rows given a labelled defect"),
+    },
+)
+def ecommerce_pipeline():
+    @task
+    def bootstrap_schema() -> list[str]:
+        """Apply include/sql/schema/*.sql in order (idempotent DDL)."""
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        from ecommerce.schema import apply_schema
+
+        with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
+            return apply_schema(conn)
+
+    @task_group
+    def generate():
+        @task
+        def raw_files(params=None, data_interval_start=None) -> str:
+            """The folder of the date's raw files: generated now, or found in the landing folder."""
+            from ecommerce.sources import generated_folder, landing_folder
+
+            business_date = params["business_date"] or data_interval_start.strftime("%Y-%m-%d")
+            if params["source"] == "landing":
+                return str(landing_folder(params["landing_dir"], business_date))
+            return str(generated_folder(business_date, orders=params["orders"],
+                                        defect_rate=params["defect_rate"]))
+
+        return raw_files()
+
+    @task_group
+    def ingest_staging(source_dir):
+        return [
+            CsvToStagingOperator(task_id=table, table=table, source_dir=source_dir,
+                                 business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
+            for table in RAW_TABLES
+        ]
+
+    @task_group
+    def quality_checks():
+        QualityGateOperator(task_id="staging_gate", checks_file="staging.yml",
+                            business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
+
+    @task_group
+    def production():
+        sql_models("production", PRODUCTION_MODELS)
+
+    @task_group
+    def warehouse():
+        sql_models("warehouse", WAREHOUSE_MODELS)
+
+    @task_group
+    def analytics():
+        @task(outlets=[ANALYTICS_ASSET])
+        def publish_insights() -> list[str]:
+            """Log the headline insights; updating the Asset refreshes the dashboards."""
+            from ecommerce.insights import log_insights
+
+            return log_insights(WAREHOUSE_CONN_ID)
+
+        chain(sql_models("analytics", ANALYTICS_MODELS)[-1], publish_insights())
+
+    raw = generate()
+    chain(bootstrap_schema(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(), analytics())
+
+
+ecommerce_pipeline()

@@ -1,0 +1,33 @@
+-- analytics.customer_revenue_mix: revenue from customers with one completed order (new)
+-- against those who came back (repeat).
+delete from analytics.customer_revenue_mix;
+
+insert into analytics.customer_revenue_mix
+with per_customer as (
+    select
+        customers.customer_id,
+        count(distinct facts.transaction_id) as orders,
+        sum(facts.net_amount) as net_revenue
+    from warehouse.fact_sales as facts
+    inner join warehouse.dim_customers as customers using (customer_sk)
+    where facts.status = 'completed'
+    group by customers.customer_id
+),
+
+per_type as (
+    select
+        case when orders > 1 then 'repeat' else 'new' end as customer_type,
+        count(*) as customers,
+        sum(orders) as orders,
+        sum(net_revenue) as net_revenue
+    from per_customer
+    group by 1
+)
+
+select
+    customer_type,
+    customers,
+    orders,
+    net_revenue,
+    round(net_revenue / nullif(sum(net_revenue) over (), 0), 4)
+from per_type;

@@ -1,0 +1,46 @@
+-- analytics.insights: the headline statements, each with the numbers behind it.
+delete from analytics.insights;
+
+insert into analytics.insights
+with top_category as (
+    select * from analytics.revenue_by_category order by net_revenue desc limit 1
+),
+
+weekend as (
+    select
+        sum(net_revenue) filter (where is_weekend) / nullif(sum(days) filter (where is_weekend), 0)
+            as weekend_daily_revenue,
+        sum(net_revenue) filter (where not is_weekend) / nullif(sum(days) filter (where not is_weekend), 0)
+            as weekday_daily_revenue
+    from analytics.sales_by_weekday
+),
+
+repeat_customers as (
+    select revenue_share from analytics.customer_revenue_mix where customer_type = 'repeat'
+)
+
+select
+    'top_category',
+    format('%%s is the top revenue category with %%s%%%% of revenue',
+           category_name, round(revenue_share * 100, 1)),
+    revenue_share,
+    jsonb_build_object('category_name', category_name, 'net_revenue', net_revenue)
+from top_category
+union all
+select
+    'weekend_vs_weekday',
+    format('An average weekend day brings %%s%%%% of an average weekday''s revenue (%%s vs %%s)',
+           round(100 * weekend_daily_revenue / weekday_daily_revenue),
+           round(weekend_daily_revenue, 2), round(weekday_daily_revenue, 2)),
+    round(weekend_daily_revenue / weekday_daily_revenue, 4),
+    jsonb_build_object('weekend_daily_revenue', round(weekend_daily_revenue, 2),
+                       'weekday_daily_revenue', round(weekday_daily_revenue, 2))
+from weekend
+where weekend_daily_revenue is not null and weekday_daily_revenue > 0
+union all
+select
+    'repeat_customer_share',
+    format('Repeat customers bring %%s%%%% of revenue', round(revenue_share * 100, 1)),
+    revenue_share,
+    jsonb_build_object('revenue_share', revenue_share)
+from repeat_customers;

@@ -1,0 +1,92 @@
+-- production.transactions: the date's orders, typed and checked against the contract (a
+-- transaction file carries that day's orders only) and against production.customers.
+-- The date's orders are replaced as a whole (their lines go with them, on delete cascade).
+delete from quarantine.rejected_rows
+where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
+
+delete from production.transactions where batch_date = %(business_date)s;
+
+create temporary table transactions_batch on commit drop as
+with source as (
+    select * from staging.transactions where batch_date = %(business_date)s
+),
+
+cleaned as (
+    select
+        source_file,
+        source_line,
+        trim(transaction_id) as transaction_id,
+        trim(customer_id) as customer_id,
+        trim(transaction_ts) as transaction_ts,
+        lower(trim(channel)) as channel,
+        lower(trim(payment_method)) as payment_method,
+        lower(trim(status)) as status,
+        trim(shipping_cost) as shipping_cost,
+        row_to_json(source)::text as raw_record
+    from source
+),
+
+typed as (
+    select
+        *,
+        case
+            when nullif(transaction_id, '') is null or nullif(customer_id, '') is null
+                or nullif(transaction_ts, '') is null or nullif(channel, '') is null
+                or nullif(payment_method, '') is null or nullif(status, '') is null
+                or nullif(shipping_cost, '') is null
+                then 'missing_required_value'
+            when not pg_input_is_valid(transaction_id, 'bigint') then 'invalid_transaction_id'
+            when not pg_input_is_valid(customer_id, 'bigint') then 'invalid_customer_id'
+            when not pg_input_is_valid(transaction_ts, 'timestamptz') then 'invalid_timestamp'
+            when not pg_input_is_valid(shipping_cost, 'numeric(12,2)') then 'invalid_number'
+            when shipping_cost::numeric < 0 then 'negative_amount'
+            when status not in ('completed', 'cancelled', 'returned', 'pending') then 'invalid_status'
+            when (transaction_ts::timestamptz at time zone 'UTC')::date <> %(business_date)s
+                then 'outside_business_date'
+        end as type_reason
+    from cleaned
+),
+
+checked as (
+    select
+        typed.*,
+        coalesce(
+            typed.type_reason,
+            case
+                when not exists (
+                    select from production.customers as customers
+                    where customers.customer_id = typed.customer_id::bigint
+                ) then 'unknown_customer'
+                when exists (
+                    select from production.transactions as loaded
+                    where loaded.transaction_id = typed.transaction_id::bigint
+                ) then 'transaction_id_of_another_date'
+            end
+        ) as reject_reason
+    from typed
+)
+
+select * from checked;
+
+insert into quarantine.rejected_rows
+    (source_table, batch_date, source_file, source_line, stage, reason, raw_record)
+select 'transactions', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record
+from transactions_batch
+where reject_reason is not null;
+
+insert into production.transactions (
+    transaction_id, customer_id, transaction_ts, channel, payment_method, status,
+    shipping_cost, batch_date
+)
+select distinct on (transaction_id::bigint)
+    transaction_id::bigint,
+    customer_id::bigint,
+    transaction_ts::timestamptz,
+    channel,
+    payment_method,
+    status,
+    shipping_cost::numeric(12, 2),
+    %(business_date)s
+from transactions_batch
+where reject_reason is null
+order by transaction_id::bigint, source_line desc;

@@ -1,0 +1,89 @@
+-- production.transaction_items: the lines of the date's orders, typed and checked against
+-- production.transactions and production.products. Lines whose order was rejected are
+-- rejected too, so no line is lost without a reason.
+delete from quarantine.rejected_rows
+where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
+
+create temporary table transaction_items_batch on commit drop as
+with source as (
+    select * from staging.transaction_items where batch_date = %(business_date)s
+),
+
+cleaned as (
+    select
+        source_file,
+        source_line,
+        trim(transaction_id) as transaction_id,
+        trim(line_number) as line_number,
+        trim(product_id) as product_id,
+        trim(quantity) as quantity,
+        trim(unit_price) as unit_price,
+        coalesce(nullif(trim(discount), ''), '0') as discount,
+        row_to_json(source)::text as raw_record
+    from source
+),
+
+typed as (
+    select
+        *,
+        case
+            when nullif(transaction_id, '') is null or nullif(line_number, '') is null
+                or nullif(product_id, '') is null or nullif(quantity, '') is null
+                or nullif(unit_price, '') is null
+                then 'missing_required_value'
+            when not pg_input_is_valid(transaction_id, 'bigint')
+                or not pg_input_is_valid(line_number, 'integer')
+                or not pg_input_is_valid(product_id, 'bigint')
+                or not pg_input_is_valid(quantity, 'integer')
+                or not pg_input_is_valid(unit_price, 'numeric(12,2)')
+                or not pg_input_is_valid(discount, 'numeric(5,4)')
+                then 'invalid_number'
+            when quantity::integer <= 0 then 'non_positive_quantity'
+            when unit_price::numeric < 0 then 'negative_price'
+            when discount::numeric < 0 or discount::numeric >= 1 then 'invalid_discount'
+            when line_number::integer <= 0 then 'invalid_line_number'
+        end as type_reason
+    from cleaned
+),
+
+checked as (
+    select
+        typed.*,
+        coalesce(
+            typed.type_reason,
+            case
+                when not exists (
+                    select from production.transactions as transactions
+                    where transactions.transaction_id = typed.transaction_id::bigint
+                        and transactions.batch_date = %(business_date)s
+                ) then 'unknown_or_rejected_transaction'
+                when not exists (
+                    select from production.products as products
+                    where products.product_id = typed.product_id::bigint
+                ) then 'unknown_product'
+            end
+        ) as reject_reason
+    from typed
+)
+
+select * from checked;
+
+insert into quarantine.rejected_rows
+    (source_table, batch_date, source_file, source_line, stage, reason, raw_record)
+select 'transaction_items', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record
+from transaction_items_batch
+where reject_reason is not null;
+
+insert into production.transaction_items (
+    transaction_id, line_number, product_id, quantity, unit_price, discount
+)
+select distinct on (transaction_id::bigint, line_number::integer)
+    transaction_id::bigint,
+    line_number::integer,
+    product_id::bigint,
+    quantity::integer,
+    unit_price::numeric(12, 2),
+    discount::numeric(5, 4)
+from transaction_items_batch
+where reject_reason is null
+order by transaction_id::bigint, line_number::integer, source_line desc;

@@ -1,0 +1,45 @@
+-- Quarantine: every row that could not go on, with where it came from and why.
+create table if not exists quarantine.rejected_rows (
+    rejected_row_id bigint generated always as identity primary key,
+    source_table text not null,
+    batch_date date not null,
+    source_file text,
+    source_line integer,
+    stage text not null check (stage in ('staging', 'production', 'warehouse')),
+    reason text not null,
+    raw_record text,
+    rejected_at timestamptz not null default clock_timestamp()
+);
+create index if not exists rejected_rows_batch_idx
+    on quarantine.rejected_rows (source_table, batch_date, stage);
+
+-- Audit: one row per task run, one per quality check.
+create table if not exists audit.task_runs (
+    task_run_id bigint generated always as identity primary key,
+    dag_id text not null,
+    run_id text not null,
+    task_id text not null,
+    try_number integer not null,
+    business_date date not null,
+    rows_read bigint not null default 0,
+    rows_written bigint not null default 0,
+    rows_rejected bigint not null default 0,
+    duration_seconds numeric(12, 3) not null,
+    finished_at timestamptz not null default clock_timestamp()
+);
+create index if not exists task_runs_business_date_idx on audit.task_runs (business_date, task_id);
+
+create table if not exists audit.dq_results (
+    dq_result_id bigint generated always as identity primary key,
+    run_id text not null,
+    business_date date not null,
+    check_name text not null,
+    table_name text not null,
+    severity text not null check (severity in ('error', 'warn')),
+    observed_value numeric not null,
+    threshold numeric not null,
+    status text not null check (status in ('pass', 'warn', 'fail')),
+    failing_sample jsonb,
+    checked_at timestamptz not null default clock_timestamp()
+);
+create index if not exists dq_results_business_date_idx on audit.dq_results (business_date, check_name);

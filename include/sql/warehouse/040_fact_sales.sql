@@ -1,0 +1,42 @@
+-- warehouse.fact_sales: one row per transaction line of the business date. Customer and
+-- product resolve to the dimension version valid at the transaction time (point in time), or
+-- to the unknown member -1. The date's rows are replaced as a whole.
+delete from warehouse.fact_sales where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+
+insert into warehouse.fact_sales (
+    date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
+    unit_price, discount, gross_amount, net_amount, status
+)
+with transactions as (
+    select * from production.transactions where batch_date = %(business_date)s
+),
+
+lines as (
+    select items.*
+    from production.transaction_items as items
+    inner join transactions using (transaction_id)
+)
+
+select
+    to_char(%(business_date)s::date, 'YYYYMMDD')::integer,
+    coalesce(customers.customer_sk, -1),
+    coalesce(products.product_sk, -1),
+    lines.transaction_id,
+    lines.line_number,
+    transactions.transaction_ts,
+    lines.quantity,
+    lines.unit_price,
+    lines.discount,
+    round(lines.quantity * lines.unit_price, 2),
+    round(lines.quantity * lines.unit_price * (1 - lines.discount), 2),
+    transactions.status
+from lines
+inner join transactions using (transaction_id)
+left join warehouse.dim_customers as customers
+    on customers.customer_id = transactions.customer_id
+    and transactions.transaction_ts >= customers.valid_from
+    and transactions.transaction_ts < customers.valid_to
+left join warehouse.dim_products as products
+    on products.product_id = lines.product_id
+    and transactions.transaction_ts >= products.valid_from
+    and transactions.transaction_ts < products.valid_to;

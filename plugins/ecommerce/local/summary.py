@@ -1,0 +1,53 @@
+"""The closing summary of ``make run``: what each layer holds, quality, insights, dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from ecommerce.insights import read_insights
+from ecommerce.local.warehouse import psycopg_conninfo
+
+LAYERS = ("staging", "production", "warehouse", "analytics")
+
+
+def render(airflow_uri: str, data_dir: str) -> str:
+    lines = ["Rows per table"]
+    with psycopg.connect(psycopg_conninfo(airflow_uri)) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            """
+            select table_schema, table_name
+            from information_schema.tables
+            where table_schema = any(%s) and table_type = 'BASE TABLE'
+            order by array_position(%s, table_schema::text), table_name
+            """,
+            (list(LAYERS), list(LAYERS)),
+        )
+        for schema, table in cursor.fetchall():
+            count = cursor.execute(
+                psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(schema, table))
+            ).fetchone()[0]
+            lines.append(f"  {schema + '.' + table:<42} {count:>10,}")
+        quarantined = cursor.execute(
+            "select stage, reason, count(*) from quarantine.rejected_rows group by 1, 2 order by 1, 3 desc"
+        ).fetchall()
+        lines.append(f"\nRows quarantined: {sum(row[2] for row in quarantined):,}")
+        lines += [f"  {stage:<11} {reason:<32} {count:>8,}" for stage, reason, count in quarantined]
+        checks = cursor.execute(
+            """
+            select business_date, count(*) filter (where status = 'pass'),
+                   count(*) filter (where status = 'warn'), count(*) filter (where status = 'fail')
+            from audit.dq_results
+            where business_date = (select max(business_date) from audit.dq_results)
+            group by business_date
+            """
+        ).fetchone()
+        if checks:
+            lines.append(f"\nQuality gate, {checks[0]}: {checks[1]} passed, {checks[2]} warned, {checks[3]} failed")
+        lines.append("\nInsights")
+        lines += [f"  - {headline}" for headline in read_insights(cursor)]
+    dashboard = Path(data_dir) / "dashboards" / "index.html"
+    if dashboard.exists():
+        lines.append(f"\nDashboard: {dashboard}")
+    return "\n".join(lines)

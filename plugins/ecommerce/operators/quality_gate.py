@@ -1,0 +1,62 @@
+"""Run a file of declared quality checks and stop the pipeline on an error-severity failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from airflow.sdk import BaseOperator
+
+from ecommerce import audit
+from ecommerce.settings import QUALITY_DIR, WAREHOUSE_CONN_ID
+
+
+class QualityCheckFailed(RuntimeError):
+    """One or more error-severity checks failed."""
+
+
+class QualityGateOperator(BaseOperator):
+    """Run the checks of ``include/quality/<checks_file>`` for a business date.
+
+    Every result goes to ``audit.dq_results`` (with a sample of failing rows) and into the task
+    log as a table. Any error-severity failure fails the task, which stops everything
+    downstream; warn-severity failures are reported and let the run go on.
+
+    :param checks_file: file name under ``include/quality``, e.g. ``staging.yml``.
+    :param business_date: the business date, ``YYYY-MM-DD`` (templated).
+    :param conn_id: Airflow connection id of the warehouse.
+    """
+
+    template_fields: Sequence[str] = ("business_date",)
+    ui_color = "#e0f2e9"
+
+    def __init__(self, *, checks_file: str, business_date: str, conn_id: str = WAREHOUSE_CONN_ID,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.checks_file = checks_file
+        self.business_date = business_date
+        self.conn_id = conn_id
+
+    def execute(self, context) -> dict[str, int]:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        from ecommerce.quality import engine
+        from ecommerce.quality.checks import load_checks
+
+        checks = load_checks(QUALITY_DIR / self.checks_file)
+        with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
+            with audit.task_run(cursor, context, self.business_date) as counts:
+                results = [engine.evaluate(cursor, check, self.business_date) for check in checks]
+                engine.persist(cursor, results, context["run_id"], self.business_date)
+                counts.read = len(results)
+                counts.rejected = sum(result.blocks for result in results)
+        self.log.info("quality checks for %s:\n%s", self.business_date, engine.format_table(results))
+        for result in results:
+            if result.status != "pass":
+                self.log.warning("%s %s: %d failing rows, sample: %s", result.status.upper(),
+                                 result.check.name, result.failing_rows, result.sample)
+        failed = [result.check.name for result in results if result.blocks]
+        if failed:
+            raise QualityCheckFailed(
+                f"{len(failed)} error-severity check(s) failed for {self.business_date}: {', '.join(failed)}"
+            )
+        return {status: sum(r.status == status for r in results) for status in ("pass", "warn", "fail")}

@@ -1,0 +1,1 @@
+"""Quality checks declared as data (``include/quality/*.yml``), run as SQL, results persisted."""

@@ -1,0 +1,75 @@
+"""Run quality checks against the warehouse and persist each result in ``audit.dq_results``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ecommerce.quality.checks import Check
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    failing_rows: int
+    batch_rows: int
+    observed: float
+    status: str  # pass | warn | fail
+    sample: list
+
+    @property
+    def blocks(self) -> bool:
+        return self.status == "fail"
+
+
+def evaluate(cursor, check: Check, business_date: str) -> CheckResult:
+    """Run one check for the business date: count failing rows, keep a sample of them."""
+    params = {"business_date": business_date}
+    failing = check.failing_rows()
+    cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
+    failing_rows = cursor.fetchone()[0]
+    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), params)
+    batch_rows = cursor.fetchone()[0]
+    cursor.execute(sql.SQL("select to_jsonb(f) from ({}) f limit {}").format(failing, sql.Literal(SAMPLE_ROWS)), params)
+    sample = [row[0] for row in cursor.fetchall()]
+
+    if check.type == "row_count_min":
+        observed = float(batch_rows)
+        ok = batch_rows >= check.threshold
+    else:
+        observed = failing_rows / batch_rows if check.uses_rate and batch_rows else float(failing_rows)
+        ok = observed <= check.threshold
+    status = "pass" if ok else ("fail" if check.severity == "error" else "warn")
+    return CheckResult(check, failing_rows, batch_rows, observed, status, sample if not ok else [])
+
+
+def persist(cursor, results: list[CheckResult], run_id: str, business_date: str) -> None:
+    """Replace the results of this run and date in ``audit.dq_results``."""
+    cursor.execute("delete from audit.dq_results where run_id = %s and business_date = %s", (run_id, business_date))
+    for result in results:
+        cursor.execute(
+            """
+            insert into audit.dq_results (run_id, business_date, check_name, table_name, severity,
+                                          observed_value, threshold, status, failing_sample)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            """,
+            (run_id, business_date, result.check.name, result.check.table, result.check.severity,
+             result.observed, result.check.threshold, result.status,
+             json.dumps(result.sample, default=str) if result.sample else None),
+        )
+
+
+def format_table(results: list[CheckResult]) -> str:
+    """A plain-text table of every result, for the task log."""
+    rows = [("check", "table", "severity", "observed", "threshold", "status")]
+    for result in results:
+        rows.append((result.check.name, result.check.table, result.check.severity,
+                     f"{result.observed:.4g}", f"{result.check.threshold:.4g}", result.status.upper()))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Names and locations every part of the pipeline agrees on.
+
+Nothing here touches a database or the file system at import time: DAG files import it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The one Airflow connection id of the warehouse; set it with AIRFLOW_CONN_ECOMMERCE_WAREHOUSE.
+WAREHOUSE_CONN_ID = "ecommerce_warehouse"
+
+#: The repository (or, in Docker, /opt/airflow): ``plugins/ecommerce/settings.py`` -> two up.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"
+SQL_DIR = INCLUDE_DIR / "sql"
+QUALITY_DIR = INCLUDE_DIR / "quality"
+
+
+def data_dir() -> Path:
+    """Root of generated and landed data: ``raw/``, ``landing/``, ``dashboards/`` live under it."""
+    return Path(os.environ.get("ECOMMERCE_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+
+def raw_dir(business_date: str) -> Path:
+    """Folder of one business date's raw files, in the raw file contract."""
+    return data_dir() / "raw" / business_date

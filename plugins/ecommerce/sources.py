@@ -1,0 +1,35 @@
+"""Where a business date's raw files come from: the generator, or a user's landing folder."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from ecommerce.contract import RAW_COLUMNS, file_name
+from ecommerce.settings import data_dir
+
+SOURCES = ("generate", "landing")
+
+
+def default_landing_dir() -> Path:
+    return data_dir() / "landing"
+
+
+def landing_folder(landing_dir: str | None, business_date: str) -> Path:
+    """The landing folder of a date, after checking that every raw file is there."""
+    folder = Path(landing_dir or default_landing_dir()) / business_date
+    if not folder.is_dir():
+        raise FileNotFoundError(f"landing folder {folder} does not exist")
+    missing = [file_name(t) for t in RAW_COLUMNS if not (folder / file_name(t)).is_file()]
+    if missing:
+        raise FileNotFoundError(f"landing folder {folder} lacks {', '.join(missing)}")
+    return folder
+
+
+def generated_folder(business_date: str, **config) -> Path:
+    """Generate the date's raw files under ``<data root>/raw`` and return their folder."""
+    from ecommerce.generation import GeneratorConfig, generate_day
+
+    out = data_dir() / "raw"
+    generate_day(GeneratorConfig(**config), date.fromisoformat(business_date), out)
+    return out / business_date

@@ -1,0 +1,68 @@
+"""Shared fixtures. Importing this sets up the test environment before Airflow is imported:
+an embedded PostgreSQL database ``ecommerce_test`` (or AIRFLOW_CONN_ECOMMERCE_WAREHOUSE), an
+AIRFLOW_HOME with SQLite metadata under ``.local/test``, and a data folder beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ecommerce.local import environment
+
+os.environ.update(environment.build(environment.PROFILES["test"]))
+
+import psycopg  # noqa: E402
+
+from ecommerce.local.warehouse import psycopg_conninfo  # noqa: E402
+
+PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse", "analytics")
+
+
+def connect(**kwargs) -> psycopg.Connection:
+    return psycopg.connect(psycopg_conninfo(os.environ[environment.WAREHOUSE_ENV]), **kwargs)
+
+
+def reset_warehouse() -> None:
+    """Drop every pipeline schema, then apply the schema files: an empty, current warehouse."""
+    from ecommerce.schema import apply_schema
+
+    with connect(autocommit=True) as conn:
+        for schema in PIPELINE_SCHEMAS:
+            conn.execute(f"drop schema if exists {schema} cascade")
+        apply_schema(conn)
+
+
+@pytest.fixture
+def db():
+    """An autocommit connection to the test warehouse."""
+    with connect(autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def empty_warehouse():
+    reset_warehouse()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A private data root for one test."""
+    monkeypatch.setenv("ECOMMERCE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def task_context(task_id: str = "test_task", run_id: str = "test_run") -> dict:
+    """The part of an Airflow context the operators read, for calling ``execute`` directly."""
+    ti = SimpleNamespace(dag_id="tests", run_id=run_id, task_id=task_id, try_number=1)
+    return {"ti": ti, "run_id": run_id}
+
+
+@pytest.fixture(scope="session")
+def clean_test_data():
+    shutil.rmtree(os.environ["ECOMMERCE_DATA_DIR"], ignore_errors=True)
+    Path(os.environ["ECOMMERCE_DATA_DIR"]).mkdir(parents=True)

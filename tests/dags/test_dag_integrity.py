@@ -1,0 +1,131 @@
+"""The DAG folder parses cleanly, touches no database while parsing, and has the expected shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+
+from ecommerce.settings import PROJECT_ROOT
+
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+
+EXPECTED_UPSTREAM = {
+    "bootstrap_schema": set(),
+    "generate.raw_files": {"bootstrap_schema"},
+    "ingest_staging.customers": {"generate.raw_files"},
+    "ingest_staging.products": {"generate.raw_files"},
+    "ingest_staging.transactions": {"generate.raw_files"},
+    "ingest_staging.transaction_items": {"generate.raw_files"},
+    "quality_checks.staging_gate": {
+        "ingest_staging.customers", "ingest_staging.products",
+        "ingest_staging.transactions", "ingest_staging.transaction_items",
+    },
+    "production.customers": {"quality_checks.staging_gate"},
+    "production.categories": {"production.customers"},
+    "production.brands": {"production.categories"},
+    "production.products": {"production.brands"},
+    "production.transactions": {"production.products"},
+    "production.transaction_items": {"production.transactions"},
+    "warehouse.dim_date": {"production.transaction_items"},
+    "warehouse.dim_customers": {"warehouse.dim_date"},
+    "warehouse.dim_products": {"warehouse.dim_customers"},
+    "warehouse.fact_sales": {"warehouse.dim_products"},
+    "warehouse.agg_daily_sales": {"warehouse.fact_sales"},
+    "analytics.daily_kpis": {"warehouse.agg_daily_sales"},
+    "analytics.revenue_by_category": {"analytics.daily_kpis"},
+    "analytics.sales_by_weekday": {"analytics.revenue_by_category"},
+    "analytics.top_products": {"analytics.sales_by_weekday"},
+    "analytics.customer_revenue_mix": {"analytics.top_products"},
+    "analytics.insights": {"analytics.customer_revenue_mix"},
+    "analytics.publish_insights": {"analytics.insights"},
+}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+@pytest.fixture(scope="module")
+def pipeline(dagbag):
+    return dagbag.get_dag("ecommerce_pipeline")
+
+
+def test_dagbag_has_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "ecommerce_pipeline" in dagbag.dag_ids
+
+
+def test_parsing_opens_no_connection_and_queries_no_database():
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook
+
+    with mock.patch.object(BaseHook, "get_connection") as get_connection, \
+            mock.patch("psycopg.connect") as pg_connect, mock.patch("psycopg2.connect") as pg2_connect:
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert bag.import_errors == {}
+    assert bag.get_dag("ecommerce_pipeline") is not None
+    assert get_connection.call_count == 0
+    assert pg_connect.call_count == 0
+    assert pg2_connect.call_count == 0
+
+
+def test_task_graph_matches_expected_shape(pipeline):
+    actual = {task.task_id: set(task.upstream_task_ids) for task in pipeline.tasks}
+    assert actual == EXPECTED_UPSTREAM
+
+
+def test_every_task_retries_with_backoff_and_has_a_timeout(pipeline):
+    for task in pipeline.tasks:
+        assert task.retries >= 2, task.task_id
+        assert task.retry_exponential_backoff, task.task_id
+        assert task.max_retry_delay is not None and task.max_retry_delay <= timedelta(hours=1), task.task_id
+        assert task.execution_timeout is not None, task.task_id
+        assert task.on_failure_callback, task.task_id
+        assert task.owner == "data-engineering"
+
+
+def test_schedule_is_daily_data_intervals_in_utc(pipeline):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    assert isinstance(pipeline.timetable, CronDataIntervalTimetable)
+    assert pipeline.timetable.expression == "0 0 * * *"
+    assert str(pipeline.timetable.timezone) == "UTC"
+    assert pipeline.catchup is False
+    assert pipeline.max_active_runs == 1
+    assert pipeline.doc_md and "business date" in pipeline.doc_md
+    assert "ecommerce" in pipeline.tags
+
+
+@pytest.mark.parametrize("value", ["2026-11-20", None])
+def test_business_date_param_accepts_a_date_or_nothing(pipeline, value):
+    from airflow.sdk import Param
+
+    param: Param = pipeline.params.get_param("business_date")
+    assert param.resolve(value) == value
+
+
+@pytest.mark.parametrize("value", ["20-11-2026", "2026/11/20", "yesterday", "2026-11-20; drop"])
+def test_business_date_param_rejects_anything_else(pipeline, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        pipeline.params.get_param("business_date").resolve(value)
+
+
+def test_failure_callback_logs_one_clear_line(caplog):
+    from types import SimpleNamespace
+
+    from ecommerce.callbacks import log_task_failure
+
+    ti = SimpleNamespace(dag_id="ecommerce_pipeline", task_id="production.customers", try_number=2)
+    log_task_failure({"ti": ti, "params": {"business_date": "2026-11-20"}, "exception": ValueError("boom")})
+    [record] = [r for r in caplog.records if r.name == "ecommerce.failures"]
+    assert record.getMessage() == (
+        "TASK FAILED dag=ecommerce_pipeline task=production.customers business_date=2026-11-20 "
+        "try=2 error=ValueError: boom"
+    )
