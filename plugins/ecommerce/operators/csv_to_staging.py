@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,41 +9,33 @@ from airflow.sdk import BaseOperator
 
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, file_name
+from ecommerce.raw_files import Malformed, count_data_lines, read_header, scan_records
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
 
 
-class RawFileError(ValueError):
-    """A raw file that cannot be loaded at all: missing, empty, or lacking a required column."""
-
-
-def read_header(path: Path, table: str) -> list[str]:
-    """Return the header of ``path`` after checking that it has every column of ``table``."""
-    if not path.is_file():
-        raise RawFileError(f"{path}: file not found")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if not header:
-        raise RawFileError(f"{path}: file is empty (no header row)")
-    header = [name.strip() for name in header]
-    missing = [column for column in RAW_COLUMNS[table] if column not in header]
-    if missing:
-        raise RawFileError(f"{path}: header lacks required column(s) {', '.join(missing)}")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise RawFileError(f"{path}: header repeats column(s) {', '.join(duplicated)}")
-    return header
+class ReconciliationError(RuntimeError):
+    """Data lines of a file differ from rows staged plus rows quarantined."""
 
 
 class CsvToStagingOperator(BaseOperator):
     """Replace a business date's batch of one staging table with the rows of a raw CSV file.
 
-    The file streams into a temporary all-text table through ``COPY ... FROM STDIN``, its
-    columns matched by header name, then moves to ``staging.<table>`` with ``batch_date``,
-    ``source_file``, ``source_line`` and ``loaded_at``. Deleting the old batch and inserting the
-    new one happen in one transaction, so a failed or retried try never leaves a partial or
-    doubled batch. Columns outside the contract are logged and ignored.
+    The file streams through ``COPY ... FROM STDIN`` into a temporary all-text table whose
+    columns follow the file's header (columns are matched by name; columns outside the
+    contract are logged and ignored), then moves to ``staging.<table>`` with ``batch_date``,
+    ``source_file``, ``source_line`` and ``loaded_at``.
+
+    A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
+    broken quoting, invalid UTF-8, a NUL byte) or a quoted field spans lines, the file is
+    scanned record by record instead: good records still load through COPY, and every
+    malformed line goes to ``quarantine.rejected_rows`` with its line number, a reason code
+    and its text. Either way data lines = rows staged + rows quarantined, which the task
+    checks and records in ``audit.task_runs``.
+
+    The old batch and its quarantined lines are replaced in the same transaction, so a failed
+    or retried try never leaves a partial or doubled batch.
 
     :param table: the raw table, one of ``customers``, ``products``, ``transactions``,
         ``transaction_items``.
@@ -75,41 +65,95 @@ class CsvToStagingOperator(BaseOperator):
         extra = [name for name in header if name not in RAW_COLUMNS[self.table]]
         if extra:
             self.log.warning("%s: ignoring column(s) outside the contract: %s", path, ", ".join(extra))
+        data_lines = count_data_lines(path)
 
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
-                counts.read = self._copy_into_temp(cursor, path, header)
+                counts.read = data_lines
+                self._create_temp_table(cursor, header)
+                cursor.execute(
+                    "delete from quarantine.rejected_rows "
+                    "where source_table = %s and batch_date = %s and stage = 'staging'",
+                    (self.table, self.business_date),
+                )
+                if not self._copy_whole_file(conn, cursor, path, header, data_lines):
+                    self.log.warning("%s: COPY refused the file; loading it record by record", path)
+                    counts.rejected = self._copy_record_by_record(cursor, path, header)
+                cursor.execute("select coalesce(sum(lines), 0) from raw_rows")
+                staged_lines = cursor.fetchone()[0]
+                if staged_lines + counts.rejected != data_lines:
+                    raise ReconciliationError(
+                        f"{path}: {data_lines} data lines but {staged_lines} staged + "
+                        f"{counts.rejected} quarantined")
                 counts.written = self._replace_batch(cursor, path)
+        self.log.info("%s reconciles: %d data lines = %d staged (in %d records) + %d quarantined",
+                      path.name, data_lines, staged_lines, counts.written, counts.rejected)
         return counts.written
 
-    def _copy_into_temp(self, cursor, path: Path, header: list[str]) -> int:
-        """Stream the file into ``pg_temp.raw_rows``; its identity column numbers the records."""
+    def _create_temp_table(self, cursor, header: list[str]) -> None:
         from psycopg import sql
 
-        columns = [sql.Identifier(name) for name in header]
         cursor.execute(sql.SQL(
-            "create temporary table raw_rows (record_number bigint generated always as identity, {}) "
-            "on commit drop"
-        ).format(sql.SQL(", ").join(sql.SQL("{} text").format(column) for column in columns)))
+            "create temporary table raw_rows (record_number bigint generated by default as identity, "
+            "source_line integer, lines integer not null default 1, {}) on commit drop"
+        ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in header)))
+
+    def _copy_whole_file(self, conn, cursor, path: Path, header: list[str], data_lines: int) -> bool:
+        """The fast path: one COPY of the whole file. False (and nothing kept) if it fails or
+        if records and lines disagree, so line numbers would not be exact."""
+        import psycopg
+        from psycopg import sql
+
         copy = sql.SQL("copy raw_rows ({}) from stdin (format csv, header true, encoding 'UTF8')").format(
-            sql.SQL(", ").join(columns))
-        with path.open("rb") as handle, cursor.copy(copy) as pipe:
-            while chunk := handle.read(COPY_CHUNK_BYTES):
-                pipe.write(chunk)
-        return cursor.rowcount
+            sql.SQL(", ").join(sql.Identifier(name) for name in header))
+        try:
+            with conn.transaction(), path.open("rb") as handle, cursor.copy(copy) as pipe:
+                while chunk := handle.read(COPY_CHUNK_BYTES):
+                    pipe.write(chunk)
+        except psycopg.DataError as error:
+            self.log.info("COPY stopped: %s", str(error).splitlines()[0])
+            return False
+        if cursor.rowcount == data_lines:
+            return True
+        cursor.execute("truncate raw_rows")  # quoted line breaks: rescan for exact line numbers
+        return False
+
+    def _copy_record_by_record(self, cursor, path: Path, header: list[str]) -> int:
+        """The careful path: good records through COPY, malformed lines to quarantine."""
+        from psycopg import sql
+
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in header)
+        malformed: list[Malformed] = []
+        with cursor.copy(sql.SQL("copy raw_rows (source_line, lines, {}) from stdin").format(columns)) as pipe:
+            for item in scan_records(path, len(header)):
+                if isinstance(item, Malformed):
+                    malformed.append(item)
+                else:
+                    pipe.write_row([item.line, item.lines, *item.fields])
+        with cursor.copy(
+            "copy quarantine.rejected_rows (source_table, batch_date, source_file, source_line, stage, "
+            "reason, raw_record) from stdin"
+        ) as pipe:
+            for bad in malformed:
+                pipe.write_row([self.table, self.business_date, str(path), bad.line, "staging", bad.reason, bad.raw])
+        for bad in malformed[:20]:
+            self.log.warning("quarantined %s line %d: %s", path.name, bad.line, bad.reason)
+        return len(malformed)
 
     def _replace_batch(self, cursor, path: Path) -> int:
+        """Swap the date's batch for the rows in ``raw_rows``; return rows staged."""
         from psycopg import sql
 
         target = sql.Identifier("staging", self.table)
-        columns = [sql.Identifier(name) for name in RAW_COLUMNS[self.table]]
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in RAW_COLUMNS[self.table])
         cursor.execute(sql.SQL("delete from {} where batch_date = %s").format(target), (self.business_date,))
         self.log.info("replaced %d rows of the previous %s batch", cursor.rowcount, self.business_date)
         cursor.execute(
             sql.SQL(
                 "insert into {target} ({columns}, batch_date, source_file, source_line, loaded_at) "
-                "select {columns}, %s, %s, record_number + 1, now() from raw_rows order by record_number"
-            ).format(target=target, columns=sql.SQL(", ").join(columns)),
+                "select {columns}, %s, %s, coalesce(source_line, record_number + 1), now() "
+                "from raw_rows order by record_number"
+            ).format(target=target, columns=columns),
             (self.business_date, str(path)),
         )
         return cursor.rowcount

@@ -1,0 +1,127 @@
+"""Reading raw CSV files of the contract: the header, and a record-by-record validating scan.
+
+``scan_records`` is the careful path the staging loader takes when PostgreSQL's COPY refuses a
+file: it walks the file line by line, yields each well-formed record with its line number, and
+each malformed one with a reason code, so the good rows still load and every bad line is
+quarantined.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecommerce.contract import RAW_COLUMNS
+
+#: A quoted field may span lines; a quote left open longer than this is broken quoting.
+MAX_RECORD_LINES = 20
+
+# Reason codes of malformed lines.
+NUL_BYTE = "nul_byte"
+INVALID_UTF8 = "invalid_utf8"
+BROKEN_QUOTING = "broken_quoting"
+WRONG_COLUMN_COUNT = "wrong_column_count"
+
+
+class RawFileError(ValueError):
+    """A raw file that cannot be loaded at all: missing, empty, or lacking a required column."""
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int  # physical line number of the record's first line (the header is line 1)
+    fields: list[str]
+    lines: int = 1  # physical lines the record spans (more than one: a quoted line break)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    line: int
+    reason: str
+    raw: str  # the line as text; undecodable bytes and NULs shown escaped
+
+
+def read_header(path: Path, table: str) -> list[str]:
+    """Return the header of ``path`` after checking that it has every column of ``table``."""
+    if not path.is_file():
+        raise RawFileError(f"{path}: file not found")
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise RawFileError(f"{path}: file is empty (no header row)")
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")], strict=True))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RawFileError(f"{path}: header row is not valid UTF-8 CSV ({error})") from error
+    header = [name.strip() for name in header]
+    missing = [column for column in RAW_COLUMNS[table] if column not in header]
+    if missing:
+        raise RawFileError(f"{path}: header lacks required column(s) {', '.join(missing)}")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise RawFileError(f"{path}: header repeats column(s) {', '.join(duplicated)}")
+    return header
+
+
+def count_data_lines(path: Path) -> int:
+    """Non-blank physical lines after the header."""
+    with path.open("rb") as handle:
+        handle.readline()
+        return sum(1 for line in handle if line.strip())
+
+
+def _show(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+
+
+def scan_records(path: Path, columns: int) -> Iterator[Record | Malformed]:
+    """Yield every data record of ``path`` or the reason its line is malformed.
+
+    Blank lines are skipped. A line with an odd number of quotes continues on the next lines
+    (an RFC 4180 field with a line break) until the quotes balance; if they do not within
+    MAX_RECORD_LINES lines, the first line alone is rejected as broken quoting and the scan
+    resumes on the line after it. Memory holds at most MAX_RECORD_LINES lines.
+    """
+    with path.open("rb") as handle:
+        handle.readline()
+        lines = ((number, raw.rstrip(b"\r\n")) for number, raw in enumerate(handle, start=2))
+        pending: deque[tuple[int, bytes]] = deque()
+
+        def next_line() -> tuple[int, bytes] | None:
+            return pending.popleft() if pending else next(lines, None)
+
+        while (item := next_line()) is not None:
+            line, raw = item
+            if not raw.strip():
+                continue
+            if b"\x00" in raw:
+                yield Malformed(line, NUL_BYTE, _show(raw))
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Malformed(line, INVALID_UTF8, _show(raw))
+                continue
+            extra = []
+            while text.count('"') % 2 and len(extra) < MAX_RECORD_LINES - 1:
+                following = next_line()
+                if following is None:
+                    break
+                extra.append(following)
+                text += "\n" + following[1].decode("utf-8", errors="replace")
+            try:
+                if text.count('"') % 2:
+                    raise csv.Error("unterminated quoted field")
+                fields = next(csv.reader([text], strict=True))
+            except csv.Error:
+                pending.extendleft(reversed(extra))
+                yield Malformed(line, BROKEN_QUOTING, _show(raw))
+                continue
+            if len(fields) != columns:
+                pending.extendleft(reversed(extra))
+                yield Malformed(line, WRONG_COLUMN_COUNT, _show(raw))
+                continue
+            yield Record(line, fields, 1 + len(extra))

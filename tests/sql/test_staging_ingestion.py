@@ -1,0 +1,165 @@
+"""CsvToStagingOperator against the real PostgreSQL, with real files good and bad."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import task_context
+from ecommerce.contract import RAW_COLUMNS
+from ecommerce.operators.csv_to_staging import CsvToStagingOperator
+from ecommerce.raw_files import RawFileError
+
+DATE = "2026-11-20"
+HEADER = ",".join(RAW_COLUMNS["customers"])
+
+
+def customer_line(customer_id: int, first: str = "Ann", email: str | None = None) -> str:
+    email = email or f"c{customer_id}@example.com"
+    return f"{customer_id},{first},Lee,{email},+1-555-0100,1 Main St,Springfield,IL,62701,US,2025-01-01,2026-11-20T10:00:00Z"
+
+
+def write(folder: Path, text: str | bytes, name: str = "customers.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return folder
+
+
+def load(folder: Path, table: str = "customers", date: str = DATE) -> int:
+    operator = CsvToStagingOperator(task_id=f"load_{table}", table=table, source_dir=str(folder), business_date=date)
+    return operator.execute(task_context(f"ingest_staging.{table}"))
+
+
+def staged(db, table: str = "customers", date: str = DATE) -> list[tuple]:
+    return db.execute(
+        f"select source_line, customer_id, first_name, email from staging.{table} "
+        "where batch_date = %s order by source_line", (date,)).fetchall()
+
+
+def quarantined(db, date: str = DATE) -> list[tuple]:
+    return db.execute(
+        "select source_line, reason, raw_record from quarantine.rejected_rows "
+        "where batch_date = %s and stage = 'staging' order by source_line", (date,)).fetchall()
+
+
+@pytest.fixture(autouse=True)
+def _empty(empty_warehouse):
+    pass
+
+
+def test_loads_rows_with_line_numbers_and_metadata(db, tmp_path):
+    folder = write(tmp_path, "\n".join([HEADER, customer_line(1), customer_line(2)]) + "\n")
+    assert load(folder) == 2
+    assert staged(db) == [(2, "1", "Ann", "c1@example.com"), (3, "2", "Ann", "c2@example.com")]
+    source_file, loaded_at = db.execute("select distinct source_file, loaded_at is not null from staging.customers").fetchone()
+    assert source_file == str(folder / "customers.csv") and loaded_at
+
+
+def test_rerun_replaces_the_batch_and_never_appends(db, tmp_path):
+    folder = write(tmp_path, "\n".join([HEADER, customer_line(1), customer_line(2)]) + "\n")
+    load(folder)
+    write(tmp_path, "\n".join([HEADER, customer_line(3)]) + "\n")
+    load(folder)
+    assert staged(db) == [(2, "3", "Ann", "c3@example.com")]
+
+
+def test_other_dates_are_left_alone(db, tmp_path):
+    load(write(tmp_path / "a", "\n".join([HEADER, customer_line(1)]) + "\n"), date="2026-11-19")
+    load(write(tmp_path / "b", "\n".join([HEADER, customer_line(2)]) + "\n"))
+    assert [row[1] for row in staged(db, date="2026-11-19")] == ["1"]
+
+
+def test_columns_in_any_order_and_extra_columns_ignored(db, tmp_path, capsys):
+    columns = list(reversed(RAW_COLUMNS["customers"])) + ["loyalty_tier"]
+    values = list(reversed(customer_line(7).split(","))) + ["gold"]
+    folder = write(tmp_path, ",".join(columns) + "\n" + ",".join(values) + "\n")
+    load(folder)
+    assert staged(db) == [(2, "7", "Ann", "c7@example.com")]
+    assert "ignoring column(s) outside the contract: loyalty_tier" in capsys.readouterr().out
+
+
+def test_bom_and_crlf_line_ends_are_fine(db, tmp_path):
+    folder = write(tmp_path, ("\ufeff" + "\r\n".join([HEADER, customer_line(1), customer_line(2)]) + "\r\n").encode())
+    load(folder)
+    assert staged(db) == [(2, "1", "Ann", "c1@example.com"), (3, "2", "Ann", "c2@example.com")]
+
+
+def test_hostile_and_non_ascii_values_arrive_unchanged(db, tmp_path):
+    hostile = "Robert'); drop table staging.customers;--"
+    line = customer_line(1, first=f'"{hostile}"')
+    folder = write(tmp_path, "\n".join([HEADER, line, customer_line(2, first="Zoë-Łucja 李")]) + "\n")
+    load(folder)
+    assert [row[2] for row in staged(db)] == [hostile, "Zoë-Łucja 李"]
+
+
+def test_quoted_line_break_is_one_record_with_its_first_line_number(db, tmp_path):
+    multi = customer_line(2).replace("1 Main St", '"1 Main St\nApt 4"')
+    folder = write(tmp_path, "\n".join([HEADER, customer_line(1), multi, customer_line(3)]) + "\n")
+    load(folder)
+    assert [(row[0], row[1]) for row in staged(db)] == [(2, "1"), (3, "2"), (5, "3")]
+    assert db.execute("select address from staging.customers where customer_id = '2'").fetchone()[0] == "1 Main St\nApt 4"
+
+
+@pytest.mark.parametrize("bad_line, reason", [
+    (b"9,too,few,columns", "wrong_column_count"),
+    (customer_line(9).encode() + b",extra", "wrong_column_count"),
+    (customer_line(9).replace("Ann", '"Ann').encode(), "broken_quoting"),
+    (customer_line(9).replace("Lee", '"Lee,x').encode(), "broken_quoting"),
+    (customer_line(9).replace("Ann", "An\xff").encode("latin-1"), "invalid_utf8"),
+    (customer_line(9).replace("Ann", "An\x00n").encode(), "nul_byte"),
+])
+def test_each_malformed_line_kind_is_quarantined_and_the_rest_loads(db, tmp_path, bad_line, reason):
+    text = b"\n".join([HEADER.encode(), customer_line(1).encode(), bad_line, customer_line(3).encode()]) + b"\n"
+    load(write(tmp_path, text))
+    assert [(row[0], row[1]) for row in staged(db)] == [(2, "1"), (4, "3")]
+    [(line, got_reason, raw)] = quarantined(db)
+    assert (line, got_reason) == (3, reason)
+    assert raw and "9" in raw
+    audit = db.execute(
+        "select rows_read, rows_written, rows_rejected from audit.task_runs where task_id = 'ingest_staging.customers'"
+    ).fetchone()
+    assert audit == (3, 2, 1)
+
+
+def test_rerun_of_a_fixed_file_clears_its_old_quarantine(db, tmp_path):
+    load(write(tmp_path, "\n".join([HEADER, customer_line(1), "9,bad"]) + "\n"))
+    assert len(quarantined(db)) == 1
+    load(write(tmp_path, "\n".join([HEADER, customer_line(1), customer_line(9)]) + "\n"))
+    assert quarantined(db) == []
+    assert len(staged(db)) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "file not found"),
+    (b"", "file is empty"),
+    (b"\n\n", "file is empty"),
+    (b"customer_id,first_name\n1,Ann\n", "lacks required column(s) last_name, email"),
+    ((HEADER + ",email\n").encode(), "repeats column(s) email"),
+])
+def test_unloadable_files_fail_clearly_and_change_nothing(db, tmp_path, content, message):
+    load(write(tmp_path / "before", "\n".join([HEADER, customer_line(1)]) + "\n"))
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    if content is not None:
+        write(folder, content)
+    with pytest.raises(RawFileError, match=re.escape(message)) as error:
+        load(folder)
+    assert str(folder / "customers.csv") in str(error.value)
+    assert [row[1] for row in staged(db)] == ["1"]
+
+
+def test_a_load_failing_mid_copy_leaves_the_previous_batch_intact(db, tmp_path, monkeypatch):
+    load(write(tmp_path, "\n".join([HEADER, customer_line(1)]) + "\n"))
+    write(tmp_path, "\n".join([HEADER] + [customer_line(n) for n in range(2, 5000)]) + "\n")
+
+    def fail(self, cursor, path):
+        raise ConnectionError("killed mid-load")
+
+    monkeypatch.setattr(CsvToStagingOperator, "_replace_batch", fail)
+    with pytest.raises(ConnectionError):
+        load(tmp_path)
+    assert [row[1] for row in staged(db)] == ["1"]
+    assert db.execute("select count(*) from audit.task_runs").fetchone()[0] == 1
