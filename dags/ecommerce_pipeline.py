@@ -27,10 +27,12 @@ from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag, task, task
 from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.callbacks import log_task_failure
 from ecommerce.contract import RAW_TABLES
+from ecommerce.generation.config import MAX_DEFECT_RATE, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 BUSINESS_DATE = "{{ params.business_date or data_interval_start | ds }}"
+GENERATOR_DEFAULTS = GeneratorConfig()
 
 PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
                      "050_transactions", "060_transaction_items"]
@@ -78,9 +80,10 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
                         description="generate the raw files, or read them from the landing folder"),
         "landing_dir": Param(None, type=["null", "string"],
                              description="landing folder (default: <data root>/landing)"),
-        "orders": Param(2000, type="integer", minimum=1, description="average orders per weekday"),
-        "defect_rate": Param(0.0, type="number", minimum=0, maximum=0.5,
-                             description="share of generated rows given a labelled defect"),
+        "orders": Param(GENERATOR_DEFAULTS.orders, type="integer", minimum=1,
+                        description="average orders per weekday"),
+        "defect_rate": Param(GENERATOR_DEFAULTS.defect_rate, type="number", minimum=0, maximum=MAX_DEFECT_RATE,
+                             description="share of generated rows given a labelled defect (0: none)"),
     },
 )
 def ecommerce_pipeline():

@@ -122,6 +122,7 @@ def scan_records(path: Path, columns: int) -> Iterator[Record | Malformed]:
                 continue
             if len(fields) != columns:
                 pending.extendleft(reversed(extra))
-                yield Malformed(line, WRONG_COLUMN_COUNT, _show(raw))
+                # Quotes that balance only by swallowing other lines are the line's quoting fault.
+                yield Malformed(line, BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT, _show(raw))
                 continue
             yield Record(line, fields, 1 + len(extra))

@@ -28,7 +28,8 @@ def landing_folder(landing_dir: str | None, business_date: str) -> Path:
 
 def generated_folder(business_date: str, **config) -> Path:
     """Generate the date's raw files under ``<data root>/raw`` and return their folder."""
-    from ecommerce.generation import GeneratorConfig, generate_day
+    from ecommerce.generation.config import GeneratorConfig
+    from ecommerce.generation.writer import generate_day
 
     out = data_dir() / "raw"
     generate_day(GeneratorConfig(**config), date.fromisoformat(business_date), out)

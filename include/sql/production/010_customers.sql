@@ -55,6 +55,12 @@ select 'customers', %(business_date)s, source_file, source_line, 'production', r
 from customers_batch
 where reject_reason is not null;
 
+insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
+select %(business_date)s, 'customers', count(*) - count(distinct customer_id::bigint)
+from customers_batch
+where reject_reason is null
+on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
+
 insert into production.customers as target (
     customer_id, first_name, last_name, email, phone, address, city, state, postal_code,
     country, signup_date, updated_at, last_batch_date

@@ -51,6 +51,12 @@ select 'products', %(business_date)s, source_file, source_line, 'production', re
 from products_batch
 where reject_reason is not null;
 
+insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
+select %(business_date)s, 'products', count(*) - count(distinct product_id::bigint)
+from products_batch
+where reject_reason is null
+on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
+
 insert into production.products as target (
     product_id, product_name, category_id, brand_id, unit_price, cost, is_active, updated_at,
     last_batch_date

@@ -74,6 +74,12 @@ select 'transactions', %(business_date)s, source_file, source_line, 'production'
 from transactions_batch
 where reject_reason is not null;
 
+insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
+select %(business_date)s, 'transactions', count(*) - count(distinct transaction_id::bigint)
+from transactions_batch
+where reject_reason is null
+on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
+
 insert into production.transactions (
     transaction_id, customer_id, transaction_ts, channel, payment_method, status,
     shipping_cost, batch_date

@@ -74,6 +74,12 @@ select 'transaction_items', %(business_date)s, source_file, source_line, 'produc
 from transaction_items_batch
 where reject_reason is not null;
 
+insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
+select %(business_date)s, 'transaction_items', count(*) - count(distinct (transaction_id::bigint, line_number::integer))
+from transaction_items_batch
+where reject_reason is null
+on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
+
 insert into production.transaction_items (
     transaction_id, line_number, product_id, quantity, unit_price, discount
 )

@@ -43,3 +43,12 @@ create table if not exists audit.dq_results (
     checked_at timestamptz not null default clock_timestamp()
 );
 create index if not exists dq_results_business_date_idx on audit.dq_results (business_date, check_name);
+
+-- How many staged rows of a date collapsed into another row with the same business key.
+-- With quarantine it closes the books: staged = loaded + quarantined + collapsed.
+create table if not exists audit.duplicates_collapsed (
+    business_date date not null,
+    table_name text not null,
+    rows_collapsed bigint not null,
+    primary key (business_date, table_name)
+);

@@ -9,7 +9,8 @@ from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
-from ecommerce.generation import GeneratorConfig, generate_day
+from ecommerce.generation.config import GeneratorConfig
+from ecommerce.generation.writer import generate_day
 
 
 def main(argv: list[str] | None = None) -> int:

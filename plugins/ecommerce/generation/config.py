@@ -7,6 +7,8 @@ from datetime import date
 
 #: Day 0 of the generated world. Customers who joined earlier form the opening base.
 EPOCH = date(2024, 1, 1)
+#: Above this, defects would stop being exceptions (and added ids could collide).
+MAX_DEFECT_RATE = 0.05
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class GeneratorConfig:
     customer_delete_rate: float = 0.0002
     price_change_rate: float = 0.004
     discontinue_rate: float = 0.0001
-    defect_rate: float = 0.0
+    defect_rate: float = 0.002
 
     def __post_init__(self) -> None:
         for name in ("orders", "customers", "products"):
@@ -43,9 +45,11 @@ class GeneratorConfig:
         if self.new_customers < 0:
             raise ValueError("new_customers must not be negative")
         for name in ("customer_change_rate", "customer_delete_rate", "price_change_rate",
-                     "discontinue_rate", "defect_rate"):
+                     "discontinue_rate"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1)")
+        if not 0 <= self.defect_rate <= MAX_DEFECT_RATE:
+            raise ValueError(f"defect_rate must be in [0, {MAX_DEFECT_RATE}]")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -67,8 +67,10 @@ def orders_for_day(config: GeneratorConfig, day: int) -> Iterator[OrderChunk]:
 
     catalog = products(config)
     active = np.flatnonzero(catalog.discontinued >= end)
-    category_weight = np.array([c.popularity for c in CATEGORIES])[catalog.category[active]]
-    product_p = catalog.popularity[active] * category_weight
+    # Each category gets its share of lines; its products split that share by popularity.
+    category = catalog.category[active]
+    within = catalog.popularity[active] / np.bincount(category, catalog.popularity[active], len(CATEGORIES))[category]
+    product_p = np.array([c.popularity for c in CATEGORIES])[category] * within
     product_p /= product_p.sum()
 
     for chunk, first in enumerate(range(0, len(who), ORDERS_PER_CHUNK)):

@@ -36,11 +36,13 @@ def render(airflow_uri: str, data_dir: str) -> str:
         lines += [f"  {stage:<11} {reason:<32} {count:>8,}" for stage, reason, count in quarantined]
         checks = cursor.execute(
             """
-            select business_date, count(*) filter (where status = 'pass'),
+            with latest as (
+                select run_id, business_date from audit.dq_results order by checked_at desc limit 1
+            )
+            select latest.business_date, count(*) filter (where status = 'pass'),
                    count(*) filter (where status = 'warn'), count(*) filter (where status = 'fail')
-            from audit.dq_results
-            where business_date = (select max(business_date) from audit.dq_results)
-            group by business_date
+            from audit.dq_results inner join latest using (run_id, business_date)
+            group by latest.business_date
             """
         ).fetchone()
         if checks:
