@@ -17,15 +17,22 @@ ANALYTICS_TABLES = ("daily_kpis", "revenue_by_category", "sales_by_weekday", "to
                     "customer_revenue_mix", "insights")
 
 
-def run_pipeline(business_date: str, **conf):
-    """One DAG run for the date, as a scheduled run of that interval would see it."""
+def load_dag():
     from airflow.dag_processing.dagbag import DagBag
 
     from ecommerce.settings import PROJECT_ROOT
 
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("ecommerce_pipeline")
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("ecommerce_pipeline")
+
+
+def run_dag(dag, business_date: str, **conf):
+    """One DAG run for the date, as a scheduled run of that interval would see it."""
     interval_end = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
     return dag.test(logical_date=interval_end, run_conf={"business_date": business_date, "orders": 300, **conf})
+
+
+def run_pipeline(business_date: str, **conf):
+    return run_dag(load_dag(), business_date, **conf)
 
 
 def table_checksum(cursor, schema: str, table: str) -> tuple[int, str]:
