@@ -1,13 +1,13 @@
-"""Quality checks declared as data, each compiled to a query that returns the failing rows.
+"""Quality checks declared as data and compiled to SQL.
 
 A check file is YAML with a ``checks`` list. Every check has a ``name``, a ``table``
-(``schema.table``, restricted to the business date's batch through ``batch_date``), a
-``type``, a ``severity`` (``error`` stops the pipeline, ``warn`` only reports) and a
-threshold: ``max_fail_rate`` (failing rows / batch rows) or ``max_failures`` (a count,
-0 by default). Types and their keys:
+(``schema.table``; checks look at the business date's batch through ``batch_date``), a
+``type`` and a ``severity`` (``error`` stops the pipeline, ``warn`` only reports).
+
+**Row checks** compile to a query returning the failing rows. Their threshold is
+``max_fail_rate`` (failing rows / batch rows) or ``max_failures`` (a count, default 0):
 
 =================  =====================================================================
-row_count_min      ``min``: the batch has fewer rows than this (observed = row count)
 not_null           ``column`` is null or blank
 unique             ``column`` values that occur more than once (every such row fails)
 accepted_values    ``column`` (trimmed, lowercased) outside ``values``
@@ -16,6 +16,19 @@ relationship       ``column`` has no match in ``to_table``.``to_column`` (``same
 parseable          ``column`` does not parse as ``as`` (a PostgreSQL type)
 range              ``column`` parses as numeric and lies outside [``min``, ``max``]
 sql                ``query``: any query returning the failing rows (``%(business_date)s`` bound)
+=================  =====================================================================
+
+**Batch checks** compile to a query returning one observed value for the whole batch:
+
+=================  =====================================================================
+row_count_min      the batch's row count; fails below ``min``
+freshness          hours from the latest ``column`` timestamp to the end of the business
+                   date; fails above ``max_age_hours``
+reconciliation     data lines the loader read minus rows staged and quarantined, from
+                   ``audit.task_runs`` of ``task_id``; fails unless 0
+volume_anomaly     ``measure`` (an aggregate over the batch) against its mean over the
+                   previous ``window_days`` batches, as ``|today / mean - 1|``; fails above
+                   ``max_deviation``. Passes, with a note, below ``min_history`` batches.
 =================  =====================================================================
 """
 
@@ -30,6 +43,22 @@ from psycopg import sql
 
 SEVERITIES = ("error", "warn")
 
+_ROW_CHECKS = {
+    "not_null": ("column",),
+    "unique": ("column",),
+    "accepted_values": ("column", "values"),
+    "relationship": ("column", "to_table", "to_column"),
+    "parseable": ("column", "as"),
+    "range": ("column", "min", "max"),
+    "sql": ("query",),
+}
+_BATCH_CHECKS = {
+    "row_count_min": ("min",),
+    "freshness": ("column", "max_age_hours"),
+    "reconciliation": ("task_id",),
+    "volume_anomaly": ("measure", "max_deviation"),
+}
+
 
 @dataclass(frozen=True)
 class Check:
@@ -40,16 +69,26 @@ class Check:
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def is_batch_check(self) -> bool:
+        return self.type in _BATCH_CHECKS
+
+    @property
     def uses_rate(self) -> bool:
         return "max_fail_rate" in self.options
 
     @property
     def threshold(self) -> float:
+        key = {"row_count_min": "min", "freshness": "max_age_hours", "volume_anomaly": "max_deviation"}.get(self.type)
+        if key:
+            return float(self.options[key])
+        if self.type == "reconciliation":
+            return 0.0
+        return float(self.options.get("max_fail_rate" if self.uses_rate else "max_failures", 0))
+
+    def passes(self, observed: float) -> bool:
         if self.type == "row_count_min":
-            return float(self.options["min"])
-        if self.uses_rate:
-            return float(self.options["max_fail_rate"])
-        return float(self.options.get("max_failures", 0))
+            return observed >= self.threshold
+        return observed <= self.threshold
 
     def table_identifier(self) -> sql.Identifier:
         schema, _, table = self.table.partition(".")
@@ -60,11 +99,9 @@ class Check:
         return sql.SQL("select * from {} where batch_date = %(business_date)s").format(self.table_identifier())
 
     def failing_rows(self) -> sql.Composable:
-        """A query returning the rows that fail the check."""
+        """A row check's query returning the rows that fail it."""
         column = sql.Identifier(self.options["column"]) if "column" in self.options else None
         batch = self.batch()
-        if self.type == "row_count_min":  # a check on the batch as a whole: no row fails alone
-            return sql.SQL("select * from ({}) b where false").format(batch)
         if self.type == "not_null":
             return sql.SQL("select * from ({}) b where nullif(trim({}), '') is null").format(batch, column)
         if self.type == "unique":
@@ -95,39 +132,68 @@ class Check:
             ).format(batch, c=column, lo=sql.Literal(self.options["min"]), hi=sql.Literal(self.options["max"]))
         if self.type == "sql":
             return sql.SQL(self.options["query"])
-        raise ValueError(f"check {self.name}: unknown type {self.type!r}")
+        raise ValueError(f"check {self.name}: {self.type} is not a row check")
 
-
-_REQUIRED = {
-    "row_count_min": ("min",),
-    "not_null": ("column",),
-    "unique": ("column",),
-    "accepted_values": ("column", "values"),
-    "relationship": ("column", "to_table", "to_column"),
-    "parseable": ("column", "as"),
-    "range": ("column", "min", "max"),
-    "sql": ("query",),
-}
+    def metric(self) -> sql.Composable:
+        """A batch check's query returning (observed value, note); a null value fails."""
+        batch = self.batch()
+        if self.type == "row_count_min":
+            return sql.SQL("select count(*), null from ({}) b").format(batch)
+        if self.type == "freshness":
+            return sql.SQL(
+                "select extract(epoch from (%(business_date)s::date + 1)::timestamp at time zone 'UTC' "
+                "- max(trim({c})::timestamptz)) / 3600, null "
+                "from ({batch}) b where pg_input_is_valid(trim({c}), 'timestamptz')"
+            ).format(c=sql.Identifier(self.options["column"]), batch=batch)
+        if self.type == "reconciliation":
+            schema, _, table = self.table.partition(".")
+            return sql.SQL(
+                "select abs(runs.rows_read - (select count(*) from ({batch}) b) - ("
+                "  select count(*) from quarantine.rejected_rows where source_table = {name}"
+                "  and batch_date = %(business_date)s and stage = 'staging')), null "
+                "from (select rows_read from audit.task_runs where task_id = {task} "
+                "      and business_date = %(business_date)s order by finished_at desc limit 1) runs"
+            ).format(batch=batch, name=sql.Literal(table), task=sql.Literal(self.options["task_id"]))
+        if self.type == "volume_anomaly":
+            window = int(self.options.get("window_days", 28))
+            minimum = int(self.options.get("min_history", 7))
+            return sql.SQL(
+                "with daily as ("
+                "  select batch_date, {measure} as value from {table}"
+                "  where batch_date between %(business_date)s::date - {window} and %(business_date)s"
+                "  group by batch_date),"
+                " today as (select value from daily where batch_date = %(business_date)s),"
+                " history as (select avg(value) as mean, count(*) as days from daily"
+                "  where batch_date < %(business_date)s)"
+                "select case when history.days < {minimum} then 0"
+                "            else abs(coalesce(today.value, 0) / nullif(history.mean, 0) - 1) end,"
+                "       case when history.days < {minimum} then"
+                "            format('only %%s of %%s days of history: not judged', history.days, {minimum}) end "
+                "from history left join today on true"
+            ).format(measure=sql.SQL(self.options["measure"]), table=self.table_identifier(),
+                     window=sql.Literal(window), minimum=sql.Literal(minimum))
+        raise ValueError(f"check {self.name}: {self.type} is not a batch check")
 
 
 def load_checks(path: Path) -> list[Check]:
     """Read and validate a check file; a malformed one fails with the file and check named."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     checks = []
+    required_by_type = {**_ROW_CHECKS, **_BATCH_CHECKS}
     for position, entry in enumerate(document.get("checks", []), start=1):
         name = entry.get("name", f"#{position}")
         where = f"{path.name}: check {name}"
         for key in ("name", "table", "type", "severity"):
             if key not in entry:
                 raise ValueError(f"{where}: missing key {key!r}")
-        if entry["type"] not in _REQUIRED:
+        if entry["type"] not in required_by_type:
             raise ValueError(f"{where}: unknown type {entry['type']!r}")
         if entry["severity"] not in SEVERITIES:
             raise ValueError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
         if "." not in entry["table"]:
             raise ValueError(f"{where}: table must be schema.table")
         options = {k: v for k, v in entry.items() if k not in ("name", "table", "type", "severity", "description")}
-        missing = [key for key in _REQUIRED[entry["type"]] if key not in options]
+        missing = [key for key in required_by_type[entry["type"]] if key not in options]
         if missing:
             raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
         checks.append(Check(entry["name"], entry["table"], entry["type"], entry["severity"], options))

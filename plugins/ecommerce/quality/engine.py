@@ -27,24 +27,31 @@ class CheckResult:
 
 
 def evaluate(cursor, check: Check, business_date: str) -> CheckResult:
-    """Run one check for the business date: count failing rows, keep a sample of them."""
+    """Run one check for the business date; keep a sample of failing rows (or a note)."""
     params = {"business_date": business_date}
-    failing = check.failing_rows()
-    cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
-    failing_rows = cursor.fetchone()[0]
     cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), params)
     batch_rows = cursor.fetchone()[0]
-    cursor.execute(sql.SQL("select to_jsonb(f) from ({}) f limit {}").format(failing, sql.Literal(SAMPLE_ROWS)), params)
-    sample = [row[0] for row in cursor.fetchall()]
-
-    if check.type == "row_count_min":
-        observed = float(batch_rows)
-        ok = batch_rows >= check.threshold
+    if check.is_batch_check:
+        cursor.execute(check.metric(), params)
+        row = cursor.fetchone()
+        observed, note = (row if row else (None, "nothing to measure"))
+        ok = observed is not None and check.passes(float(observed))
+        failing_rows = 0 if ok else 1
+        sample = [{"note": note}] if note else []
+        observed = float(observed) if observed is not None else -1.0
     else:
+        failing = check.failing_rows()
+        cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
+        failing_rows = cursor.fetchone()[0]
         observed = failing_rows / batch_rows if check.uses_rate and batch_rows else float(failing_rows)
-        ok = observed <= check.threshold
+        ok = check.passes(observed)
+        sample = []
+        if not ok:
+            cursor.execute(
+                sql.SQL("select to_jsonb(f) from ({}) f limit {}").format(failing, sql.Literal(SAMPLE_ROWS)), params)
+            sample = [r[0] for r in cursor.fetchall()]
     status = "pass" if ok else ("fail" if check.severity == "error" else "warn")
-    return CheckResult(check, failing_rows, batch_rows, observed, status, sample if not ok else [])
+    return CheckResult(check, failing_rows, batch_rows, observed, status, sample)
 
 
 def persist(cursor, results: list[CheckResult], run_id: str, business_date: str) -> None:

@@ -1,0 +1,162 @@
+"""Every quality check type, passing and failing, against real staging rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import task_context
+from ecommerce.quality import engine
+from ecommerce.quality.checks import Check, load_checks
+from ecommerce.settings import QUALITY_DIR
+
+DATE = "2026-11-20"
+TRANSACTIONS = ("transaction_id", "customer_id", "transaction_ts", "channel", "payment_method", "status", "shipping_cost")
+
+
+@pytest.fixture(autouse=True)
+def _empty(empty_warehouse):
+    pass
+
+
+def stage(db, rows: list[tuple], date: str = DATE, table: str = "transactions", columns=TRANSACTIONS) -> None:
+    names = ", ".join(columns)
+    marks = ", ".join(["%s"] * len(columns))
+    for number, row in enumerate(rows, start=2):
+        db.execute(
+            f"insert into staging.{table} ({names}, batch_date, source_file, source_line, loaded_at) "
+            f"values ({marks}, %s, 'test.csv', %s, now())", (*row, date, number))
+
+
+def order(transaction_id="1", customer_id="1", ts=f"{DATE}T22:00:00Z", status="completed", shipping="4.99"):
+    return (transaction_id, customer_id, ts, "web", "paypal", status, shipping)
+
+
+def run(db, check: Check):
+    with db.cursor() as cursor:
+        return engine.evaluate(cursor, check, DATE)
+
+
+def check(type_: str, severity: str = "error", table: str = "staging.transactions", **options) -> Check:
+    return Check(f"t_{type_}", table, type_, severity, options)
+
+
+ROW_CASES = [
+    (check("not_null", column="customer_id"), [order()], [order(customer_id=" ")]),
+    (check("unique", column="transaction_id"), [order("1"), order("2")], [order("1"), order("1")]),
+    (check("accepted_values", column="status", values=["completed", "pending"]),
+     [order(status=" Completed ")], [order(status="shipped")]),
+    (check("parseable", column="transaction_ts", **{"as": "timestamptz"}), [order()], [order(ts="yesterday-ish")]),
+    (check("range", column="shipping_cost", min=0, max=100), [order(shipping="100")], [order(shipping="-1")]),
+    (check("sql", query="select * from staging.transactions where batch_date = %(business_date)s "
+                        "and channel <> 'web'"), [order()], [("1", "1", f"{DATE}T1:00:00Z", "fax", "x", "completed", "1")]),
+    (check("relationship", column="customer_id", to_table="staging.customers", to_column="customer_id",
+           same_batch=True), "with_customer", [order(customer_id="404")]),
+]
+
+
+@pytest.mark.parametrize("the_check, good, bad", ROW_CASES, ids=[case[0].type for case in ROW_CASES])
+def test_row_checks_pass_on_good_rows_and_fail_on_bad(db, the_check, good, bad):
+    if good == "with_customer":
+        db.execute("insert into staging.customers (customer_id, batch_date, source_file, source_line, loaded_at) "
+                   "values ('1', %s, 'c.csv', 2, now())", (DATE,))
+        good = [order(customer_id="1")]
+    stage(db, good)
+    assert run(db, the_check).status == "pass"
+    stage(db, bad)
+    result = run(db, the_check)
+    assert result.status == "fail" and result.failing_rows >= 1
+    assert result.sample, "the failing rows stay findable"
+
+
+def test_a_rate_threshold_tolerates_a_few_bad_rows(db):
+    tolerant = check("not_null", column="customer_id", max_fail_rate=0.25)
+    stage(db, [order(str(n)) for n in range(3)] + [order("9", customer_id="")])
+    result = run(db, tolerant)
+    assert (result.status, result.observed) == ("pass", 0.25)
+    stage(db, [order("10", customer_id="")])
+    assert run(db, tolerant).status == "fail"
+
+
+def test_warn_severity_reports_without_blocking(db):
+    stage(db, [order(status="shipped")])
+    result = run(db, check("accepted_values", severity="warn", column="status", values=["completed"]))
+    assert result.status == "warn" and not result.blocks
+
+
+def test_row_count_min(db):
+    the_check = check("row_count_min", min=1)
+    assert run(db, the_check).status == "fail"
+    stage(db, [order()])
+    assert run(db, the_check).status == "pass"
+
+
+def test_freshness(db):
+    the_check = check("freshness", column="transaction_ts", max_age_hours=6)
+    stage(db, [order(ts=f"{DATE}T08:00:00Z")])
+    result = run(db, the_check)
+    assert result.status == "fail" and result.observed == 16
+    stage(db, [order("2", ts=f"{DATE}T20:30:00Z")])
+    assert run(db, the_check).status == "pass"
+
+
+def test_reconciliation(db):
+    stage(db, [order("1"), order("2")])
+    db.execute("insert into quarantine.rejected_rows (source_table, batch_date, source_line, stage, reason, raw_record) "
+               "values ('transactions', %s, 4, 'staging', 'wrong_column_count', 'x')", (DATE,))
+    db.execute("insert into audit.task_runs (dag_id, run_id, task_id, try_number, business_date, rows_read, duration_seconds) "
+               "values ('d', 'r', 'ingest_staging.transactions', 1, %s, 3, 0)", (DATE,))
+    the_check = check("reconciliation", task_id="ingest_staging.transactions")
+    assert run(db, the_check).status == "pass"
+    db.execute("delete from staging.transactions where transaction_id = '2'")
+    result = run(db, the_check)
+    assert (result.status, result.observed) == ("fail", 1)
+
+
+def test_reconciliation_without_a_load_record_fails(db):
+    stage(db, [order()])
+    assert run(db, check("reconciliation", task_id="ingest_staging.transactions")).status == "fail"
+
+
+def test_volume_anomaly(db):
+    from datetime import date, timedelta
+
+    the_check = check("volume_anomaly", severity="warn", measure="count(*)", window_days=28, max_deviation=0.5)
+    stage(db, [order(str(n)) for n in range(10)])
+    result = run(db, the_check)
+    assert result.status == "pass" and "not judged" in result.sample[0]["note"]
+    for back in range(1, 15):
+        stage(db, [order(str(n)) for n in range(10)], date=(date(2026, 11, 20) - timedelta(days=back)).isoformat())
+    assert run(db, the_check).status == "pass"
+    stage(db, [order(str(n)) for n in range(10, 40)])
+    result = run(db, the_check)
+    assert (result.status, result.observed) == ("warn", 3.0)
+
+
+def test_results_are_persisted_and_logged_as_a_table(db):
+    from ecommerce.operators.quality_gate import QualityCheckFailed, QualityGateOperator
+
+    stage(db, [order(status="shipped")])
+    gate = QualityGateOperator(task_id="gate", checks_file="staging.yml", business_date=DATE)
+    with pytest.raises(QualityCheckFailed, match="transactions_status_accepted"):
+        gate.execute(task_context("quality_checks.staging_gate"))
+    rows = db.execute("select check_name, status, threshold from audit.dq_results where business_date = %s",
+                      (DATE,)).fetchall()
+    assert len(rows) == len(load_checks(QUALITY_DIR / "staging.yml"))
+    assert ("transactions_status_accepted", "fail", 0.05) in [(n, s, float(t)) for n, s, t in rows]
+    table = engine.format_table([run(db, c) for c in load_checks(QUALITY_DIR / "staging.yml")[:2]])
+    assert table.splitlines()[0].split() == ["check", "table", "severity", "observed", "threshold", "status"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("checks:\n  - {name: a, table: staging.x, type: nope, severity: error}\n", "unknown type 'nope'"),
+    ("checks:\n  - {name: a, table: staging.x, type: not_null, severity: fatal}\n", "severity must be one of"),
+    ("checks:\n  - {name: a, table: staging.x, type: not_null, severity: error}\n", "missing key(s) column"),
+    ("checks:\n  - {name: a, table: x, type: row_count_min, min: 1, severity: error}\n", "schema.table"),
+])
+def test_a_malformed_check_file_is_refused_with_the_check_named(tmp_path: Path, text, message):
+    path = tmp_path / "bad.yml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_checks(path)
