@@ -17,11 +17,11 @@ PYTEST_ARGS ?=
 -include .env
 export
 
-.PHONY: help install run test airflow backfill lock clean stop
+.PHONY: help install run test airflow backfill bench lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
-	@echo "make test | make airflow | make backfill START=YYYY-MM-DD END=YYYY-MM-DD | make stop | make clean"
+	@echo "make test | make airflow | make bench | make backfill START=YYYY-MM-DD END=YYYY-MM-DD | make stop | make clean"
 
 # The venv is rebuilt only when the lock changes.
 $(VENV)/.installed: requirements.lock
@@ -46,6 +46,9 @@ airflow: install
 backfill: install
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
 	$(LOCAL) run --start "$(START)" --date "$(END)" --source $(SOURCE) --landing "$(LANDING)" --orders $(ORDERS)
+
+bench: install
+	$(LOCAL) exec --profile bench -- $(PY) tests/benchmarks/bench.py
 
 stop: install
 	$(LOCAL) stop

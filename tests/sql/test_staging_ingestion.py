@@ -73,12 +73,12 @@ def test_other_dates_are_left_alone(db, tmp_path):
 
 
 def test_columns_in_any_order_and_extra_columns_ignored(db, tmp_path, capsys):
-    columns = list(reversed(RAW_COLUMNS["customers"])) + ["loyalty_tier"]
-    values = list(reversed(customer_line(7).split(","))) + ["gold"]
+    columns = list(reversed(RAW_COLUMNS["customers"])) + ["loyalty_tier", "batch_date"]
+    values = list(reversed(customer_line(7).split(","))) + ["gold", "1999-01-01"]
     folder = write(tmp_path, ",".join(columns) + "\n" + ",".join(values) + "\n")
     load(folder)
     assert staged(db) == [(2, "7", "Ann", "c7@example.com")]
-    assert "ignoring column(s) outside the contract: loyalty_tier" in capsys.readouterr().out
+    assert "ignoring column(s) outside the contract: loyalty_tier, batch_date" in capsys.readouterr().out
 
 
 def test_bom_and_crlf_line_ends_are_fine(db, tmp_path):
@@ -152,14 +152,43 @@ def test_unloadable_files_fail_clearly_and_change_nothing(db, tmp_path, content,
 
 
 def test_a_load_failing_mid_copy_leaves_the_previous_batch_intact(db, tmp_path, monkeypatch):
+    import pathlib
+
+    from ecommerce.operators import csv_to_staging
+
     load(write(tmp_path, "\n".join([HEADER, customer_line(1)]) + "\n"))
     write(tmp_path, "\n".join([HEADER] + [customer_line(n) for n in range(2, 5000)]) + "\n")
 
-    def fail(self, cursor, path):
-        raise ConnectionError("killed mid-load")
+    class DiesMidCopy:
+        """A file whose third COPY-sized read fails, as when a disk or a worker dies."""
 
-    monkeypatch.setattr(CsvToStagingOperator, "_replace_batch", fail)
-    with pytest.raises(ConnectionError):
+        def __init__(self, handle):
+            self.handle, self.reads = handle, 0
+
+        def read(self, size=-1):
+            if size == csv_to_staging.COPY_CHUNK_BYTES:
+                self.reads += 1
+                if self.reads == 3:
+                    raise OSError("disk went away mid-COPY")
+            return self.handle.read(size)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    real_open = pathlib.Path.open
+    monkeypatch.setattr(csv_to_staging, "COPY_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(pathlib.Path, "open",
+                        lambda self, mode="r", *a, **k: DiesMidCopy(real_open(self, mode, *a, **k))
+                        if mode == "rb" else real_open(self, mode, *a, **k))
+    with pytest.raises(OSError, match="mid-COPY"):
         load(tmp_path)
     assert [row[1] for row in staged(db)] == ["1"]
     assert db.execute("select count(*) from audit.task_runs").fetchone()[0] == 1
+    leftovers = db.execute("select count(*) from pg_class where relname like 'customers_%%_loading'").fetchone()[0]
+    assert leftovers == 0

@@ -1,5 +1,7 @@
 -- Staging: raw rows exactly as received (every column text) plus load metadata.
--- A business date's batch is replaced as a whole by the loader, in one transaction.
+-- Each table is partitioned by batch_date: the loader builds a business date's batch as a new
+-- partition and swaps it for the old one in one transaction, so a reload writes the rows once,
+-- drops the old batch without deleting row by row, and never touches other dates.
 create table if not exists staging.customers (
     customer_id text, first_name text, last_name text, email text, phone text, address text,
     city text, state text, postal_code text, country text, signup_date text, updated_at text,
@@ -7,7 +9,7 @@ create table if not exists staging.customers (
     source_file text not null,
     source_line integer not null,
     loaded_at timestamptz not null
-);
+) partition by list (batch_date);
 
 create table if not exists staging.products (
     product_id text, product_name text, category text, brand text, unit_price text, cost text,
@@ -16,7 +18,7 @@ create table if not exists staging.products (
     source_file text not null,
     source_line integer not null,
     loaded_at timestamptz not null
-);
+) partition by list (batch_date);
 
 create table if not exists staging.transactions (
     transaction_id text, customer_id text, transaction_ts text, channel text, payment_method text,
@@ -25,7 +27,7 @@ create table if not exists staging.transactions (
     source_file text not null,
     source_line integer not null,
     loaded_at timestamptz not null
-);
+) partition by list (batch_date);
 
 create table if not exists staging.transaction_items (
     transaction_id text, line_number text, product_id text, quantity text, unit_price text,
@@ -34,9 +36,4 @@ create table if not exists staging.transaction_items (
     source_file text not null,
     source_line integer not null,
     loaded_at timestamptz not null
-);
-
-create index if not exists customers_batch_date_idx on staging.customers (batch_date);
-create index if not exists products_batch_date_idx on staging.products (batch_date);
-create index if not exists transactions_batch_date_idx on staging.transactions (batch_date);
-create index if not exists transaction_items_batch_date_idx on staging.transaction_items (batch_date);
+) partition by list (batch_date);

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecommerce.contract import RAW_COLUMNS
+from ecommerce.generation.csv_format import csv_text
 
 #: Where each defect kind must end up: (stage, reason) in quarantine, or a non-quarantine fate.
 EXPECTED_OUTCOME: dict[str, tuple[str, str]] = {
@@ -65,8 +66,8 @@ class Injected:
     malformed: list[str] = field(default_factory=list)
 
 
-def _csv_line(row: pd.Series) -> str:
-    return row.to_frame().T.to_csv(index=False, header=False, lineterminator="\n", float_format="%.2f").rstrip("\n")
+def _csv_line(table: str, row: pd.DataFrame) -> str:
+    return csv_text(row, RAW_COLUMNS[table], header=False).rstrip("\n")
 
 
 def inject(table: str, frame: pd.DataFrame, rate: float, g: np.random.Generator, counts: Counter,
@@ -96,8 +97,8 @@ def inject(table: str, frame: pd.DataFrame, rate: float, g: np.random.Generator,
             frame.iloc[rows, first] = frame.iloc[rows, first].str.upper() + "  "
             continue
         if kind in ("wrong_column_count", "broken_quoting"):
-            for _, row in picks.astype(object).iterrows():
-                line = _csv_line(row)
+            for position in range(len(picks)):
+                line = _csv_line(table, picks.iloc[[position]])
                 if kind == "wrong_column_count":
                     line = line.rsplit(",", 1)[0]
                 else:

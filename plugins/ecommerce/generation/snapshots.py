@@ -8,7 +8,20 @@ import pandas as pd
 from ecommerce.generation.config import GeneratorConfig
 from ecommerce.generation.timestamps import iso_dates, iso_timestamps
 from ecommerce.generation.vocabulary import ADJECTIVES, CATEGORIES, COUNTRIES, vocabulary
-from ecommerce.generation.world import PRODUCTS_CREATED, customers_known_by, customers_until, price_at, products
+from ecommerce.generation.world import (
+    PRODUCTS_CREATED,
+    customers_known_by,
+    customers_until,
+    price_at,
+    products,
+    version_of,
+)
+
+
+NUMBERS_4 = np.array([f"{n:04d}" for n in range(10_000)], dtype=object)
+HOUSE_NUMBERS = np.array([f"{n} " for n in range(10_001)], dtype=object)
+#: The number in an email's local part: the customer's own (id % 997), then the email version.
+EMAIL_NUMBERS = np.array([f"{n // 10}{n % 10 or ''}" for n in range(9970)], dtype=object)
 
 
 def _last_event(events: np.ndarray, mask: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -23,28 +36,25 @@ def customer_snapshot(config: GeneratorConfig, day: int) -> pd.DataFrame:
     live = (everyone.signup < end) & (everyone.deleted >= end)
     c = type(everyone)(**{k: getattr(everyone, k)[live] for k in everyone.__dataclass_fields__})
     vocab = vocabulary()
-    rows = np.arange(len(c.customer_id))
 
     happened = c.events < end
     email_changes = (happened & c.event_is_email).sum(axis=1)
     address_changes = (happened & ~c.event_is_email).sum(axis=1)
-    first = vocab.first_names[c.first]
-    last = vocab.last_names[c.last]
-
-    local = pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + (c.customer_id % 997).astype(str)
-    suffix = pd.Series(np.where(email_changes > 0, email_changes.astype(str), ""))
-    domain = pd.Series(vocab.email_domains[c.domain[rows, email_changes]])
-    street = c.street_number[rows, address_changes].astype(str).astype(object) + " " + vocab.streets[c.street[rows, address_changes]]
-    place = c.place[rows, address_changes]
-    phone = pd.Series(c.phone.astype(str))
+    # Strings are built by adding object arrays (one C loop per piece), not per-row formatting.
+    domain = version_of(c.domain, email_changes, len(vocab.email_domains))
+    street = version_of(c.street, address_changes, len(vocab.streets))
+    place = version_of(c.place, address_changes, len(vocab.cities))
+    number = version_of(c.street_number, address_changes, 9999) + 1
+    email = (vocab.first_names_dot[c.first] + vocab.last_names_lower[c.last]
+             + EMAIL_NUMBERS[(c.customer_id % 997) * 10 + np.minimum(email_changes, 9)] + vocab.at_domains[domain])
 
     return pd.DataFrame({
         "customer_id": c.customer_id,
-        "first_name": first,
-        "last_name": last,
-        "email": (local + suffix + "@" + domain).to_numpy(),
-        "phone": ("+1-" + phone.str[:3] + "-" + phone.str[3:6] + "-" + phone.str[6:]).to_numpy(),
-        "address": street,
+        "first_name": vocab.first_names[c.first],
+        "last_name": vocab.last_names[c.last],
+        "email": email,
+        "phone": vocab.phone_prefixes[c.phone_prefix] + NUMBERS_4[c.phone_line],
+        "address": HOUSE_NUMBERS[number] + vocab.streets[street],
         "city": vocab.cities[place],
         "state": vocab.states[place],
         "postal_code": vocab.postal_codes[place],

@@ -16,8 +16,11 @@ def to_datetime(days: np.ndarray) -> np.ndarray:
 
 def iso_timestamps(days: np.ndarray) -> np.ndarray:
     """ISO-8601 UTC timestamps, e.g. ``2026-11-20T14:03:07Z``."""
-    return np.char.add(np.datetime_as_string(to_datetime(days), unit="s"), "Z").astype(object)
+    return np.datetime_as_string(to_datetime(days), unit="s", timezone="UTC").astype(object)
 
 
 def iso_dates(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(to_datetime(days), unit="D").astype(object)
+    """``YYYY-MM-DD`` of each day; few distinct days, so each is formatted once."""
+    whole = np.floor(np.asarray(days)).astype(np.int64)
+    distinct, position = np.unique(whole, return_inverse=True)
+    return np.datetime_as_string(_EPOCH.astype("datetime64[D]") + distinct, unit="D").astype(object)[position]

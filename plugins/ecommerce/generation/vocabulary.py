@@ -46,11 +46,15 @@ COUNTRIES = ("US", "CA", "GB", "DE", "AU")
 class Vocabulary:
     first_names: np.ndarray
     last_names: np.ndarray
+    last_names_lower: np.ndarray
     streets: np.ndarray
     cities: np.ndarray
     states: np.ndarray
     postal_codes: np.ndarray
     email_domains: np.ndarray
+    at_domains: np.ndarray  # "@domain", to build emails with one string addition
+    first_names_dot: np.ndarray  # "first." lowercased
+    phone_prefixes: np.ndarray  # "+1-AAA-BBB-"
     brands: tuple[np.ndarray, ...]  # per category
     colors: np.ndarray
 
@@ -71,14 +75,21 @@ def vocabulary() -> Vocabulary:
     domains = list(InternetProvider.free_email_domains) + sorted({fake.free_email_domain() for _ in range(50)})
     domains += [fake.domain_name() for _ in range(12)]
     brands = tuple(np.array(sorted({fake.last_name() for _ in range(12)})[:5], dtype=object) for _ in CATEGORIES)
+    first_names = sorted(PersonProvider.first_names)
+    last_names = sorted(PersonProvider.last_names)
     return Vocabulary(
-        first_names=np.array(sorted(PersonProvider.first_names), dtype=object),
-        last_names=np.array(sorted(PersonProvider.last_names), dtype=object),
+        first_names=np.array(first_names, dtype=object),
+        last_names=np.array(last_names, dtype=object),
+        first_names_dot=np.array([name.lower() + "." for name in first_names], dtype=object),
+        last_names_lower=np.array([name.lower() for name in last_names], dtype=object),
         streets=np.array([fake.street_name() for _ in range(800)], dtype=object),
         cities=np.array([p[0] for p in places], dtype=object),
         states=np.array([p[1] for p in places], dtype=object),
         postal_codes=np.array([p[2] for p in places], dtype=object),
         email_domains=np.array(list(dict.fromkeys(domains)), dtype=object),
+        at_domains=np.array(["@" + domain for domain in dict.fromkeys(domains)], dtype=object),
+        phone_prefixes=np.array(sorted({f"+1-{fake.numerify('%##')}-{fake.numerify('%##')}-" for _ in range(3000)}),
+                                dtype=object),
         brands=brands,
         colors=np.array(sorted({fake.color_name() for _ in range(200)}), dtype=object),
     )

@@ -42,11 +42,12 @@ class Customers:
     weight: np.ndarray  # propensity to order (Pareto)
     first: np.ndarray
     last: np.ndarray
-    domain: np.ndarray  # (n, MAX_EVENTS + 1) email domain index per email version
-    street_number: np.ndarray  # (n, MAX_EVENTS + 1)
-    street: np.ndarray  # (n, MAX_EVENTS + 1)
-    place: np.ndarray  # (n, MAX_EVENTS + 1)
-    phone: np.ndarray
+    domain: np.ndarray  # email domain index of the first email; later versions step from it
+    street_number: np.ndarray  # of the first address; later versions step from it
+    street: np.ndarray
+    place: np.ndarray
+    phone_prefix: np.ndarray
+    phone_line: np.ndarray
     country: np.ndarray
 
 
@@ -74,7 +75,6 @@ def _customer_block(config: GeneratorConfig, block: int) -> Customers:
     change_rate = max(config.customer_change_rate, 1e-12)
     delete_rate = max(config.customer_delete_rate, 1e-12)
     events = signup[:, None] + np.cumsum(g.exponential(1 / change_rate, (n, MAX_EVENTS)), axis=1)
-    versions = (n, MAX_EVENTS + 1)
     return Customers(
         customer_id=ids,
         signup=signup,
@@ -84,13 +84,19 @@ def _customer_block(config: GeneratorConfig, block: int) -> Customers:
         weight=g.pareto(1.3, n) + 0.05,
         first=g.integers(0, len(vocab.first_names), n),
         last=g.integers(0, len(vocab.last_names), n),
-        domain=g.integers(0, len(vocab.email_domains), versions),
-        street_number=g.integers(1, 9999, versions),
-        street=g.integers(0, len(vocab.streets), versions),
-        place=g.integers(0, len(vocab.cities), versions),
-        phone=g.integers(2_000_000_000, 9_999_999_999, n),
+        domain=g.integers(0, len(vocab.email_domains), n),
+        street_number=g.integers(1, 9999, n),
+        street=g.integers(0, len(vocab.streets), n),
+        place=g.integers(0, len(vocab.cities), n),
+        phone_prefix=g.integers(0, len(vocab.phone_prefixes), n),
+        phone_line=g.integers(0, 10_000, n),
         country=g.choice(len(COUNTRIES), n, p=[0.78, 0.08, 0.07, 0.04, 0.03]),
     )
+
+
+def version_of(first: np.ndarray, version: np.ndarray, size: int) -> np.ndarray:
+    """The index of a changed attribute's ``version``-th value: a fixed stride from the first."""
+    return (first + version * 7919) % size
 
 
 def customers_until(config: GeneratorConfig, count: int) -> Customers:

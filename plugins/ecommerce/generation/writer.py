@@ -15,6 +15,7 @@ import pandas as pd
 
 from ecommerce.contract import RAW_COLUMNS, RAW_TABLES, file_name
 from ecommerce.generation.config import GeneratorConfig, day_index
+from ecommerce.generation.csv_format import csv_text
 from ecommerce.generation.defects import Injected, inject
 from ecommerce.generation.orders import IDS_PER_DAY, orders_for_day
 from ecommerce.generation.world import rng
@@ -28,8 +29,7 @@ DEFECT_STREAM = 40
 
 def _append_csv(table: str, injected: Injected, path: Path, g: np.random.Generator | None = None) -> int:
     """Append a chunk (with any malformed lines spread through it); return the data lines."""
-    text = injected.frame.loc[:, list(RAW_COLUMNS[table])].to_csv(
-        header=not path.exists(), index=False, lineterminator="\n", float_format="%.2f")
+    text = csv_text(injected.frame, RAW_COLUMNS[table], header=not path.exists())
     if injected.malformed:
         lines = text.split("\n")[:-1]
         first = 1 if not path.exists() else 0

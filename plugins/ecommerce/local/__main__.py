@@ -4,8 +4,8 @@
          the ``ecommerce_pipeline`` DAG for each of the N business dates ending at D (or
          each date from S to D), in order, with ``airflow dags test``; then a summary of
          what the warehouse holds.
-    exec -- COMMAND...
-         COMMAND in the local environment (``make airflow``).
+    exec [--profile run|bench] -- COMMAND...
+         COMMAND in the local environment (``make airflow``, ``make bench``).
     stop stop the embedded PostgreSQL server.
 """
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--orders", type=int, default=0, help="orders per day (0: generator default)")
 
     exec_ = commands.add_parser("exec", help="run a command in the local environment")
+    exec_.add_argument("--profile", choices=sorted(environment.PROFILES), default="run")
     exec_.add_argument("cmd", nargs=argparse.REMAINDER)
 
     commands.add_parser("stop", help="stop the embedded PostgreSQL server")
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         if not cmd:
             parser.error("exec needs a command after --")
-        env = environment.build(environment.PROFILES["run"])
+        env = environment.build(environment.PROFILES[args.profile])
         os.execvpe(cmd[0], cmd, env)
 
     from ecommerce.local import pipeline_run

@@ -1,8 +1,8 @@
 """The environment of a local command: warehouse URI, AIRFLOW_HOME, data folder, PYTHONPATH.
 
-Two profiles keep a developer's demo data and the test suite apart on the same machine:
-``run`` (``make run``, ``make airflow``) and ``test`` (``make test``), each with its own
-Airflow metadata, data folder and warehouse database.
+Profiles keep a developer's demo data, the test suite and the benchmark apart on the same
+machine: ``run`` (``make run``, ``make airflow``), ``test`` (``make test``) and ``bench``
+(``make bench``), each with its own Airflow metadata, data folder and warehouse database.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Profile:
 PROFILES = {
     "run": Profile("run", "ecommerce", LOCAL_DIR / "airflow", PROJECT_ROOT / "data"),
     "test": Profile("test", "ecommerce_test", LOCAL_DIR / "test" / "airflow", LOCAL_DIR / "test" / "data"),
+    "bench": Profile("bench", "ecommerce_bench", LOCAL_DIR / "bench" / "airflow", LOCAL_DIR / "bench" / "data"),
 }
 
 

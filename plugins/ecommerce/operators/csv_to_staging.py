@@ -9,7 +9,7 @@ from airflow.sdk import BaseOperator
 
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, file_name
-from ecommerce.raw_files import Malformed, count_data_lines, read_header, scan_records
+from ecommerce.raw_files import Malformed, count_data_lines, count_lines, read_header, scan_records
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -22,10 +22,12 @@ class ReconciliationError(RuntimeError):
 class CsvToStagingOperator(BaseOperator):
     """Replace a business date's batch of one staging table with the rows of a raw CSV file.
 
-    The file streams through ``COPY ... FROM STDIN`` into a temporary all-text table whose
-    columns follow the file's header (columns are matched by name; columns outside the
-    contract are logged and ignored), then moves to ``staging.<table>`` with ``batch_date``,
-    ``source_file``, ``source_line`` and ``loaded_at``.
+    The batch is built as a new partition of ``staging.<table>``: the file streams into it
+    through ``COPY ... FROM STDIN``, its columns matched by header name (columns outside the
+    contract are logged and ignored), with ``batch_date``, ``source_file``, ``source_line`` and
+    ``loaded_at`` filled in by column defaults. The new partition then replaces the date's old
+    one. Everything happens in one transaction, so a failed or retried try never leaves a
+    partial or doubled batch, and other dates are never touched.
 
     A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
     broken quoting, invalid UTF-8, a NUL byte) or a quoted field spans lines, the file is
@@ -33,9 +35,6 @@ class CsvToStagingOperator(BaseOperator):
     malformed line goes to ``quarantine.rejected_rows`` with its line number, a reason code
     and its text. Either way data lines = rows staged + rows quarantined, which the task
     checks and records in ``audit.task_runs``.
-
-    The old batch and its quarantined lines are replaced in the same transaction, so a failed
-    or retried try never leaves a partial or doubled batch.
 
     :param table: the raw table, one of ``customers``, ``products``, ``transactions``,
         ``transaction_items``.
@@ -57,6 +56,10 @@ class CsvToStagingOperator(BaseOperator):
         self.business_date = business_date
         self.conn_id = conn_id
 
+    @property
+    def partition(self) -> str:
+        return f"{self.table}_{self.business_date.replace('-', '')}"
+
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -65,71 +68,98 @@ class CsvToStagingOperator(BaseOperator):
         extra = [name for name in header if name not in RAW_COLUMNS[self.table]]
         if extra:
             self.log.warning("%s: ignoring column(s) outside the contract: %s", path, ", ".join(extra))
-        data_lines = count_data_lines(path)
+
+        # Columns outside the contract load into throw-away columns (a file's own "batch_date"
+        # must not land in the metadata column of that name) that are dropped before the swap.
+        ignored = {name: f"ignored_{number}" for number, name in enumerate(extra, start=1)}
+        targets = [ignored.get(name, name) for name in header]
 
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
-                counts.read = data_lines
-                self._create_temp_table(cursor, header)
+                self._create_loading_table(cursor, path, list(ignored.values()))
                 cursor.execute(
                     "delete from quarantine.rejected_rows "
                     "where source_table = %s and batch_date = %s and stage = 'staging'",
                     (self.table, self.business_date),
                 )
-                if not self._copy_whole_file(conn, cursor, path, header, data_lines):
+                data_lines = count_lines(path)
+                staged_lines = staged_records = self._copy_whole_file(conn, cursor, path, targets, data_lines)
+                if staged_lines is None:
                     self.log.warning("%s: COPY refused the file; loading it record by record", path)
-                    counts.rejected = self._copy_record_by_record(cursor, path, header)
-                cursor.execute("select coalesce(sum(lines), 0) from raw_rows")
-                staged_lines = cursor.fetchone()[0]
+                    data_lines = count_data_lines(path)
+                    staged_records, staged_lines, counts.rejected = self._copy_record_by_record(
+                        cursor, path, targets)
+                counts.read = data_lines
                 if staged_lines + counts.rejected != data_lines:
                     raise ReconciliationError(
                         f"{path}: {data_lines} data lines but {staged_lines} staged + "
                         f"{counts.rejected} quarantined")
-                counts.written = self._replace_batch(cursor, path)
+                self._swap_partition(cursor, list(ignored.values()))
+                counts.written = staged_records
         self.log.info("%s reconciles: %d data lines = %d staged (in %d records) + %d quarantined",
                       path.name, data_lines, staged_lines, counts.written, counts.rejected)
         return counts.written
 
-    def _create_temp_table(self, cursor, header: list[str]) -> None:
+    def _create_loading_table(self, cursor, path: Path, ignored: list[str]) -> None:
+        """A new table shaped like the staging table, whose defaults fill the load metadata."""
         from psycopg import sql
 
+        loading = sql.Identifier("staging", f"{self.partition}_loading")
+        sequence = sql.Identifier("staging", f"{self.partition}_line")
         cursor.execute(sql.SQL(
-            "create temporary table raw_rows (record_number bigint generated by default as identity, "
-            "source_line integer, lines integer not null default 1, {}) on commit drop"
-        ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in header)))
+            "create sequence {sequence} start 2 cache 100000; "
+            "create table {loading} (like {parent} including defaults, check (batch_date = {date})); "
+            "alter table {loading} "
+            "  alter column batch_date set default {date}, "
+            "  alter column source_file set default {file}, "
+            "  alter column loaded_at set default now(), "
+            "  alter column source_line set default nextval({sequence_name})"
+        ).format(sequence=sequence, loading=loading, parent=sql.Identifier("staging", self.table),
+                 date=sql.Literal(self.business_date), file=sql.Literal(str(path)),
+                 sequence_name=sql.Literal(f"staging.{self.partition}_line")))
+        for column in ignored:
+            cursor.execute(sql.SQL("alter table {} add column {} text").format(
+                sql.Identifier("staging", f"{self.partition}_loading"), sql.Identifier(column)))
 
-    def _copy_whole_file(self, conn, cursor, path: Path, header: list[str], data_lines: int) -> bool:
-        """The fast path: one COPY of the whole file. False (and nothing kept) if it fails or
-        if records and lines disagree, so line numbers would not be exact."""
+    def _copy_whole_file(self, conn, cursor, path: Path, columns: list[str], data_lines: int) -> int | None:
+        """The fast path: one COPY of the whole file. None (and nothing kept) if PostgreSQL
+        refuses it, or if records and lines disagree so line numbers would not be exact."""
         import psycopg
         from psycopg import sql
 
-        copy = sql.SQL("copy raw_rows ({}) from stdin (format csv, header true, encoding 'UTF8')").format(
-            sql.SQL(", ").join(sql.Identifier(name) for name in header))
+        copy = sql.SQL("copy {} ({}) from stdin (format csv, header true, encoding 'UTF8')").format(
+            sql.Identifier("staging", f"{self.partition}_loading"),
+            sql.SQL(", ").join(sql.Identifier(name) for name in columns))
         try:
             with conn.transaction(), path.open("rb") as handle, cursor.copy(copy) as pipe:
                 while chunk := handle.read(COPY_CHUNK_BYTES):
                     pipe.write(chunk)
         except psycopg.DataError as error:
             self.log.info("COPY stopped: %s", str(error).splitlines()[0])
-            return False
+            return None
         if cursor.rowcount == data_lines:
-            return True
-        cursor.execute("truncate raw_rows")  # quoted line breaks: rescan for exact line numbers
-        return False
+            return data_lines
+        # Quoted line breaks: rescan for exact line numbers.
+        cursor.execute(sql.SQL("truncate {}").format(sql.Identifier("staging", f"{self.partition}_loading")))
+        return None
 
-    def _copy_record_by_record(self, cursor, path: Path, header: list[str]) -> int:
-        """The careful path: good records through COPY, malformed lines to quarantine."""
+    def _copy_record_by_record(self, cursor, path: Path, columns: list[str]) -> tuple[int, int, int]:
+        """The careful path: good records through COPY, malformed lines to quarantine.
+        Returns (records staged, lines they span, lines quarantined)."""
         from psycopg import sql
 
-        columns = sql.SQL(", ").join(sql.Identifier(name) for name in header)
         malformed: list[Malformed] = []
-        with cursor.copy(sql.SQL("copy raw_rows (source_line, lines, {}) from stdin").format(columns)) as pipe:
-            for item in scan_records(path, len(header)):
+        staged_records = staged_lines = 0
+        with cursor.copy(sql.SQL("copy {} (source_line, {}) from stdin").format(
+                sql.Identifier("staging", f"{self.partition}_loading"),
+                sql.SQL(", ").join(sql.Identifier(name) for name in columns))) as pipe:
+            for item in scan_records(path, len(columns)):
                 if isinstance(item, Malformed):
                     malformed.append(item)
                 else:
-                    pipe.write_row([item.line, item.lines, *item.fields])
+                    pipe.write_row([item.line, *item.fields])
+                    staged_records += 1
+                    staged_lines += item.lines
         with cursor.copy(
             "copy quarantine.rejected_rows (source_table, batch_date, source_file, source_line, stage, "
             "reason, raw_record) from stdin"
@@ -138,22 +168,26 @@ class CsvToStagingOperator(BaseOperator):
                 pipe.write_row([self.table, self.business_date, str(path), bad.line, "staging", bad.reason, bad.raw])
         for bad in malformed[:20]:
             self.log.warning("quarantined %s line %d: %s", path.name, bad.line, bad.reason)
-        return len(malformed)
+        return staged_records, staged_lines, len(malformed)
 
-    def _replace_batch(self, cursor, path: Path) -> int:
-        """Swap the date's batch for the rows in ``raw_rows``; return rows staged."""
+    def _swap_partition(self, cursor, ignored: list[str]) -> None:
+        """Replace the date's partition with the loaded table."""
         from psycopg import sql
 
-        target = sql.Identifier("staging", self.table)
-        columns = sql.SQL(", ").join(sql.Identifier(name) for name in RAW_COLUMNS[self.table])
-        cursor.execute(sql.SQL("delete from {} where batch_date = %s").format(target), (self.business_date,))
-        self.log.info("replaced %d rows of the previous %s batch", cursor.rowcount, self.business_date)
-        cursor.execute(
-            sql.SQL(
-                "insert into {target} ({columns}, batch_date, source_file, source_line, loaded_at) "
-                "select {columns}, %s, %s, coalesce(source_line, record_number + 1), now() "
-                "from raw_rows order by record_number"
-            ).format(target=target, columns=columns),
-            (self.business_date, str(path)),
-        )
-        return cursor.rowcount
+        parent = sql.Identifier("staging", self.table)
+        old = sql.Identifier("staging", self.partition)
+        loading = sql.Identifier("staging", f"{self.partition}_loading")
+        for column in ignored:
+            cursor.execute(sql.SQL("alter table {} drop column {}").format(loading, sql.Identifier(column)))
+        cursor.execute("select to_regclass(%s) is not null", (f"staging.{self.partition}",))
+        if cursor.fetchone()[0]:
+            cursor.execute(sql.SQL("alter table {} detach partition {}; drop table {}").format(parent, old, old))
+            self.log.info("dropped the previous %s batch of %s", self.business_date, self.table)
+        cursor.execute(sql.SQL(
+            "alter table {loading} alter column source_line drop default; "
+            "drop sequence {sequence}; "
+            "alter table {loading} rename to {name}; "
+            "alter table {parent} attach partition {old} for values in ({date})"
+        ).format(loading=loading, sequence=sql.Identifier("staging", f"{self.partition}_line"),
+                 name=sql.Identifier(self.partition), parent=parent, old=old,
+                 date=sql.Literal(self.business_date)))

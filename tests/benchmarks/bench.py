@@ -1,0 +1,180 @@
+"""``make bench``: throughput of the generator and of staging ingestion, as ratios against
+baselines measured in the same run on the same machine.
+
+- Generator: customer rows/s beside Faker called row by row for the same columns;
+  transaction lines/s for a day of about 1,000,000 lines; that day's peak memory.
+- Ingestion: CsvToStagingOperator on the 1,000,000-line transaction_items file beside a raw
+  ``COPY`` of the same file into an all-text table; and the record-by-record path a file with
+  malformed lines takes.
+
+Runs in its own database (``ecommerce_bench``) and a scratch folder; prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import psycopg
+
+from ecommerce.local.warehouse import psycopg_conninfo
+
+DAY = date(2026, 11, 20)
+LINES_PER_ORDER = 1.8  # 1 + Poisson(0.8), capped
+FAKER_ROWS = 3_000
+
+
+def timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def faker_row_by_row(rows: int) -> float:
+    """Customer rows/s with Faker called once per value, the usual approach."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(1)
+    started = time.perf_counter()
+    for customer_id in range(rows):
+        [customer_id, fake.first_name(), fake.last_name(), fake.email(), fake.phone_number(),
+         fake.street_address(), fake.city(), fake.state_abbr(), fake.postcode(), fake.country_code(),
+         fake.date_between("-2y").isoformat(), fake.date_time_this_year().isoformat()]
+    return rows / (time.perf_counter() - started)
+
+
+def our_customer_rows(config) -> tuple[float, int]:
+    from ecommerce.contract import RAW_COLUMNS
+    from ecommerce.generation.config import day_index
+    from ecommerce.generation.csv_format import csv_text
+    from ecommerce.generation.snapshots import customer_snapshot
+
+    from ecommerce.generation.vocabulary import vocabulary
+
+    vocabulary()  # built once per process (a few thousand Faker calls); not per-row work
+
+    def build_and_format():
+        frame = customer_snapshot(config, day_index(DAY))
+        csv_text(frame, RAW_COLUMNS["customers"], header=True)
+        return len(frame)
+
+    rows, seconds = timed(build_and_format)
+    return rows / seconds, rows
+
+
+def orders_for_a_million_lines() -> int:
+    """The ``orders`` setting whose expected volume on DAY (season, weekday, growth) is 1M lines."""
+    from ecommerce.generation.config import GeneratorConfig, day_index
+    from ecommerce.generation.orders import expected_orders
+
+    per_order_setting = expected_orders(GeneratorConfig(orders=1), day_index(DAY))
+    return round(1_000_000 / LINES_PER_ORDER / per_order_setting)
+
+
+def generate_big_day(out: Path, defect_rate: float) -> tuple[dict, float, int]:
+    """Generate the 1M-line day in a child process; return manifest, seconds, peak RSS bytes."""
+    orders = orders_for_a_million_lines()
+    code = (
+        "import sys, json, time, resource; from datetime import date; from pathlib import Path;"
+        "from ecommerce.generation.config import GeneratorConfig;"
+        "from ecommerce.generation.writer import generate_day;"
+        "started = time.perf_counter();"
+        f"m = generate_day(GeneratorConfig(orders={orders}, defect_rate={defect_rate}),"
+        f" date.fromisoformat('{DAY}'), Path(sys.argv[1]));"
+        "m['seconds'] = time.perf_counter() - started;"
+        "m['peak_kib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; print(json.dumps(m))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, check=True)
+    manifest = json.loads(result.stdout)
+    return manifest, manifest["seconds"], manifest["peak_kib"] * 1024
+
+
+def raw_copy(conn, path: Path) -> float:
+    """Seconds for a plain COPY of the file into an (ordinary, logged) all-text table."""
+    from ecommerce.contract import RAW_COLUMNS
+
+    columns = ", ".join(f"{name} text" for name in RAW_COLUMNS["transaction_items"])
+    with conn.cursor() as cursor:
+        cursor.execute(f"create table public.copy_baseline ({columns})")
+        conn.commit()
+        started = time.perf_counter()
+        with path.open("rb") as handle, cursor.copy("copy public.copy_baseline from stdin (format csv, header true)") as pipe:
+            while chunk := handle.read(1 << 20):
+                pipe.write(chunk)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        cursor.execute("drop table public.copy_baseline")
+    conn.commit()
+    return seconds
+
+
+def our_ingestion(folder: Path) -> float:
+    from ecommerce.operators.csv_to_staging import CsvToStagingOperator
+
+    operator = CsvToStagingOperator(task_id="bench", table="transaction_items", source_dir=str(folder),
+                                    business_date=DAY.isoformat())
+    ti = SimpleNamespace(dag_id="bench", run_id="bench", task_id="bench", try_number=1)
+    _, seconds = timed(operator.execute, {"ti": ti, "run_id": "bench"})
+    return seconds
+
+
+def main() -> None:
+    from ecommerce.generation.config import GeneratorConfig
+    from ecommerce.schema import apply_schema
+
+    conninfo = psycopg_conninfo(os.environ["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"])
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        apply_schema(conn)
+
+    results = []
+    faker_rate = faker_row_by_row(FAKER_ROWS)
+    ours_rate, customers = our_customer_rows(GeneratorConfig(customers=200_000))
+    results.append(("customer rows/s", f"{ours_rate:,.0f}", f"Faker row by row: {faker_rate:,.0f}",
+                    f"{ours_rate / faker_rate:,.0f}x", "goal >= 100x"))
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        manifest, seconds, peak = generate_big_day(out / "clean", 0.0)
+        lines = manifest["files"]["transaction_items.csv"]["rows"]
+        results.append(("transaction lines/s (whole day)", f"{lines / seconds:,.0f}",
+                        f"{lines:,} lines (and the day's customers) in {seconds:.1f}s",
+                        "", "goal >= 500,000"))
+        results.append(("peak memory, 1M-line day", f"{peak / 2**20:,.0f} MiB", "", "", "goal <= 1,024 MiB"))
+
+        folder = out / "clean" / DAY.isoformat()
+        path = folder / "transaction_items.csv"
+        with psycopg.connect(conninfo) as conn:
+            baseline = min(raw_copy(conn, path) for _ in range(2))
+        ours = min(our_ingestion(folder) for _ in range(2))
+        results.append(("ingestion rows/s (clean file)", f"{lines / ours:,.0f}", f"raw COPY: {lines / baseline:,.0f}",
+                        f"{baseline / ours:.0%}", "goal >= 50%"))
+
+        dirty_manifest, _, _ = generate_big_day(out / "dirty", 0.002)
+        dirty = out / "dirty" / DAY.isoformat()
+        dirty_lines = dirty_manifest["files"]["transaction_items.csv"]["rows"]
+        # The same bytes with malformed lines cannot be raw-COPYed: compare against the clean file.
+        ours_dirty = our_ingestion(dirty)
+        results.append(("ingestion rows/s (0.2% defects)", f"{dirty_lines / ours_dirty:,.0f}",
+                        f"raw COPY (clean): {lines / baseline:,.0f}",
+                        f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "record-by-record path"))
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("delete from staging.transaction_items where batch_date = %s", (DAY,))
+        conn.execute("delete from quarantine.rejected_rows where batch_date = %s", (DAY,))
+
+    widths = [max(len(row[i]) for row in results) for i in range(5)]
+    print("\nBenchmark (2 cores; figures vary with load, ratios less so)\n")
+    for row in results:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+
+
+if __name__ == "__main__":
+    main()
