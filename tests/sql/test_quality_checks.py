@@ -21,12 +21,19 @@ def _empty(empty_warehouse):
 
 
 def stage(db, rows: list[tuple], date: str = DATE, table: str = "transactions", columns=TRANSACTIONS) -> None:
+    """Insert rows into the date's partition of a staging table (created if needed)."""
+    partition(db, table, date)
     names = ", ".join(columns)
     marks = ", ".join(["%s"] * len(columns))
     for number, row in enumerate(rows, start=2):
         db.execute(
             f"insert into staging.{table} ({names}, batch_date, source_file, source_line, loaded_at) "
             f"values ({marks}, %s, 'test.csv', %s, now())", (*row, date, number))
+
+
+def partition(db, table: str, date: str) -> None:
+    db.execute(f"create table if not exists staging.{table}_{date.replace('-', '')} "
+               f"partition of staging.{table} for values in ('{date}')")
 
 
 def order(transaction_id="1", customer_id="1", ts=f"{DATE}T22:00:00Z", status="completed", shipping="4.99"):
@@ -59,6 +66,7 @@ ROW_CASES = [
 @pytest.mark.parametrize("the_check, good, bad", ROW_CASES, ids=[case[0].type for case in ROW_CASES])
 def test_row_checks_pass_on_good_rows_and_fail_on_bad(db, the_check, good, bad):
     if good == "with_customer":
+        partition(db, "customers", DATE)
         db.execute("insert into staging.customers (customer_id, batch_date, source_file, source_line, loaded_at) "
                    "values ('1', %s, 'c.csv', 2, now())", (DATE,))
         good = [order(customer_id="1")]
