@@ -25,13 +25,14 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag, task, task_group
 
 from ecommerce.assets import ANALYTICS_ASSET
+from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
+from ecommerce.business_date import business_date_of
 from ecommerce.callbacks import log_task_failure
 from ecommerce.contract import RAW_TABLES
 from ecommerce.generation.config import MAX_DEFECT_RATE, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
-BUSINESS_DATE = "{{ params.business_date or data_interval_start | ds }}"
 GENERATOR_DEFAULTS = GeneratorConfig()
 
 PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
@@ -100,11 +101,11 @@ def ecommerce_pipeline():
     @task_group
     def generate():
         @task
-        def raw_files(params=None, data_interval_start=None) -> str:
+        def raw_files(**context) -> str:
             """The folder of the date's raw files: generated now, or found in the landing folder."""
             from ecommerce.sources import generated_folder, landing_folder
 
-            business_date = params["business_date"] or data_interval_start.strftime("%Y-%m-%d")
+            params, business_date = context["params"], business_date_of(context)
             if params["source"] == "landing":
                 return str(landing_folder(params["landing_dir"], business_date))
             return str(generated_folder(business_date, orders=params["orders"],
@@ -127,7 +128,19 @@ def ecommerce_pipeline():
 
     @task_group
     def production():
-        sql_models("production", PRODUCTION_MODELS)
+        @task
+        def check_load_order(**context) -> str:
+            """Refuse a date older than one already loaded (SCD2 history is built in order)."""
+            from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+            from ecommerce.load_order import claim
+
+            business_date = business_date_of(context)
+            with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn, conn.cursor() as cursor:
+                claim(cursor, business_date)
+            return business_date
+
+        chain(check_load_order(), sql_models("production", PRODUCTION_MODELS)[0])
 
     @task_group
     def warehouse():

@@ -66,3 +66,38 @@ def task_context(task_id: str = "test_task", run_id: str = "test_run") -> dict:
 def clean_test_data():
     shutil.rmtree(os.environ["ECOMMERCE_DATA_DIR"], ignore_errors=True)
     Path(os.environ["ECOMMERCE_DATA_DIR"]).mkdir(parents=True)
+
+
+def stage_rows(db, table: str, date: str, rows: list[dict]) -> None:
+    """Replace the date's staging batch of ``table`` with ``rows`` (dicts of contract columns)."""
+    partition = f"staging.{table}_{date.replace('-', '')}"
+    db.execute(f"drop table if exists {partition}")
+    db.execute(f"create table {partition} partition of staging.{table} for values in ('{date}')")
+    for number, row in enumerate(rows, start=2):
+        names = ", ".join(row)
+        marks = ", ".join(["%s"] * len(row))
+        db.execute(
+            f"insert into staging.{table} ({names}, batch_date, source_file, source_line, loaded_at) "
+            f"values ({marks}, %s, 'fixture.csv', %s, now())", (*row.values(), date, number))
+
+
+def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse")) -> None:
+    """Run the DAG's SQL models of ``layers`` for the date, in the DAG's order."""
+    import ecommerce_pipeline as pipeline
+    from ecommerce.operators import SqlModelOperator
+
+    models = {"production": pipeline.PRODUCTION_MODELS, "warehouse": pipeline.WAREHOUSE_MODELS,
+              "analytics": pipeline.ANALYTICS_MODELS}
+    for layer in layers:
+        for model in models[layer]:
+            SqlModelOperator(task_id=model, sql=f"{layer}/{model}.sql", business_date=date).execute(
+                task_context(f"{layer}.{model}"))
+
+
+def table_checksum(cursor, schema: str, table: str) -> tuple[int, str]:
+    """Row count and an order-independent checksum of every row's content."""
+    cursor.execute(
+        f"select count(*), coalesce(md5(string_agg(md5(t::text), '' order by md5(t::text))), '') "
+        f"from {schema}.{table} t"
+    )
+    return cursor.fetchone()

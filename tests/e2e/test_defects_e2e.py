@@ -109,3 +109,28 @@ def test_noise_is_cleaned_not_rejected(run):
             "select count(*) from production.customers where email <> lower(trim(email)) "
             "or first_name <> trim(first_name)").fetchone()[0]
     assert noisy == 0
+
+
+def test_valid_staged_amounts_equal_the_facts_and_the_aggregates(run):
+    with connect() as conn:
+        staged, facts, completed, aggregated = conn.execute(
+            """
+            with valid as (
+                select distinct on (trim(transaction_id)::bigint, trim(line_number)::int) s.*
+                from staging.transaction_items s
+                where s.batch_date = %(d)s and not exists (
+                    select from quarantine.rejected_rows q
+                    where q.source_table = 'transaction_items' and q.batch_date = %(d)s
+                        and q.source_line = s.source_line)
+                order by trim(transaction_id)::bigint, trim(line_number)::int, s.source_line desc
+            )
+            select
+                (select sum(round(trim(quantity)::int * trim(unit_price)::numeric
+                        * (1 - coalesce(nullif(trim(discount), ''), '0')::numeric), 2)) from valid),
+                (select sum(net_amount) from warehouse.fact_sales where date_key = to_char(%(d)s::date, 'YYYYMMDD')::int),
+                (select sum(net_amount) from warehouse.fact_sales
+                 where date_key = to_char(%(d)s::date, 'YYYYMMDD')::int and status = 'completed'),
+                (select sum(net_revenue) from warehouse.agg_daily_sales where date_key = to_char(%(d)s::date, 'YYYYMMDD')::int)
+            """, {"d": DATE}).fetchone()
+    assert staged == facts
+    assert completed == aggregated

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import connect, reset_warehouse
+from conftest import connect, reset_warehouse, table_checksum
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +33,6 @@ def run_dag(dag, business_date: str, **conf):
 
 def run_pipeline(business_date: str, **conf):
     return run_dag(load_dag(), business_date, **conf)
-
-
-def table_checksum(cursor, schema: str, table: str) -> tuple[int, str]:
-    """Row count and an order-independent checksum of every row's content."""
-    cursor.execute(
-        f"select count(*), coalesce(md5(string_agg(md5(t::text), '' order by md5(t::text))), '') "
-        f"from {schema}.{table} t"
-    )
-    return cursor.fetchone()
 
 
 def snapshot(tables_by_schema: dict[str, tuple[str, ...]]) -> dict[str, tuple[int, str]]:

@@ -61,6 +61,19 @@ from customers_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
+-- A customer missing from the date's snapshot was deleted at the source. Any staged row counts
+-- as present, even one quarantined for a bad value: bad data is not a deletion.
+update production.customers as target
+set deleted_on = %(business_date)s
+where target.deleted_on is null
+    and exists (select from staging.customers where batch_date = %(business_date)s)
+    and not exists (
+        select from staging.customers as snapshot
+        where snapshot.batch_date = %(business_date)s
+            and pg_input_is_valid(trim(snapshot.customer_id), 'bigint')
+            and trim(snapshot.customer_id)::bigint = target.customer_id
+    );
+
 insert into production.customers as target (
     customer_id, first_name, last_name, email, phone, address, city, state, postal_code,
     country, signup_date, updated_at, last_batch_date
@@ -94,5 +107,6 @@ on conflict (customer_id) do update set
     country = excluded.country,
     signup_date = excluded.signup_date,
     updated_at = excluded.updated_at,
-    last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date)
+    last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date),
+    deleted_on = null
 where target.updated_at <= excluded.updated_at;

@@ -57,6 +57,19 @@ from products_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
+-- A product missing from the date's snapshot was deleted at the source. Any staged row counts
+-- as present, even one quarantined for a bad value: bad data is not a deletion.
+update production.products as target
+set deleted_on = %(business_date)s
+where target.deleted_on is null
+    and exists (select from staging.products where batch_date = %(business_date)s)
+    and not exists (
+        select from staging.products as snapshot
+        where snapshot.batch_date = %(business_date)s
+            and pg_input_is_valid(trim(snapshot.product_id), 'bigint')
+            and trim(snapshot.product_id)::bigint = target.product_id
+    );
+
 insert into production.products as target (
     product_id, product_name, category_id, brand_id, unit_price, cost, is_active, updated_at,
     last_batch_date
@@ -84,5 +97,6 @@ on conflict (product_id) do update set
     cost = excluded.cost,
     is_active = excluded.is_active,
     updated_at = excluded.updated_at,
-    last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date)
+    last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date),
+    deleted_on = null
 where target.updated_at <= excluded.updated_at;

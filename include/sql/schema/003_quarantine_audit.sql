@@ -52,3 +52,10 @@ create table if not exists audit.duplicates_collapsed (
     rows_collapsed bigint not null,
     primary key (business_date, table_name)
 );
+
+-- Business dates whose load into production has started. A date older than the newest one
+-- here is refused: snapshots applied out of order would rewrite SCD2 history.
+create table if not exists audit.loaded_dates (
+    business_date date primary key,
+    first_started_at timestamptz not null default clock_timestamp()
+);

@@ -22,7 +22,8 @@ create table if not exists production.customers (
     country text not null check (country ~ '^[A-Z]{2}$'),
     signup_date date not null,
     updated_at timestamptz not null,
-    last_batch_date date not null
+    last_batch_date date not null,
+    deleted_on date  -- the business date whose snapshot first lacked the customer; null: live
 );
 
 create table if not exists production.products (
@@ -34,7 +35,8 @@ create table if not exists production.products (
     cost numeric(12, 2) not null check (cost >= 0),
     is_active boolean not null,
     updated_at timestamptz not null,
-    last_batch_date date not null
+    last_batch_date date not null,
+    deleted_on date  -- the business date whose snapshot first lacked the product; null: live
 );
 create index if not exists products_category_idx on production.products (category_id);
 create index if not exists products_brand_idx on production.products (brand_id);

@@ -1,0 +1,196 @@
+"""Production and warehouse SQL models: fixture rows in, expected rows out, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_models, stage_rows, table_checksum
+
+DAY1, DAY2, DAY3, DAY4 = "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"
+
+
+def customer(customer_id: int, updated_at: str, email: str | None = None, city: str = "Springfield", **extra) -> dict:
+    return {"customer_id": str(customer_id), "first_name": "Ann", "last_name": f"Lee{customer_id}",
+            "email": email or f"ann{customer_id}@example.com", "phone": "555-0100", "address": "1 Main St",
+            "city": city, "state": "IL", "postal_code": "62701", "country": "US", "signup_date": "2026-01-01",
+            "updated_at": updated_at, **extra}
+
+
+def product(product_id: int, price: str, updated_at: str = "2026-01-01T00:00:00Z") -> dict:
+    return {"product_id": str(product_id), "product_name": f"Kettle {product_id}", "category": "Home",
+            "brand": "Brewline", "unit_price": price, "cost": "10.00", "is_active": "true", "updated_at": updated_at}
+
+
+def order(transaction_id: int, customer_id: int, ts: str, status: str = "completed") -> dict:
+    return {"transaction_id": str(transaction_id), "customer_id": str(customer_id), "transaction_ts": ts,
+            "channel": "web", "payment_method": "paypal", "status": status, "shipping_cost": "0"}
+
+
+def line(transaction_id: int, line_number: int, product_id: int, quantity: str = "1", price: str = "20.00",
+         discount: str = "0") -> dict:
+    return {"transaction_id": str(transaction_id), "line_number": str(line_number), "product_id": str(product_id),
+            "quantity": quantity, "unit_price": price, "discount": discount}
+
+
+def load_day(db, date: str, customers: list[dict], products: list[dict], orders=(), lines=()) -> None:
+    stage_rows(db, "customers", date, customers)
+    stage_rows(db, "products", date, products)
+    stage_rows(db, "transactions", date, list(orders))
+    stage_rows(db, "transaction_items", date, list(lines))
+    run_models(date)
+
+
+def versions(db, table: str = "dim_customers", key: str = "customer_id") -> list[tuple]:
+    column = "email" if table == "dim_customers" else "unit_price::text"
+    return db.execute(
+        f"select {key}, {column}, valid_from::text, valid_to::text, is_current from warehouse.{table} "
+        f"where {key} > 0 order by {key}, valid_from").fetchall()
+
+
+@pytest.fixture(autouse=True)
+def _session_utc(empty_warehouse, db):
+    db.execute("set timezone = 'UTC'")
+
+
+BASE = [customer(n, "2026-04-01T00:00:00Z") for n in (1, 2, 3, 4)]
+CATALOG = [product(10, "20.00"), product(11, "35.00")]
+
+
+def test_changes_close_and_open_versions_at_the_source_change_time(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    changed = [customer(1, "2026-05-02T10:00:00Z", email="new1@example.com"),
+               customer(2, "2026-05-02T11:30:00Z", email="new2@example.com")] + BASE[2:]
+    load_day(db, DAY2, changed, CATALOG)
+    assert versions(db)[:4] == [
+        (1, "ann1@example.com", "2026-04-01 00:00:00+00", "2026-05-02 10:00:00+00", False),
+        (1, "new1@example.com", "2026-05-02 10:00:00+00", "infinity", True),
+        (2, "ann2@example.com", "2026-04-01 00:00:00+00", "2026-05-02 11:30:00+00", False),
+        (2, "new2@example.com", "2026-05-02 11:30:00+00", "infinity", True),
+    ]
+    assert [v[4] for v in versions(db)[4:]] == [True, True]  # customers 3 and 4: untouched
+
+    before = versions(db)
+    load_day(db, DAY2, changed, CATALOG)
+    assert versions(db) == before, "an unchanged rerun makes no new versions"
+
+    back = [customer(1, "2026-05-03T09:00:00Z", email="ann1@example.com")] + changed[1:]
+    load_day(db, DAY3, back, CATALOG)
+    assert [(v[1], v[4]) for v in versions(db) if v[0] == 1] == [
+        ("ann1@example.com", False), ("new1@example.com", False), ("ann1@example.com", True)]
+
+
+def test_an_older_updated_at_never_overwrites_and_makes_no_version(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    stale = [customer(1, "2026-03-01T00:00:00Z", email="stale@example.com")] + BASE[1:]
+    load_day(db, DAY2, stale, CATALOG)
+    assert db.execute("select email from production.customers where customer_id = 1").fetchone()[0] == "ann1@example.com"
+    assert [v[1] for v in versions(db) if v[0] == 1] == ["ann1@example.com"]
+
+
+def test_a_deleted_customer_has_its_current_version_closed(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, BASE[:3], CATALOG)  # customer 4 left the snapshot
+    assert [v for v in versions(db) if v[0] == 4] == [
+        (4, "ann4@example.com", "2026-04-01 00:00:00+00", "2026-05-03 00:00:00+00", False)]
+    assert db.execute("select deleted_on::text from production.customers where customer_id = 4").fetchone()[0] == DAY2
+    load_day(db, DAY3, BASE, CATALOG)  # and came back
+    assert [(v[2], v[3], v[4]) for v in versions(db) if v[0] == 4] == [
+        ("2026-04-01 00:00:00+00", "2026-05-03 00:00:00+00", False),
+        ("2026-05-03 00:00:00+00", "infinity", True)]
+
+
+def test_a_quarantined_row_is_not_taken_for_a_deletion(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, BASE[:3] + [customer(4, "2026-05-02T00:00:00Z", email="broken")], CATALOG)
+    assert db.execute("select deleted_on from production.customers where customer_id = 4").fetchone()[0] is None
+    assert db.execute("select reason from quarantine.rejected_rows").fetchall() == [("invalid_email",)]
+
+
+def test_no_overlapping_ranges_and_one_current_row_per_key(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, [customer(1, "2026-05-02T10:00:00Z", email="x@example.com")] + BASE[1:3], CATALOG)
+    load_day(db, DAY3, [customer(1, "2026-05-03T10:00:00Z", email="y@example.com")] + BASE[1:], CATALOG)
+    overlaps = db.execute(
+        "select count(*) from warehouse.dim_customers a join warehouse.dim_customers b "
+        "on a.customer_id = b.customer_id and a.customer_sk < b.customer_sk "
+        "and a.valid_from < b.valid_to and b.valid_from < a.valid_to").fetchone()[0]
+    currents = db.execute(
+        "select max(n) from (select count(*) filter (where is_current) as n from warehouse.dim_customers "
+        "where customer_sk > 0 group by customer_id) t").fetchone()[0]
+    assert (overlaps, currents) == (0, 1)
+
+
+def test_price_changes_version_products(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, BASE, [product(10, "24.00", "2026-05-02T08:00:00Z"), CATALOG[1]])
+    load_day(db, DAY2, BASE, [product(10, "24.00", "2026-05-02T08:00:00Z"), CATALOG[1]])
+    load_day(db, DAY3, BASE, [product(10, "20.00", "2026-05-03T08:00:00Z")])  # 11 deleted
+    assert versions(db, "dim_products", "product_id") == [
+        (10, "20.00", "2026-01-01 00:00:00+00", "2026-05-02 08:00:00+00", False),
+        (10, "24.00", "2026-05-02 08:00:00+00", "2026-05-03 08:00:00+00", False),
+        (10, "20.00", "2026-05-03 08:00:00+00", "infinity", True),
+        (11, "35.00", "2026-01-01 00:00:00+00", "2026-05-04 00:00:00+00", False),
+    ]
+
+
+def test_facts_point_at_the_version_valid_at_the_transaction_time(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    moved = [customer(1, "2026-05-02T12:00:00Z", city="Shelbyville")] + BASE[1:]
+    orders = [order(100, 1, "2026-05-02T09:00:00Z"), order(101, 1, "2026-05-02T15:00:00Z")]
+    load_day(db, DAY2, moved, CATALOG, orders, [line(100, 1, 10), line(101, 1, 10)])
+    rows = db.execute(
+        "select f.transaction_id, c.city from warehouse.fact_sales f "
+        "join warehouse.dim_customers c using (customer_sk) order by 1").fetchall()
+    assert rows == [(100, "Springfield"), (101, "Shelbyville")]
+
+
+def test_a_fact_that_cannot_be_resolved_lands_on_the_unknown_member(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, BASE[:3], CATALOG)  # customer 4 deleted at the end of DAY2
+    load_day(db, DAY3, BASE[:3], CATALOG, [order(200, 4, "2026-05-03T10:00:00Z")], [line(200, 1, 10)])
+    assert db.execute("select customer_sk, product_sk > 0 from warehouse.fact_sales").fetchall() == [(-1, True)]
+
+
+def test_facts_and_aggregates_reconcile_with_the_valid_staged_lines(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    orders = [order(300, 1, "2026-05-02T09:00:00Z"), order(301, 2, "2026-05-02T10:00:00Z"),
+              order(302, 3, "2026-05-02T11:00:00Z", status="cancelled"), order(303, 999, "2026-05-02T11:00:00Z")]
+    lines = [line(300, 1, 10, "2", "20.00", "0.10"), line(300, 2, 11, "1", "35.00"), line(301, 1, 11, "3", "35.00"),
+             line(301, 1, 11, "3", "35.00"),  # exact duplicate: collapses
+             line(302, 1, 10, "1", "20.00"), line(300, 3, 10, "0", "20.00"), line(303, 1, 10)]
+    load_day(db, DAY2, BASE, CATALOG, orders, lines)
+    facts = db.execute("select count(*), sum(gross_amount), sum(net_amount) from warehouse.fact_sales").fetchone()
+    assert (facts[0], float(facts[1]), float(facts[2])) == (4, 200.0, 196.0)
+    agg = db.execute("select sum(orders), sum(lines), sum(units), sum(gross_revenue), sum(net_revenue) "
+                     "from warehouse.agg_daily_sales").fetchone()
+    assert tuple(float(v) for v in agg) == (2, 3, 6, 180.0, 176.0)
+    reasons = sorted(r[0] for r in db.execute(
+        "select reason from quarantine.rejected_rows where source_table = 'transaction_items'"))
+    assert reasons == ["non_positive_quantity", "unknown_or_rejected_transaction"]
+    collapsed = db.execute("select rows_collapsed from audit.duplicates_collapsed "
+                           "where table_name = 'transaction_items' and business_date = %s", (DAY2,)).fetchone()[0]
+    assert len(lines) == facts[0] + len(reasons) + collapsed
+
+
+def test_rerunning_a_date_leaves_every_table_identical(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    args = (db, DAY2, BASE[1:], [product(10, "22.00", "2026-05-02T01:00:00Z")],
+            [order(400, 2, "2026-05-02T09:00:00Z")], [line(400, 1, 10)])
+    load_day(*args)
+    tables = [("production", t) for t in ("customers", "products", "transactions", "transaction_items")] + [
+        ("warehouse", t) for t in ("dim_customers", "dim_products", "dim_date", "fact_sales", "agg_daily_sales")]
+    with db.cursor() as cursor:
+        before = [table_checksum(cursor, s, t) for s, t in tables]
+        load_day(*args)
+        assert [table_checksum(cursor, s, t) for s, t in tables] == before
+
+
+def test_an_older_date_after_a_newer_one_is_refused_with_both_dates_named(db):
+    from ecommerce.load_order import OutOfOrderDate, claim
+
+    with db.transaction(), db.cursor() as cursor:
+        claim(cursor, DAY2)
+        claim(cursor, DAY2)  # the same date again: a rerun
+        claim(cursor, DAY4)  # skipping ahead is allowed
+        with pytest.raises(OutOfOrderDate, match=f"{DAY3} is older than {DAY4}"):
+            claim(cursor, DAY3)
