@@ -17,11 +17,12 @@ PYTEST_ARGS ?=
 -include .env
 export
 
-.PHONY: help install run test airflow backfill bench lock clean stop
+.PHONY: help install run test airflow backfill bench screenshots lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
-	@echo "make test | make airflow | make bench | make backfill START=YYYY-MM-DD END=YYYY-MM-DD | make stop | make clean"
+	@echo "make test | make airflow | make bench | make screenshots | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
+	@echo "make stop | make clean | make lock"
 
 # The venv is rebuilt only when the lock changes.
 $(VENV)/.installed: requirements.lock
@@ -49,6 +50,10 @@ backfill: install
 
 bench: install
 	$(LOCAL) exec --profile bench -- $(PY) tests/benchmarks/bench.py
+
+# Needs Debian's chromium (apt-get install chromium) and a dashboard from `make run`.
+screenshots: install
+	PYTHONPATH=plugins $(PY) -m ecommerce.dashboards.screenshot "$${ECOMMERCE_DATA_DIR:-data}/dashboards/index.html" dashboards/screenshots
 
 stop: install
 	$(LOCAL) stop

@@ -40,7 +40,8 @@ PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_produ
 WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "040_fact_sales",
                     "050_agg_daily_sales"]
 ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
-                    "040_top_products", "050_customer_revenue_mix", "090_insights"]
+                    "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
+                    "070_cohort_retention", "090_insights"]
 
 default_args = {
     "owner": "data-engineering",

@@ -39,7 +39,9 @@ EXPECTED_UPSTREAM = {
     "analytics.sales_by_weekday": {"analytics.revenue_by_category"},
     "analytics.top_products": {"analytics.sales_by_weekday"},
     "analytics.customer_revenue_mix": {"analytics.top_products"},
-    "analytics.insights": {"analytics.customer_revenue_mix"},
+    "analytics.rfm_segments": {"analytics.customer_revenue_mix"},
+    "analytics.cohort_retention": {"analytics.rfm_segments"},
+    "analytics.insights": {"analytics.cohort_retention"},
     "analytics.publish_insights": {"analytics.insights"},
 }
 

@@ -53,3 +53,23 @@ create table if not exists analytics.insights (
     metric_value numeric not null,
     details jsonb not null
 );
+
+create table if not exists analytics.rfm_segments (
+    customer_id bigint primary key,
+    recency_days integer not null,
+    frequency integer not null,
+    monetary numeric(16, 2) not null,
+    r_score smallint not null,
+    f_score smallint not null,
+    m_score smallint not null,
+    segment text not null
+);
+
+create table if not exists analytics.cohort_retention (
+    cohort_month date not null,
+    months_since_first integer not null,
+    cohort_size integer not null,
+    active_customers integer not null,
+    retention_rate numeric(7, 4) not null,
+    primary key (cohort_month, months_since_first)
+);

@@ -17,10 +17,11 @@ def render(airflow_uri: str, data_dir: str) -> str:
     with psycopg.connect(psycopg_conninfo(airflow_uri)) as conn, conn.cursor() as cursor:
         cursor.execute(
             """
-            select table_schema, table_name
-            from information_schema.tables
-            where table_schema = any(%s) and table_type = 'BASE TABLE'
-            order by array_position(%s, table_schema::text), table_name
+            select namespace.nspname, class.relname
+            from pg_class as class
+            inner join pg_namespace as namespace on namespace.oid = class.relnamespace
+            where namespace.nspname = any(%s) and class.relkind in ('r', 'p') and not class.relispartition
+            order by array_position(%s, namespace.nspname::text), class.relname
             """,
             (list(LAYERS), list(LAYERS)),
         )
@@ -49,7 +50,9 @@ def render(airflow_uri: str, data_dir: str) -> str:
             lines.append(f"\nQuality gate, {checks[0]}: {checks[1]} passed, {checks[2]} warned, {checks[3]} failed")
         lines.append("\nInsights")
         lines += [f"  - {headline}" for headline in read_insights(cursor)]
-    dashboard = Path(data_dir) / "dashboards" / "index.html"
-    if dashboard.exists():
-        lines.append(f"\nDashboard: {dashboard}")
+    dashboards = Path(data_dir) / "dashboards"
+    lines.append("")
+    for label, name in (("Dashboard", "index.html"), ("Tableau extract", "ecommerce_analytics.hyper")):
+        if (dashboards / name).exists():
+            lines.append(f"{label}: {dashboards / name}")
     return "\n".join(lines)

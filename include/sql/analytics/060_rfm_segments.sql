@@ -1,0 +1,50 @@
+-- analytics.rfm_segments: each customer with completed orders, scored 1-5 on recency (days
+-- before the latest loaded date), frequency (orders) and monetary value (net revenue), and
+-- named by the usual RFM rules.
+delete from analytics.rfm_segments;
+
+insert into analytics.rfm_segments
+with sales as (
+    select customers.customer_id, facts.transaction_id, facts.net_amount, dates.date
+    from warehouse.fact_sales as facts
+    inner join warehouse.dim_customers as customers using (customer_sk)
+    inner join warehouse.dim_date as dates using (date_key)
+    where facts.status = 'completed' and facts.customer_sk <> -1
+),
+
+per_customer as (
+    select
+        customer_id,
+        (select max(date) from sales) - max(date) as recency_days,
+        count(distinct transaction_id) as frequency,
+        sum(net_amount) as monetary
+    from sales
+    group by customer_id
+),
+
+scored as (
+    select
+        *,
+        ntile(5) over (order by recency_days desc, customer_id) as r_score,
+        ntile(5) over (order by frequency, customer_id) as f_score,
+        ntile(5) over (order by monetary, customer_id) as m_score
+    from per_customer
+)
+
+select
+    customer_id,
+    recency_days,
+    frequency,
+    monetary,
+    r_score,
+    f_score,
+    m_score,
+    case
+        when r_score >= 4 and f_score >= 4 and m_score >= 4 then 'Champions'
+        when f_score >= 4 then 'Loyal'
+        when r_score >= 4 and f_score <= 2 then 'New'
+        when r_score <= 2 and f_score >= 3 then 'At risk'
+        when r_score <= 2 then 'Hibernating'
+        else 'Promising'
+    end
+from scored;

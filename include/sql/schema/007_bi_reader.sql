@@ -1,0 +1,16 @@
+-- bi_reader: the read-only login for Power BI, Tableau and other BI tools. It reads the
+-- warehouse and analytics schemas, nothing else, and writes nowhere. The role itself (with
+-- its password from BI_READER_PASSWORD) is created by the bootstrap before this file runs.
+do $$
+begin
+    execute format('grant connect on database %I to bi_reader', current_database());
+end
+$$;
+
+grant usage on schema warehouse, analytics to bi_reader;
+grant select on all tables in schema warehouse, analytics to bi_reader;
+-- Tables created later (by the role running the pipeline) are readable too.
+alter default privileges in schema warehouse, analytics grant select on tables to bi_reader;
+
+revoke all on schema staging, quarantine, audit, production from bi_reader;
+revoke create on schema public from bi_reader;

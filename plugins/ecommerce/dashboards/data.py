@@ -1,0 +1,62 @@
+"""Read what the dashboard shows: the analytics tables and the pipeline's own audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Analytics tables, in the order the Tableau extract lists them.
+ANALYTICS_TABLES = ("daily_kpis", "revenue_by_category", "sales_by_weekday", "top_products",
+                    "customer_revenue_mix", "rfm_segments", "cohort_retention", "insights")
+
+_QUERIES = {
+    "kpis": """
+        select sum(net_revenue) as revenue, sum(orders) as orders,
+               sum(net_revenue) / nullif(sum(orders), 0) as aov,
+               (select count(distinct customer_id) from analytics.rfm_segments) as customers
+        from analytics.daily_kpis
+    """,
+    "daily": "select date, net_revenue, revenue_7d_avg, orders, avg_order_value from analytics.daily_kpis order by date",
+    "categories": "select category_name, net_revenue, revenue_share from analytics.revenue_by_category order by net_revenue desc",
+    "weekdays": "select day_of_week, day_name, is_weekend, avg_daily_revenue, avg_daily_orders from analytics.sales_by_weekday order by day_of_week",
+    "mix": "select customer_type, customers, net_revenue, revenue_share from analytics.customer_revenue_mix order by customer_type",
+    "top_products": "select revenue_rank, product_name, category_name, units, net_revenue from analytics.top_products order by revenue_rank",
+    "cohorts": "select cohort_month, months_since_first, cohort_size, retention_rate from analytics.cohort_retention order by 1, 2",
+    "segments": "select segment, count(*) as customers, sum(monetary) as revenue from analytics.rfm_segments group by segment order by revenue desc",
+    "insights": "select insight_key, headline, metric_value from analytics.insights order by insight_key",
+    "health": """
+        select
+            (select max(date) from analytics.daily_kpis) as last_business_date,
+            (select max(finished_at) from audit.task_runs) as last_run_at,
+            (select string_agg(status || ': ' || n, ', ' order by status) from (
+                select status, count(*) as n from audit.dq_results
+                where run_id = (select run_id from audit.dq_results order by checked_at desc limit 1)
+                group by status) s) as quality_status
+    """,
+    "quarantine": """
+        select batch_date, stage, count(*) as rows
+        from quarantine.rejected_rows
+        group by batch_date, stage
+        order by batch_date, stage
+    """,
+}
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    frames: dict[str, pd.DataFrame]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+
+def read(conn) -> DashboardData:
+    """Run every dashboard query on ``conn`` (a DB-API connection)."""
+    frames = {}
+    with conn.cursor() as cursor:
+        for name, query in _QUERIES.items():
+            cursor.execute(query)
+            columns = [column.name for column in cursor.description]
+            frames[name] = pd.DataFrame(cursor.fetchall(), columns=columns)
+    return DashboardData(frames)

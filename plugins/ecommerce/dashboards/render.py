@@ -1,0 +1,122 @@
+"""Render the dashboard: one self-contained HTML page (Plotly inlined, no network needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ecommerce.dashboards.data import DashboardData
+from ecommerce.settings import PROJECT_ROOT
+
+TEMPLATE = PROJECT_ROOT / "dashboards" / "dashboard.html.j2"
+PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#14b8a6", "#eab308", "#64748b"]
+
+#: The charts of the page, by element id, with their titles. Tests look for each of them.
+CHART_TITLES = {
+    "daily-revenue": "Daily revenue and 7-day average",
+    "revenue-by-category": "Revenue by category",
+    "weekday-weekend": "Average daily revenue by weekday",
+    "new-vs-repeat": "Revenue from new vs repeat customers",
+    "top-products": "Top 10 products by revenue",
+    "cohort-retention": "Monthly cohort retention",
+    "rfm-segments": "Revenue by RFM segment",
+    "quarantine": "Rows quarantined per business date",
+}
+
+
+def _layout(fig, title: str):
+    fig.update_layout(title={"text": title, "x": 0.01}, margin={"l": 50, "r": 20, "t": 50, "b": 40},
+                      height=340, template="plotly_white", colorway=PALETTE,
+                      legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def figures(data: DashboardData) -> dict:
+    """One Plotly figure per chart id."""
+    import plotly.graph_objects as go
+
+    daily, categories, weekdays = data["daily"], data["categories"], data["weekdays"]
+    mix, top, cohorts = data["mix"], data["top_products"].head(10), data["cohorts"]
+    segments, quarantine = data["segments"], data["quarantine"]
+    charts = {
+        "daily-revenue": go.Figure([
+            go.Bar(x=daily["date"], y=daily["net_revenue"].astype(float), name="Revenue", marker_color="#93c5fd"),
+            go.Scatter(x=daily["date"], y=daily["revenue_7d_avg"].astype(float), name="7-day average",
+                       line={"color": "#1d4ed8", "width": 3}),
+        ]),
+        "revenue-by-category": go.Figure(go.Bar(
+            x=categories["net_revenue"].astype(float)[::-1], y=categories["category_name"][::-1], orientation="h",
+            text=[f"{share:.0%}" for share in categories["revenue_share"].astype(float)[::-1]],
+            marker_color="#2563eb")),
+        "weekday-weekend": go.Figure(go.Bar(
+            x=weekdays["day_name"], y=weekdays["avg_daily_revenue"].astype(float),
+            marker_color=["#f97316" if weekend else "#2563eb" for weekend in weekdays["is_weekend"]])),
+        "new-vs-repeat": go.Figure(go.Pie(
+            labels=mix["customer_type"].str.title(), values=mix["net_revenue"].astype(float), hole=0.55,
+            marker={"colors": ["#10b981", "#2563eb"]})),
+        "top-products": go.Figure(go.Bar(
+            x=top["net_revenue"].astype(float)[::-1], y=top["product_name"][::-1], orientation="h",
+            marker_color="#a855f7", hovertext=top["category_name"][::-1])),
+        "cohort-retention": _cohort_heatmap(cohorts),
+        "rfm-segments": go.Figure(go.Bar(x=segments["segment"], y=segments["revenue"].astype(float),
+                                         text=segments["customers"], marker_color="#14b8a6")),
+        "quarantine": go.Figure([
+            go.Bar(x=part["batch_date"], y=part["rows"], name=stage)
+            for stage, part in quarantine.groupby("stage")
+        ] or [go.Bar(x=[], y=[])]),
+    }
+    charts["quarantine"].update_layout(barmode="stack")
+    return {chart_id: _layout(fig, CHART_TITLES[chart_id]) for chart_id, fig in charts.items()}
+
+
+def _cohort_heatmap(cohorts: pd.DataFrame):
+    import plotly.graph_objects as go
+
+    grid = cohorts.pivot(index="cohort_month", columns="months_since_first", values="retention_rate").astype(float)
+    return go.Figure(go.Heatmap(
+        z=grid.values, x=[f"+{m}" for m in grid.columns], y=[str(month)[:7] for month in grid.index],
+        colorscale="Blues", zmin=0, zmax=1, colorbar={"tickformat": ".0%"},
+        text=[[f"{v:.0%}" if v == v else "" for v in row] for row in grid.values], texttemplate="%{text}"))
+
+
+def _money(value) -> str:
+    return f"${float(value or 0):,.0f}"
+
+
+def render(data: DashboardData, out: Path, generated_at: datetime | None = None) -> Path:
+    """Write the dashboard page to ``out`` (a file path) and return it."""
+    import jinja2
+    import plotly.offline
+    from markupsafe import Markup
+
+    kpis = data["kpis"].iloc[0]
+    health = data["health"].iloc[0]
+    charts = {
+        chart_id: Markup(fig.to_html(full_html=False, include_plotlyjs=False, div_id=chart_id,
+                                     config={"displayModeBar": False, "responsive": True}))
+        for chart_id, fig in figures(data).items()
+    }
+    # Autoescape: headlines and names come from shop data and must not become markup.
+    template = jinja2.Environment(autoescape=True).from_string(TEMPLATE.read_text(encoding="utf-8"))
+    page = template.render(
+        plotly_js=Markup(plotly.offline.get_plotlyjs()),
+        charts=charts,
+        tiles=[("Revenue", _money(kpis["revenue"])), ("Orders", f"{int(kpis['orders'] or 0):,}"),
+               ("Average order value", f"${float(kpis['aov'] or 0):,.2f}"),
+               ("Customers", f"{int(kpis['customers'] or 0):,}")],
+        insights=list(data["insights"]["headline"]),
+        health={
+            "Last business date loaded": str(health["last_business_date"] or "none"),
+            "Last task run (UTC)": f"{health['last_run_at']:%Y-%m-%d %H:%M}" if health["last_run_at"] else "none",
+            "Quality gate, last run": health["quality_status"] or "no checks yet",
+            "Rows quarantined, all dates": f"{int(data['quarantine']['rows'].sum()):,}",
+        },
+        generated_at=(generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,198 @@
+"""A generated month through staging, production, warehouse and analytics; then the dashboards,
+down to the page in a real browser.
+
+The month is loaded with the pipeline's own operators and models (not dag.test() per date, to
+keep the suite fast); the DAG wiring itself is covered by test_pipeline_e2e.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import connect, reset_warehouse, run_models, task_context
+from ecommerce.contract import RAW_TABLES
+from ecommerce.dashboards.render import CHART_TITLES
+from ecommerce.dashboards.screenshot import chromium_path, offline_page
+from ecommerce.generation.config import GeneratorConfig
+from ecommerce.generation.writer import generate_day
+from ecommerce.operators import CsvToStagingOperator
+
+pytestmark = pytest.mark.e2e
+
+MONTH_START = date(2026, 9, 1)
+DAYS = 30
+WORLD = GeneratorConfig(seed=11, orders=300, customers=2000, new_customers=10, products=120)
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    out = tmp_path_factory.mktemp("month")
+    os.environ["ECOMMERCE_DATA_DIR"] = str(out)
+    reset_warehouse()
+    for offset in range(DAYS):
+        day = (MONTH_START + timedelta(days=offset)).isoformat()
+        generate_day(WORLD, date.fromisoformat(day), out / "raw")
+        for table in RAW_TABLES:
+            CsvToStagingOperator(task_id=table, table=table, source_dir=str(out / "raw" / day),
+                                 business_date=day).execute(task_context(f"ingest_staging.{table}"))
+        run_models(day, ("production", "warehouse", "analytics"))
+    return out
+
+
+def scalar(query: str):
+    with connect() as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+COMPLETED = "from warehouse.fact_sales where status = 'completed'"
+
+
+def test_insights_name_electronics_with_its_true_share(month):
+    with connect() as conn:
+        headline, share, details = conn.execute(
+            "select headline, metric_value, details from analytics.insights where insight_key = 'top_category'").fetchone()
+        expected = conn.execute(
+            f"""select p.category_name, round(sum(f.net_amount) / (select sum(net_amount) {COMPLETED}), 4)
+            from warehouse.fact_sales f join warehouse.dim_products p using (product_sk)
+            where f.status = 'completed' group by 1 order by sum(f.net_amount) desc limit 1""").fetchone()
+    assert details["category_name"] == expected[0] == "Electronics"
+    assert share == expected[1]
+    assert headline.startswith("Electronics is the top revenue category")
+
+
+def test_weekend_days_bring_more_revenue_than_weekdays(month):
+    with connect() as conn:
+        ratio, details = conn.execute(
+            "select metric_value, details from analytics.insights where insight_key = 'weekend_vs_weekday'").fetchone()
+        weekend, weekday = conn.execute(
+            f"""with daily as (select d.is_weekend, f.date_key, sum(f.net_amount) as revenue
+                from warehouse.fact_sales f join warehouse.dim_date d using (date_key)
+                where f.status = 'completed' group by 1, 2)
+            select round(avg(revenue) filter (where is_weekend), 2), round(avg(revenue) filter (where not is_weekend), 2)
+            from daily""").fetchone()
+    assert Decimal(str(details["weekend_daily_revenue"])) == weekend
+    assert Decimal(str(details["weekday_daily_revenue"])) == weekday
+    assert weekend > weekday and ratio > 1
+
+
+def test_repeat_customers_bring_most_revenue(month):
+    share = scalar("select metric_value from analytics.insights where insight_key = 'repeat_customer_share'")
+    expected = scalar(
+        f"""with per_customer as (
+            select c.customer_id, count(distinct f.transaction_id) as orders, sum(f.net_amount) as revenue
+            from warehouse.fact_sales f join warehouse.dim_customers c using (customer_sk)
+            where f.status = 'completed' group by 1)
+        select round(sum(revenue) filter (where orders > 1) / sum(revenue), 4) from per_customer""")
+    assert share == expected and share > Decimal("0.5")
+
+
+@pytest.mark.parametrize("query", [
+    "select sum(net_revenue) from analytics.daily_kpis",
+    "select sum(net_revenue) from analytics.revenue_by_category",
+    "select sum(net_revenue) from analytics.sales_by_weekday",
+    "select sum(net_revenue) from analytics.customer_revenue_mix",
+    "select sum(monetary) from analytics.rfm_segments",
+    "select sum(net_revenue) from warehouse.agg_daily_sales",
+])
+def test_every_analytics_table_reconciles_with_the_warehouse(month, query):
+    assert scalar(query) == scalar(f"select sum(net_amount) {COMPLETED}")
+
+
+def test_moving_averages_cover_the_last_seven_days(month):
+    with connect() as conn:
+        rows = conn.execute("select net_revenue, revenue_7d_avg from analytics.daily_kpis order by date").fetchall()
+    revenue = [row[0] for row in rows]
+    for index, (_, average) in enumerate(rows):
+        window = revenue[max(0, index - 6): index + 1]
+        assert average == round(sum(window) / len(window), 2)
+
+
+def test_counts_reconcile_too(month):
+    assert scalar("select sum(orders) from analytics.daily_kpis") == scalar(
+        f"select count(distinct transaction_id) {COMPLETED}")
+    customers = scalar(
+        "select count(distinct c.customer_id) from warehouse.fact_sales f join warehouse.dim_customers c "
+        "using (customer_sk) where f.status = 'completed'")
+    assert scalar("select count(*) from analytics.rfm_segments") == customers
+    assert scalar("select sum(cohort_size) from analytics.cohort_retention where months_since_first = 0") == customers
+    assert scalar("select sum(days) from analytics.sales_by_weekday") == DAYS
+    assert scalar("select count(*) from analytics.top_products") == 20
+
+
+def external_references(html: str) -> list[str]:
+    """Every src/href of the page's tags (script bodies are data, not tags)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.extend(value for name, value in attrs if name in ("src", "href") and value)
+
+    Collector().feed(html)
+    return found
+
+
+def test_refresh_dashboards_writes_the_page_and_a_readable_tableau_extract(month):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from ecommerce.dashboards.hyper import count_rows
+    from ecommerce.settings import PROJECT_ROOT
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("refresh_dashboards")
+    assert dag.test().state == "success"
+    page = Path(os.environ["ECOMMERCE_DATA_DIR"]) / "dashboards" / "index.html"
+    extract = page.with_name("ecommerce_analytics.hyper")
+    html = page.read_text(encoding="utf-8")
+    assert "Electronics is the top revenue category" in html
+    assert external_references(html) == []
+    counts = count_rows(extract)
+    with connect() as conn:
+        expected = {table: conn.execute(f"select count(*) from analytics.{table}").fetchone()[0] for table in counts}
+    assert counts == expected and len(counts) == 8 and all(counts.values())
+
+
+# The page in headless Chromium with the network cut off: every chart renders.
+
+def _require_chromium():
+    if not shutil.which(chromium_path()):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {chromium_path()}: .ci/run installs it")
+        pytest.skip(f"Chromium not found at {chromium_path()} (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def page_file(month):
+    from ecommerce.dashboards import data, render
+
+    with connect() as conn:
+        return render.render(data.read(conn), month / "dashboards" / "index.html")
+
+
+def test_every_chart_renders_offline_without_console_errors(page_file):
+    _require_chromium()
+    with offline_page(page_file) as (page, errors, blocked):
+        titles = page.eval_on_selector_all(".js-plotly-plot .gtitle", "nodes => nodes.map(n => n.textContent)")
+        drawn = page.eval_on_selector_all(
+            ".js-plotly-plot", "nodes => nodes.filter(n => n.querySelector('.main-svg')).map(n => n.id)")
+        insights = page.inner_text("#insights")
+        health = page.inner_text("#pipeline-health")
+        png = page.screenshot(full_page=True)
+    assert errors == [] and blocked == []
+    assert sorted(drawn) == sorted(CHART_TITLES)
+    assert sorted(titles) == sorted(CHART_TITLES.values())
+    assert "Electronics is the top revenue category" in insights
+    assert "Last business date loaded" in health and "2026-09-30" in health
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colors = image.resize((200, 200)).getcolors(maxcolors=200 * 200)
+    assert image.size[0] == 1440 and image.size[1] > 1500
+    assert len(colors) > 50, "the screenshot is not blank"
