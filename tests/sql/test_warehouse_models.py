@@ -185,12 +185,29 @@ def test_rerunning_a_date_leaves_every_table_identical(db):
         assert [table_checksum(cursor, s, t) for s, t in tables] == before
 
 
-def test_an_older_date_after_a_newer_one_is_refused_with_both_dates_named(db):
+def test_history_grows_without_gaps_and_reruns_are_allowed(db):
     from ecommerce.load_order import OutOfOrderDate, claim
 
     with db.transaction(), db.cursor() as cursor:
         claim(cursor, DAY2)
-        claim(cursor, DAY2)  # the same date again: a rerun
-        claim(cursor, DAY4)  # skipping ahead is allowed
-        with pytest.raises(OutOfOrderDate, match=f"{DAY3} is older than {DAY4}"):
-            claim(cursor, DAY3)
+        claim(cursor, DAY2)  # a rerun
+        claim(cursor, DAY3)  # the next date
+        claim(cursor, DAY2)  # a rerun of an older loaded date
+        with pytest.raises(OutOfOrderDate, match=f"{DAY4[:-1]}5 waits for {DAY4}"):
+            claim(cursor, "2026-05-05")
+        with pytest.raises(OutOfOrderDate, match=f"{DAY1} is before the first loaded date {DAY2}"):
+            claim(cursor, DAY1)
+
+
+def test_rerunning_an_older_date_changes_nothing(db):
+    later_joiner = customer(9, "2026-05-03T08:00:00Z")
+    load_day(db, DAY1, BASE, CATALOG)
+    load_day(db, DAY2, BASE[:3], CATALOG)  # customer 4 deleted
+    load_day(db, DAY3, BASE[:3] + [later_joiner], CATALOG, [order(500, 9, "2026-05-03T09:00:00Z")], [line(500, 1, 10)])
+    tables = [("production", t) for t in ("customers", "products", "transactions", "transaction_items")] + [
+        ("warehouse", t) for t in ("dim_customers", "dim_products", "fact_sales", "agg_daily_sales")]
+    with db.cursor() as cursor:
+        before = [table_checksum(cursor, s, t) for s, t in tables]
+        load_day(db, DAY2, BASE[:3], CATALOG)  # customer 9 is not in DAY2's snapshot: not a deletion
+        load_day(db, DAY1, BASE, CATALOG)  # customer 4 is in DAY1's snapshot: still deleted
+        assert [table_checksum(cursor, s, t) for s, t in tables] == before

@@ -67,6 +67,8 @@ update production.customers as target
 set deleted_on = %(business_date)s
 where target.deleted_on is null
     and exists (select from staging.customers where batch_date = %(business_date)s)
+    -- only the newest snapshot says what exists now; re-running an older date deletes nothing
+    and %(business_date)s >= (select coalesce(max(last_batch_date), '-infinity') from production.customers)
     and not exists (
         select from staging.customers as snapshot
         where snapshot.batch_date = %(business_date)s
@@ -108,5 +110,6 @@ on conflict (customer_id) do update set
     signup_date = excluded.signup_date,
     updated_at = excluded.updated_at,
     last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date),
-    deleted_on = null
+    -- back in a snapshot newer than the one that missed it: live again
+    deleted_on = case when target.deleted_on < excluded.last_batch_date then null else target.deleted_on end
 where target.updated_at <= excluded.updated_at;
