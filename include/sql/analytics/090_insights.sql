@@ -31,7 +31,7 @@ select
     'weekend_vs_weekday',
     format('An average weekend day brings %%s%%%% of an average weekday''s revenue (%%s vs %%s)',
            round(100 * weekend_daily_revenue / weekday_daily_revenue),
-           round(weekend_daily_revenue, 2), round(weekday_daily_revenue, 2)),
+           to_char(weekend_daily_revenue, 'FM999,999,999,990'), to_char(weekday_daily_revenue, 'FM999,999,999,990')),
     round(weekend_daily_revenue / weekday_daily_revenue, 4),
     jsonb_build_object('weekend_daily_revenue', round(weekend_daily_revenue, 2),
                        'weekday_daily_revenue', round(weekday_daily_revenue, 2))

@@ -75,10 +75,13 @@ def _cohort_heatmap(cohorts: pd.DataFrame):
     import plotly.graph_objects as go
 
     grid = cohorts.pivot(index="cohort_month", columns="months_since_first", values="retention_rate").astype(float)
-    return go.Figure(go.Heatmap(
-        z=grid.values, x=[f"+{m}" for m in grid.columns], y=[str(month)[:7] for month in grid.index],
+    figure = go.Figure(go.Heatmap(
+        z=grid.values, x=[f"+{m} mo" for m in grid.columns], y=[str(month)[:7] for month in grid.index],
         colorscale="Blues", zmin=0, zmax=1, colorbar={"tickformat": ".0%"},
         text=[[f"{v:.0%}" if v == v else "" for v in row] for row in grid.values], texttemplate="%{text}"))
+    figure.update_yaxes(type="category", autorange="reversed", title="first order in")
+    figure.update_xaxes(type="category", title="months later")
+    return figure
 
 
 def _money(value) -> str:
