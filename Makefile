@@ -42,7 +42,7 @@ test: install
 	$(PY) -m pytest -v $(PYTEST_ARGS)
 
 airflow: install
-	$(LOCAL) exec -- $(PY) -m ecommerce.local.standalone
+	$(LOCAL) exec -- $(PY) -m ecommerce.local.services
 
 backfill: install
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }

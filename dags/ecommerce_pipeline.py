@@ -29,9 +29,10 @@ from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
 from ecommerce.business_date import business_date_of
 from ecommerce.callbacks import log_task_failure
 from ecommerce.contract import RAW_TABLES
+from ecommerce.fail_once import fail_first_try
 from ecommerce.generation.config import MAX_DEFECT_RATE, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
-from ecommerce.settings import WAREHOUSE_CONN_ID
+from ecommerce.settings import WAREHOUSE_CONN_ID, WAREHOUSE_POOL
 
 GENERATOR_DEFAULTS = GeneratorConfig()
 
@@ -51,6 +52,8 @@ default_args = {
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(minutes=30),
     "on_failure_callback": log_task_failure,
+    "pre_execute": fail_first_try,
+    "pool": WAREHOUSE_POOL,
 }
 
 
@@ -86,6 +89,8 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
                         description="average orders per weekday"),
         "defect_rate": Param(GENERATOR_DEFAULTS.defect_rate, type="number", minimum=0, maximum=MAX_DEFECT_RATE,
                              description="share of generated rows given a labelled defect (0: none)"),
+        "fail_once": Param(None, type=["null", "string"],
+                           description="a task id that fails its first try on purpose, to watch a retry"),
     },
 )
 def ecommerce_pipeline():

@@ -19,7 +19,7 @@ from airflow.sdk import dag, task
 
 from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.callbacks import log_task_failure
-from ecommerce.settings import WAREHOUSE_CONN_ID
+from ecommerce.settings import WAREHOUSE_CONN_ID, WAREHOUSE_POOL
 
 
 @dag(
@@ -36,6 +36,7 @@ from ecommerce.settings import WAREHOUSE_CONN_ID
         "max_retry_delay": timedelta(minutes=5),
         "execution_timeout": timedelta(minutes=10),
         "on_failure_callback": log_task_failure,
+        "pool": WAREHOUSE_POOL,
     },
     doc_md=__doc__,
     tags=["ecommerce", "dashboards"],

@@ -10,6 +10,10 @@ from pathlib import Path
 
 #: The one Airflow connection id of the warehouse; set it with AIRFLOW_CONN_ECOMMERCE_WAREHOUSE.
 WAREHOUSE_CONN_ID = "ecommerce_warehouse"
+#: The Airflow pool that caps concurrent tasks against the warehouse (created by airflow-init
+#: in Docker and by the local set-up).
+WAREHOUSE_POOL = "ecommerce_warehouse"
+WAREHOUSE_POOL_SLOTS = 4
 
 #: The repository (or, in Docker, /opt/airflow): ``plugins/ecommerce/settings.py`` -> two up.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +24,7 @@ QUALITY_DIR = INCLUDE_DIR / "quality"
 
 def data_dir() -> Path:
     """Root of generated and landed data: ``raw/``, ``landing/``, ``dashboards/`` live under it."""
-    return Path(os.environ.get("ECOMMERCE_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    return Path(os.environ.get("ECOMMERCE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
 
 
 def raw_dir(business_date: str) -> Path:

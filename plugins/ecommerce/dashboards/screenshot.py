@@ -17,7 +17,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def chromium_path() -> str:
-    return os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    return os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 
 
 @contextmanager

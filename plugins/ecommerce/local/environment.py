@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecommerce.local import warehouse
-from ecommerce.settings import PROJECT_ROOT
+from ecommerce.settings import PROJECT_ROOT, WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
 
 LOCAL_DIR = PROJECT_ROOT / ".local"
 PGDATA = LOCAL_DIR / "pgdata"
 WAREHOUSE_ENV = "AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,15 @@ def build(profile: Profile) -> dict[str, str]:
     env = dict(os.environ)
     if not env.get(WAREHOUSE_ENV):
         env[WAREHOUSE_ENV] = warehouse.ensure(PGDATA, profile.database)
-    env.setdefault("ECOMMERCE_DATA_DIR", str(profile.data_dir))
+    if not env.get("ECOMMERCE_DATA_DIR"):  # unset or left empty in .env
+        env["ECOMMERCE_DATA_DIR"] = str(profile.data_dir)
     env.update(
         AIRFLOW_HOME=str(profile.airflow_home),
         AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        # The deployment's auth manager (users and roles in the metadata database), here too.
+        AIRFLOW__CORE__AUTH_MANAGER=FAB_AUTH_MANAGER,
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         # Task logs stay readable in the terminal of `make run`.
         AIRFLOW__LOGGING__COLORED_CONSOLE_LOG="False",
@@ -62,13 +66,16 @@ def build(profile: Profile) -> dict[str, str]:
 
 
 def _migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
-    """Create or upgrade the SQLite metadata database once per Airflow version."""
+    """Create or upgrade the SQLite metadata database once per Airflow version, with the
+    warehouse pool the DAGs use (as airflow-init does in Docker)."""
     from importlib.metadata import version
 
     stamp = airflow_home / f".migrated-{version('apache-airflow-core')}"
     if stamp.exists():
         return
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True,
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS),
+                    "Concurrent tasks against the warehouse database"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     stamp.touch()

