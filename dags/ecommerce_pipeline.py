@@ -27,12 +27,11 @@ from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag, task, task
 from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
 from ecommerce.business_date import business_date_of
-from ecommerce.callbacks import log_task_failure
 from ecommerce.contract import RAW_TABLES
-from ecommerce.fail_once import fail_first_try
 from ecommerce.generation.config import MAX_DEFECT_RATE, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
-from ecommerce.settings import WAREHOUSE_CONN_ID, WAREHOUSE_POOL
+from ecommerce.settings import WAREHOUSE_CONN_ID
+from ecommerce.task_defaults import task_defaults
 
 GENERATOR_DEFAULTS = GeneratorConfig()
 
@@ -43,19 +42,6 @@ WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "04
 ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
                     "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
                     "070_cohort_retention", "090_insights"]
-
-default_args = {
-    "owner": "data-engineering",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-    "execution_timeout": timedelta(minutes=30),
-    "on_failure_callback": log_task_failure,
-    "pre_execute": fail_first_try,
-    "pool": WAREHOUSE_POOL,
-}
-
 
 def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     """One task per model file of ``include/sql/<layer>``, run in file order."""
@@ -74,7 +60,7 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args,
+    default_args=task_defaults(execution_timeout=timedelta(minutes=30), max_retry_delay=timedelta(minutes=10)),
     doc_md=__doc__,
     tags=["ecommerce", "warehouse"],
     params={

@@ -18,8 +18,8 @@ import pendulum
 from airflow.sdk import dag, task
 
 from ecommerce.assets import ANALYTICS_ASSET
-from ecommerce.callbacks import log_task_failure
-from ecommerce.settings import WAREHOUSE_CONN_ID, WAREHOUSE_POOL
+from ecommerce.settings import WAREHOUSE_CONN_ID
+from ecommerce.task_defaults import task_defaults
 
 
 @dag(
@@ -28,16 +28,7 @@ from ecommerce.settings import WAREHOUSE_CONN_ID, WAREHOUSE_POOL
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=20),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(minutes=10),
-        "on_failure_callback": log_task_failure,
-        "pool": WAREHOUSE_POOL,
-    },
+    default_args=task_defaults(execution_timeout=timedelta(minutes=10), max_retry_delay=timedelta(minutes=5)),
     doc_md=__doc__,
     tags=["ecommerce", "dashboards"],
 )

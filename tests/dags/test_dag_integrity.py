@@ -82,14 +82,24 @@ def test_task_graph_matches_expected_shape(pipeline):
     assert actual == EXPECTED_UPSTREAM
 
 
-def test_every_task_retries_with_backoff_and_has_a_timeout(pipeline):
-    for task in pipeline.tasks:
+@pytest.mark.parametrize("dag_id", ["ecommerce_pipeline", "refresh_dashboards"])
+def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag, dag_id):
+    for task in dagbag.get_dag(dag_id).tasks:
         assert task.retries >= 2, task.task_id
         assert task.retry_exponential_backoff, task.task_id
         assert task.max_retry_delay is not None and task.max_retry_delay <= timedelta(hours=1), task.task_id
         assert task.execution_timeout is not None, task.task_id
         assert task.on_failure_callback, task.task_id
         assert task.owner == "data-engineering"
+
+
+def test_dashboards_refresh_on_the_analytics_asset(dagbag, pipeline):
+    from ecommerce.assets import ANALYTICS_ASSET
+
+    refresh = dagbag.get_dag("refresh_dashboards")
+    assert list(refresh.schedule) == [ANALYTICS_ASSET]
+    assert [o for o in pipeline.get_task("analytics.publish_insights").outlets] == [ANALYTICS_ASSET]
+    assert {t.task_id for t in refresh.tasks} == {"render_html", "export_tableau_extract"}
 
 
 def test_schedule_is_daily_data_intervals_in_utc(pipeline):
