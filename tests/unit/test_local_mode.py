@@ -34,3 +34,31 @@ def test_tcp_uri_with_password_to_psycopg():
     assert psycopg_conninfo("postgresql://bi:p%40ss@db.internal:5433/ecommerce") == (
         "host=db.internal port=5433 user=bi password=p@ss dbname=ecommerce"
     )
+
+
+def test_an_external_warehouse_uri_is_used_and_no_embedded_server_starts(tmp_path, monkeypatch):
+    from ecommerce.local import environment
+
+    external = "postgresql://etl:secret@db.internal:5432/ecommerce"
+    monkeypatch.setenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", external)
+    monkeypatch.setenv("ECOMMERCE_DATA_DIR", str(tmp_path / "data"))
+    started = []
+    monkeypatch.setattr(environment.warehouse, "ensure", lambda *args: started.append(args))
+    monkeypatch.setattr(environment, "_migrate_metadata", lambda *args: None)
+    profile = environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data")
+    env = environment.build(profile)
+    assert env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"] == external
+    assert started == []
+
+
+def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
+    from ecommerce.local import environment
+
+    monkeypatch.delenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", raising=False)
+    monkeypatch.setenv("ECOMMERCE_DATA_DIR", "")  # left empty in .env: the profile's folder
+    monkeypatch.setattr(environment.warehouse, "ensure", lambda pgdata, database: f"postgresql://embedded/{database}")
+    monkeypatch.setattr(environment, "_migrate_metadata", lambda *args: None)
+    profile = environment.Profile("scratch", "scratch_db", tmp_path / "airflow", tmp_path / "data")
+    env = environment.build(profile)
+    assert env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"] == "postgresql://embedded/scratch_db"
+    assert env["ECOMMERCE_DATA_DIR"] == str(tmp_path / "data")
