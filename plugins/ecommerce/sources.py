@@ -8,9 +8,6 @@ from pathlib import Path
 from ecommerce.contract import RAW_COLUMNS, file_name
 from ecommerce.settings import data_dir
 
-SOURCES = ("generate", "landing")
-
-
 def default_landing_dir() -> Path:
     return data_dir() / "landing"
 

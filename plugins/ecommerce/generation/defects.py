@@ -177,9 +177,3 @@ def _break(table: str, kind: str, rows: pd.DataFrame, g: np.random.Generator, da
         rows["product_id"] = UNKNOWN_ID_BASE + offset + np.arange(n)
         return rows
     raise ValueError(f"no defect {kind!r} for {table}")
-
-
-def assert_columns(table: str, frame: pd.DataFrame) -> None:
-    missing = set(RAW_COLUMNS[table]) - set(frame.columns)
-    if missing:
-        raise ValueError(f"{table}: frame lacks {sorted(missing)}")
