@@ -51,23 +51,29 @@ def faker_row_by_row(rows: int) -> float:
     return rows / (time.perf_counter() - started)
 
 
-def our_customer_rows(config) -> tuple[float, int]:
+def our_customer_rows(config) -> float:
+    """Customer rows/s of the generator: build the snapshot and format its CSV text. Best of
+    three worlds (different seeds, so nothing is cached between them)."""
+    from dataclasses import replace
+
     from ecommerce.contract import RAW_COLUMNS
     from ecommerce.generation.config import day_index
     from ecommerce.generation.csv_format import csv_text
     from ecommerce.generation.snapshots import customer_snapshot
-
     from ecommerce.generation.vocabulary import vocabulary
 
     vocabulary()  # built once per process (a few thousand Faker calls); not per-row work
 
-    def build_and_format():
-        frame = customer_snapshot(config, day_index(DAY))
+    def build_and_format(world):
+        frame = customer_snapshot(world, day_index(DAY))
         csv_text(frame, RAW_COLUMNS["customers"], header=True)
         return len(frame)
 
-    rows, seconds = timed(build_and_format)
-    return rows / seconds, rows
+    rates = []
+    for seed in (1, 2, 3):
+        rows, seconds = timed(build_and_format, replace(config, seed=seed))
+        rates.append(rows / seconds)
+    return max(rates)
 
 
 def orders_for_a_million_lines() -> int:
@@ -135,8 +141,8 @@ def main() -> None:
         apply_schema(conn)
 
     results = []
-    faker_rate = faker_row_by_row(FAKER_ROWS)
-    ours_rate, customers = our_customer_rows(GeneratorConfig(customers=200_000))
+    faker_rate = max(faker_row_by_row(FAKER_ROWS) for _ in range(3))
+    ours_rate = our_customer_rows(GeneratorConfig(customers=200_000))
     results.append(("customer rows/s", f"{ours_rate:,.0f}", f"Faker row by row: {faker_rate:,.0f}",
                     f"{ours_rate / faker_rate:,.0f}x", "goal >= 100x"))
 

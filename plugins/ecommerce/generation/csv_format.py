@@ -40,10 +40,13 @@ def _column_text(values: pd.Series) -> list[str]:
     if array.dtype.kind == "b":
         return ["true" if value else "false" for value in array.tolist()]
     text = array.tolist()
-    is_text = isinstance(values.dtype, pd.StringDtype) and not values.hasnans
-    if not is_text and not all(type(value) is str for value in text):
+    # One join of the whole column both proves every value is a string (else TypeError) and
+    # gives a single scan that decides whether any value needs quotes.
+    try:
+        blob = "\x00".join(text)
+    except TypeError:
         text = [_text(value) for value in text]
-    blob = "\x00".join(text)  # one scan of the whole column decides whether any value needs quotes
+        blob = "\x00".join(text)
     if any(mark in blob for mark in _NEEDS_QUOTES):
         return [_quote(value) for value in text]
     return text
