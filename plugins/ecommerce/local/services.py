@@ -40,6 +40,7 @@ def service_env(env: dict[str, str], port: int) -> dict[str, str]:
     env = dict(env)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["AIRFLOW__API__PORT"] = str(port)
+    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")  # loopback only, unless set otherwise
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
     env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
     env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(32))
@@ -50,7 +51,9 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None) -> list[s
     """Start every component; their output goes to ``log_dir/<component>.log`` or the terminal."""
     processes = []
     for component in COMPONENTS:
-        args = [airflow_bin(), component] + (["--port", str(port)] if component == "api-server" else [])
+        args = [airflow_bin(), component]
+        if component == "api-server":
+            args += ["--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
         output = (log_dir / f"{component}.log").open("w") if log_dir else None
         processes.append(subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT,
                                           start_new_session=True))
