@@ -10,7 +10,8 @@ One business date per run, end to end:
 4. **quality_checks** — declared checks on the batch; an error stops the run here.
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
 6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`.
-7. **analytics** — BI-ready tables and the headline insights; updates the analytics Asset.
+7. **analytics** — BI-ready tables and the headline insights; updates the analytics Asset,
+   which triggers `refresh_dashboards`.
 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
@@ -42,6 +43,7 @@ WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "04
 ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
                     "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
                     "070_cohort_retention", "090_insights"]
+
 
 def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     """One task per model file of ``include/sql/<layer>``, run in file order."""
@@ -122,7 +124,7 @@ def ecommerce_pipeline():
     def production():
         @task
         def check_load_order(**context) -> str:
-            """Refuse a date older than one already loaded (SCD2 history is built in order)."""
+            """Refuse a date that would leave a gap in the loaded history or precede it."""
             from airflow.providers.postgres.hooks.postgres import PostgresHook
 
             from ecommerce.load_order import claim
