@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -19,8 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import connect, reset_warehouse, table_checksum
-from ecommerce.local import services
-from ecommerce.settings import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+from ecommerce.local import environment, services
 
 pytestmark = pytest.mark.e2e
 
@@ -71,10 +69,7 @@ def api(tmp_path_factory):
                AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW_ADMIN_PASSWORD=PASSWORD)
     port = free_port()
     env = services.service_env(env, port)
-    airflow = services.airflow_bin()
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), "warehouse"],
-                   env=env, check=True, capture_output=True)
+    environment.migrate_metadata(home, env)
     services.ensure_admin(env, ADMIN, PASSWORD)
     reset_warehouse()
     processes = services.start(env, port, log_dir=home)

@@ -44,7 +44,7 @@ def test_an_external_warehouse_uri_is_used_and_no_embedded_server_starts(tmp_pat
     monkeypatch.setenv("ECOMMERCE_DATA_DIR", str(tmp_path / "data"))
     started = []
     monkeypatch.setattr(environment.warehouse, "ensure", lambda *args: started.append(args))
-    monkeypatch.setattr(environment, "_migrate_metadata", lambda *args: None)
+    monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
     profile = environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data")
     env = environment.build(profile)
     assert env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"] == external
@@ -57,7 +57,7 @@ def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", raising=False)
     monkeypatch.setenv("ECOMMERCE_DATA_DIR", "")  # left empty in .env: the profile's folder
     monkeypatch.setattr(environment.warehouse, "ensure", lambda pgdata, database: f"postgresql://embedded/{database}")
-    monkeypatch.setattr(environment, "_migrate_metadata", lambda *args: None)
+    monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
     profile = environment.Profile("scratch", "scratch_db", tmp_path / "airflow", tmp_path / "data")
     env = environment.build(profile)
     assert env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"] == "postgresql://embedded/scratch_db"

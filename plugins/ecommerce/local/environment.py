@@ -61,11 +61,16 @@ def build(profile: Profile) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     profile.airflow_home.mkdir(parents=True, exist_ok=True)
     Path(env["ECOMMERCE_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    _migrate_metadata(profile.airflow_home, env)
+    migrate_metadata(profile.airflow_home, env)
     return env
 
 
-def _migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
+def airflow_bin() -> str:
+    """The ``airflow`` command of this venv (PATH may not hold it)."""
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
     """Create or upgrade the SQLite metadata database once per Airflow version, with the
     warehouse pool the DAGs use (as airflow-init does in Docker)."""
     from importlib.metadata import version
@@ -73,7 +78,7 @@ def _migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
     stamp = airflow_home / f".migrated-{version('apache-airflow-core')}"
     if stamp.exists():
         return
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = airflow_bin()
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS),
                     "Concurrent tasks against the warehouse database"], env=env, check=True,

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from ecommerce.local import summary
+from ecommerce.local.environment import airflow_bin
 
 
 def business_dates(last: str, days: int, first: str = "") -> list[date]:
@@ -26,7 +27,7 @@ def business_dates(last: str, days: int, first: str = "") -> list[date]:
 
 
 def run(args, env: dict[str, str]) -> int:
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = airflow_bin()
     dates = business_dates(args.date, args.days, args.start)
     started = time.perf_counter()
     for number, business_date in enumerate(dates, start=1):

@@ -17,11 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ecommerce.local.environment import airflow_bin
+
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-def airflow_bin() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
 
 
 def ensure_admin(env: dict[str, str], user: str, password: str) -> None:

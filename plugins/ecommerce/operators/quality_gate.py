@@ -45,7 +45,7 @@ class QualityGateOperator(BaseOperator):
         checks = load_checks(QUALITY_DIR / self.checks_file)
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
-                results = [engine.evaluate(cursor, check, self.business_date) for check in checks]
+                results = engine.evaluate_all(cursor, checks, self.business_date)
                 engine.persist(cursor, results, context["run_id"], self.business_date)
                 counts.read = len(results)
                 counts.rejected = sum(result.blocks for result in results)

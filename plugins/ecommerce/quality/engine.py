@@ -26,11 +26,20 @@ class CheckResult:
         return self.status == "fail"
 
 
-def evaluate(cursor, check: Check, business_date: str) -> CheckResult:
-    """Run one check for the business date; keep a sample of failing rows (or a note)."""
+def count_batch(cursor, check: Check, business_date: str) -> int:
+    """Rows in the business date's batch of the checked table."""
+    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), {"business_date": business_date})
+    return cursor.fetchone()[0]
+
+
+def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = None) -> CheckResult:
+    """Run one check for the business date; keep a sample of failing rows (or a note).
+
+    ``batch_rows``, the size of the checked table's batch, is counted here unless given.
+    """
     params = {"business_date": business_date}
-    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), params)
-    batch_rows = cursor.fetchone()[0]
+    if batch_rows is None:
+        batch_rows = count_batch(cursor, check, business_date)
     if check.is_batch_check:
         cursor.execute(check.metric(), params)
         row = cursor.fetchone()
@@ -52,6 +61,17 @@ def evaluate(cursor, check: Check, business_date: str) -> CheckResult:
             sample = [r[0] for r in cursor.fetchall()]
     status = "pass" if ok else ("fail" if check.severity == "error" else "warn")
     return CheckResult(check, failing_rows, batch_rows, observed, status, sample)
+
+
+def evaluate_all(cursor, checks: list[Check], business_date: str) -> list[CheckResult]:
+    """Run every check; each checked table's batch is counted once, not once per check."""
+    batch_rows: dict[str, int] = {}
+    results = []
+    for check in checks:
+        if check.table not in batch_rows:
+            batch_rows[check.table] = count_batch(cursor, check, business_date)
+        results.append(evaluate(cursor, check, business_date, batch_rows[check.table]))
+    return results
 
 
 def persist(cursor, results: list[CheckResult], run_id: str, business_date: str) -> None:
