@@ -39,7 +39,7 @@ GENERATOR_DEFAULTS = GeneratorConfig()
 PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
                      "050_transactions", "060_transaction_items"]
 WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "040_fact_sales",
-                    "050_agg_daily_sales"]
+                    "050_agg_daily_sales", "060_loaded_dates"]
 ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
                     "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
                     "070_cohort_retention", "090_insights"]
@@ -122,19 +122,7 @@ def ecommerce_pipeline():
 
     @task_group
     def production():
-        @task
-        def check_load_order(**context) -> str:
-            """Refuse a date that would leave a gap in the loaded history or precede it."""
-            from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-            from ecommerce.load_order import claim
-
-            business_date = business_date_of(context)
-            with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn, conn.cursor() as cursor:
-                claim(cursor, business_date)
-            return business_date
-
-        chain(check_load_order(), sql_models("production", PRODUCTION_MODELS)[0])
+        sql_models("production", PRODUCTION_MODELS)
 
     @task_group
     def warehouse():

@@ -101,3 +101,74 @@ def table_checksum(cursor, schema: str, table: str) -> tuple[int, str]:
         f"from {schema}.{table} t"
     )
     return cursor.fetchone()
+
+
+#: Every pipeline table as content that does not depend on load order: surrogate and identity
+#: keys replaced by what they point at (natural key and validity), timestamps of the load left out.
+CONTENT_QUERIES = {
+    "production.customers": "select * from production.customers",
+    "production.categories": "select category_name from production.categories",
+    "production.brands": "select brand_name from production.brands",
+    "production.products":
+        "select p.product_id, p.product_name, c.category_name, b.brand_name, p.unit_price, p.cost, p.is_active, "
+        "p.updated_at, p.last_batch_date, p.deleted_on from production.products p "
+        "join production.categories c using (category_id) join production.brands b using (brand_id)",
+    "production.transactions": "select * from production.transactions",
+    "production.transaction_items": "select * from production.transaction_items",
+    "production.customer_snapshots": "select * from production.customer_snapshots",
+    "production.product_snapshots":
+        "select s.batch_date, s.product_id, s.product_name, c.category_name, b.brand_name, s.unit_price, s.cost, "
+        "s.is_active, s.updated_at, s.attribute_hash, s.row_hash, s.source_line from production.product_snapshots s "
+        "left join production.categories c using (category_id) left join production.brands b using (brand_id)",
+    "production.snapshot_dates": "select * from production.snapshot_dates",
+    "production.changed_keys": "select * from production.changed_keys",
+    "quarantine.rejected_rows":
+        "select source_table, batch_date, source_line, stage, reason, raw_record, record_key from quarantine.rejected_rows",
+    "audit.duplicates_collapsed": "select * from audit.duplicates_collapsed",
+    "audit.loaded_dates": "select business_date from audit.loaded_dates",
+    "warehouse.dim_date": "select * from warehouse.dim_date",
+    "warehouse.dim_customers":
+        "select customer_id, first_name, last_name, email, city, state, country, signup_date, attribute_hash, "
+        "valid_from, valid_to, is_current from warehouse.dim_customers",
+    "warehouse.dim_products":
+        "select product_id, product_name, category_name, brand_name, unit_price, cost, is_active, attribute_hash, "
+        "valid_from, valid_to, is_current from warehouse.dim_products",
+    "warehouse.fact_sales":
+        "select f.date_key, c.customer_id, c.valid_from as customer_valid_from, p.product_id, "
+        "p.valid_from as product_valid_from, f.transaction_id, f.line_number, f.transaction_ts, f.quantity, "
+        "f.unit_price, f.discount, f.gross_amount, f.net_amount, f.status from warehouse.fact_sales f "
+        "join warehouse.dim_customers c using (customer_sk) join warehouse.dim_products p using (product_sk)",
+    "warehouse.agg_daily_sales": "select * from warehouse.agg_daily_sales",
+    "warehouse.customer_first_orders": "select * from warehouse.customer_first_orders",
+    "warehouse.stale_dates": "select * from warehouse.stale_dates",
+    "analytics.daily_kpis": "select * from analytics.daily_kpis",
+    "analytics.revenue_by_category": "select * from analytics.revenue_by_category",
+    "analytics.sales_by_weekday": "select * from analytics.sales_by_weekday",
+    "analytics.top_products": "select * from analytics.top_products",
+    "analytics.customer_revenue_mix": "select * from analytics.customer_revenue_mix",
+    "analytics.rfm_segments": "select * from analytics.rfm_segments",
+    "analytics.cohort_retention": "select * from analytics.cohort_retention",
+    "analytics.insights": "select * from analytics.insights",
+}
+
+
+def warehouse_content(db, schemas: tuple[str, ...] = ("production", "quarantine", "audit", "warehouse",
+                                                      "analytics")) -> dict[str, list[tuple]]:
+    """Every table of ``schemas`` as sorted rows, comparable between two warehouses."""
+    content = {}
+    for table, query in CONTENT_QUERIES.items():
+        if table.split(".")[0] in schemas:
+            rows = db.execute(query).fetchall()
+            content[table] = sorted(rows, key=repr)
+    return content
+
+
+def assert_same_content(actual: dict, expected: dict) -> None:
+    """Equal content, with the first differing rows of each table in the message."""
+    different = {}
+    for table in expected:
+        if actual[table] != expected[table]:
+            extra = [row for row in actual[table] if row not in expected[table]][:3]
+            missing = [row for row in expected[table] if row not in actual[table]][:3]
+            different[table] = {"unexpected": extra, "missing": missing}
+    assert not different, f"tables differ from the oldest-first load: {different}"

@@ -1,11 +1,25 @@
 -- analytics.daily_kpis: revenue, orders and order value per day, with 7-day moving averages.
--- Only the business date's row is recomputed (from that date's facts), then the moving
--- averages of the week it affects, so the cost follows the day, not the history.
-delete from analytics.daily_kpis where date = %(business_date)s;
+-- Recomputed for the business date and every date a load of another date made stale (facts
+-- re-pointed to the unknown member or back), then the moving averages of the weeks those dates
+-- reach, so the cost follows the day, not the history.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
 
-insert into analytics.daily_kpis
+create temporary table recomputed_dates on commit drop as
+with taken as (
+    delete from warehouse.stale_dates where model = 'daily_kpis' returning business_date
+)
+select business_date as date from taken
+union
+select %(business_date)s::date;
+
+delete from analytics.daily_kpis where date in (select date from recomputed_dates);
+
+insert into analytics.daily_kpis (
+    date, orders, customers, units, net_revenue, avg_order_value, revenue_7d_avg, orders_7d_avg
+)
 select
-    %(business_date)s::date,
+    recomputed_dates.date,
     count(distinct facts.transaction_id),
     count(distinct customers.customer_id),
     coalesce(sum(facts.quantity), 0),
@@ -13,10 +27,11 @@ select
     coalesce(round(sum(facts.net_amount) / nullif(count(distinct facts.transaction_id), 0), 2), 0),
     0,
     0
-from warehouse.fact_sales as facts
-inner join warehouse.dim_customers as customers using (customer_sk)
-where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer
-    and facts.status = 'completed';
+from recomputed_dates
+left join warehouse.fact_sales as facts
+    on facts.date_key = to_char(recomputed_dates.date, 'YYYYMMDD')::integer and facts.status = 'completed'
+left join warehouse.dim_customers as customers using (customer_sk)
+group by recomputed_dates.date;
 
 update analytics.daily_kpis as kpis
 set revenue_7d_avg = windowed.revenue_7d_avg, orders_7d_avg = windowed.orders_7d_avg
@@ -26,8 +41,10 @@ from (
         round(avg(net_revenue) over last_7_days, 2) as revenue_7d_avg,
         round(avg(orders) over last_7_days, 2) as orders_7d_avg
     from analytics.daily_kpis
-    where date between %(business_date)s::date - 6 and %(business_date)s::date + 6
+    where date between (select min(date) from recomputed_dates) - 6 and (select max(date) from recomputed_dates) + 6
     window last_7_days as (order by date range between '6 days' preceding and current row)
 ) as windowed
 where kpis.date = windowed.date
-    and kpis.date between %(business_date)s::date and %(business_date)s::date + 6;
+    and exists (
+        select from recomputed_dates where kpis.date between recomputed_dates.date and recomputed_dates.date + 6
+    );

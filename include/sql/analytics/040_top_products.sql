@@ -1,4 +1,7 @@
 -- analytics.top_products: the 20 products with the most completed revenue.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
 delete from analytics.top_products;
 
 insert into analytics.top_products

@@ -1,5 +1,8 @@
 -- analytics.customer_revenue_mix: revenue from customers with one completed order (new)
 -- against those who came back (repeat).
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
 delete from analytics.customer_revenue_mix;
 
 insert into analytics.customer_revenue_mix

@@ -1,6 +1,9 @@
 -- analytics.rfm_segments: each customer with completed orders, scored 1-5 on recency (days
 -- before the latest loaded date), frequency (orders) and monetary value (net revenue), and
 -- named by the usual RFM rules.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
 delete from analytics.rfm_segments;
 
 insert into analytics.rfm_segments

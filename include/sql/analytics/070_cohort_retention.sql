@@ -1,5 +1,8 @@
 -- analytics.cohort_retention: customers grouped by the month of their first completed order;
 -- for each later month, the share of the cohort that ordered again.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
 delete from analytics.cohort_retention;
 
 insert into analytics.cohort_retention

@@ -1,4 +1,7 @@
 -- analytics.insights: the headline statements, each with the numbers behind it.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
 delete from analytics.insights;
 
 insert into analytics.insights

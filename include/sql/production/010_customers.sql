@@ -1,6 +1,9 @@
--- production.customers: the date's customer snapshot, typed and cleaned, upserted by
--- customer_id. A newer updated_at wins; an older one never overwrites. Rows that cannot be
--- typed are quarantined with a reason; duplicates of a key collapse to the latest version.
+-- production.customers: the date's customer snapshot, typed and cleaned. Every loaded snapshot
+-- is kept in production.customer_snapshots; production.customers is derived from them (the
+-- newest updated_at wins; deleted when a later complete snapshot lacks the customer), so dates
+-- load in any order. Rows that cannot be typed are quarantined with a reason; duplicates of a
+-- key in one file collapse to the latest version.
+{% import 'macros/history.sql' as history %}
 delete from quarantine.rejected_rows
 where source_table = 'customers' and batch_date = %(business_date)s and stage = 'production';
 
@@ -13,7 +16,7 @@ cleaned as (
     select
         source_file,
         source_line,
-        customer_id,
+        trim(customer_id) as customer_id,
         regexp_replace(trim(first_name), '\s+', ' ', 'g') as first_name,
         regexp_replace(trim(last_name), '\s+', ' ', 'g') as last_name,
         lower(trim(email)) as email,
@@ -38,7 +41,7 @@ checked as (
                 or nullif(country, '') is null or nullif(signup_date, '') is null
                 or nullif(updated_at, '') is null
                 then 'missing_required_value'
-            when not pg_input_is_valid(customer_id, 'bigint') then 'invalid_customer_id'
+            when not pg_input_is_valid(customer_id, 'bigint') or customer_id::bigint <= 0 then 'invalid_customer_id'
             when email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[a-z]{2,}$' then 'invalid_email'
             when country !~ '^[A-Z]{2}$' then 'invalid_country'
             when not pg_input_is_valid(signup_date, 'date') then 'invalid_date'
@@ -50,8 +53,8 @@ checked as (
 select * from checked;
 
 insert into quarantine.rejected_rows
-    (source_table, batch_date, source_file, source_line, stage, reason, raw_record)
-select 'customers', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record
+    (source_table, batch_date, source_file, source_line, stage, reason, raw_record, record_key)
+select 'customers', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record, customer_id
 from customers_batch
 where reject_reason is not null;
 
@@ -61,29 +64,42 @@ from customers_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
--- A customer missing from the date's snapshot was deleted at the source. Any staged row counts
--- as present, even one quarantined for a bad value: bad data is not a deletion.
-update production.customers as target
-set deleted_on = %(business_date)s
-where target.deleted_on is null
-    and exists (select from staging.customers where batch_date = %(business_date)s)
-    -- only the newest snapshot says what exists now; re-running an older date deletes nothing
-    and %(business_date)s >= (select coalesce(max(last_batch_date), '-infinity') from production.customers)
-    and not exists (
-        select from staging.customers as snapshot
-        where snapshot.batch_date = %(business_date)s
-            and pg_input_is_valid(trim(snapshot.customer_id), 'bigint')
-            and trim(snapshot.customer_id)::bigint = target.customer_id
-    );
+{{ history.serialize('production.customers') }};
 
-insert into production.customers as target (
-    customer_id, first_name, last_name, email, phone, address, city, state, postal_code,
-    country, signup_date, updated_at, last_batch_date
+{{ history.replace_snapshot('customers', 'customer_snapshots', 'customer_id') }};
+
+insert into production.customer_snapshots (
+    batch_date, customer_id, first_name, last_name, email, phone, address, city, state, postal_code,
+    country, signup_date, updated_at, attribute_hash, row_hash, source_file, source_line
 )
-select distinct on (customer_id::bigint)
-    customer_id::bigint,
-    case when first_name in (upper(first_name), lower(first_name)) then initcap(first_name) else first_name end,
-    case when last_name in (upper(last_name), lower(last_name)) then initcap(last_name) else last_name end,
+with typed as (
+    select distinct on (customer_id::bigint)
+        customer_id::bigint as customer_id,
+        case when first_name in (upper(first_name), lower(first_name)) then initcap(first_name) else first_name end
+            as first_name,
+        case when last_name in (upper(last_name), lower(last_name)) then initcap(last_name) else last_name end
+            as last_name,
+        email,
+        phone,
+        address,
+        city,
+        state,
+        postal_code,
+        country,
+        signup_date::date as signup_date,
+        updated_at::timestamptz as updated_at,
+        source_file,
+        source_line
+    from customers_batch
+    where reject_reason is null
+    order by customer_id::bigint, updated_at::timestamptz desc, source_line desc
+)
+
+select
+    %(business_date)s,
+    customer_id,
+    first_name,
+    last_name,
     email,
     phone,
     address,
@@ -91,25 +107,15 @@ select distinct on (customer_id::bigint)
     state,
     postal_code,
     country,
-    signup_date::date,
-    updated_at::timestamptz,
-    %(business_date)s
-from customers_batch
-where reject_reason is null
-order by customer_id::bigint, updated_at::timestamptz desc, source_line desc
-on conflict (customer_id) do update set
-    first_name = excluded.first_name,
-    last_name = excluded.last_name,
-    email = excluded.email,
-    phone = excluded.phone,
-    address = excluded.address,
-    city = excluded.city,
-    state = excluded.state,
-    postal_code = excluded.postal_code,
-    country = excluded.country,
-    signup_date = excluded.signup_date,
-    updated_at = excluded.updated_at,
-    last_batch_date = greatest(target.last_batch_date, excluded.last_batch_date),
-    -- back in a snapshot newer than the one that missed it: live again
-    deleted_on = case when target.deleted_on < excluded.last_batch_date then null else target.deleted_on end
-where target.updated_at <= excluded.updated_at;
+    signup_date,
+    updated_at,
+    md5(concat_ws('|', first_name, last_name, email, city, state, country, signup_date)),
+    md5(concat_ws('|', first_name, last_name, email, phone, address, city, state, postal_code, country,
+                  signup_date, updated_at)),
+    source_file,
+    source_line
+from typed;
+
+{{ history.track_snapshot('customers', 'customer_snapshots', 'customer_id',
+                          ['first_name', 'last_name', 'email', 'phone', 'address', 'city', 'state',
+                           'postal_code', 'country', 'signup_date', 'updated_at']) }};

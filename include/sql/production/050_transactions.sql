@@ -1,5 +1,6 @@
 -- production.transactions: the date's orders, typed and checked against the contract (a
--- transaction file carries that day's orders only) and against production.customers.
+-- transaction file carries that day's orders only; the customer is in the same date's
+-- snapshot, so the check does not depend on which other dates are loaded).
 -- The date's orders are replaced as a whole (their lines go with them, on delete cascade).
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
@@ -53,10 +54,18 @@ checked as (
         coalesce(
             typed.type_reason,
             case
+                -- the date's own snapshot lists every customer as of the end of the day
                 when not exists (
-                    select from production.customers as customers
-                    where customers.customer_id = typed.customer_id::bigint
+                    select from production.customer_snapshots as customers
+                    where customers.batch_date = %(business_date)s
+                        and customers.customer_id = typed.customer_id::bigint
                 ) then 'unknown_customer'
+                when not exists (
+                    select from production.customer_snapshots as customers
+                    where customers.batch_date = %(business_date)s
+                        and customers.customer_id = typed.customer_id::bigint
+                        and customers.row_hash is not null
+                ) then 'customer_quarantined'
                 when exists (
                     select from production.transactions as loaded
                     where loaded.transaction_id = typed.transaction_id::bigint

@@ -1,5 +1,5 @@
 -- production.transaction_items: the lines of the date's orders, typed and checked against
--- production.transactions and production.products. Lines whose order was rejected are
+-- production.transactions and the same date's product snapshot. Lines whose order was rejected are
 -- rejected too, so no line is lost without a reason.
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
@@ -58,9 +58,16 @@ checked as (
                         and transactions.batch_date = %(business_date)s
                 ) then 'unknown_or_rejected_transaction'
                 when not exists (
-                    select from production.products as products
-                    where products.product_id = typed.product_id::bigint
+                    select from production.product_snapshots as products
+                    where products.batch_date = %(business_date)s
+                        and products.product_id = typed.product_id::bigint
                 ) then 'unknown_product'
+                when not exists (
+                    select from production.product_snapshots as products
+                    where products.batch_date = %(business_date)s
+                        and products.product_id = typed.product_id::bigint
+                        and products.row_hash is not null
+                ) then 'product_quarantined'
             end
         ) as reject_reason
     from typed

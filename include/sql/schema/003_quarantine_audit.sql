@@ -8,8 +8,12 @@ create table if not exists quarantine.rejected_rows (
     stage text not null check (stage in ('staging', 'production', 'warehouse')),
     reason text not null,
     raw_record text,
+    -- The line's business key as far as it could be read (customers, products): a snapshot line
+    -- quarantined for a bad value still says its key exists. Null: the key could not be read.
+    record_key text,
     rejected_at timestamptz not null default clock_timestamp()
 );
+alter table quarantine.rejected_rows add column if not exists record_key text;
 create index if not exists rejected_rows_batch_idx
     on quarantine.rejected_rows (source_table, batch_date, stage);
 
@@ -53,9 +57,12 @@ create table if not exists audit.duplicates_collapsed (
     primary key (business_date, table_name)
 );
 
--- Business dates whose load into production has started. A date older than the newest one
--- here is refused: snapshots applied out of order would rewrite SCD2 history.
+-- Business dates completely loaded: a date enters when its last warehouse step commits (see
+-- include/sql/warehouse/060_loaded_dates.sql). Dates load in any order; this is a record of
+-- which have finished, not a gate.
 create table if not exists audit.loaded_dates (
     business_date date primary key,
-    first_started_at timestamptz not null default clock_timestamp()
+    loaded_at timestamptz not null default clock_timestamp()
 );
+alter table audit.loaded_dates add column if not exists loaded_at timestamptz not null default clock_timestamp();
+alter table audit.loaded_dates drop column if exists first_started_at;

@@ -1,4 +1,10 @@
 -- Production: typed, cleaned, de-duplicated 3NF tables. Keys are the source's business keys.
+--
+-- Customers and products arrive as daily snapshots. Production keeps what every loaded snapshot
+-- said (customer_snapshots, product_snapshots: one row per key and date), and the current-state
+-- tables customers and products are derived from them: the version with the newest updated_at,
+-- deleted when the first complete snapshot after the key's last appearance lacks it. Because
+-- they are a function of the set of loaded snapshots, dates can load in any order.
 create table if not exists production.categories (
     category_id integer generated always as identity primary key,
     category_name text not null unique
@@ -22,8 +28,8 @@ create table if not exists production.customers (
     country text not null check (country ~ '^[A-Z]{2}$'),
     signup_date date not null,
     updated_at timestamptz not null,
-    last_batch_date date not null,
-    deleted_on date  -- the business date whose snapshot first lacked the customer; null: live
+    last_batch_date date not null,  -- the latest loaded snapshot that contains the customer
+    deleted_on date  -- the first complete snapshot after that one (it lacks the customer); null: live
 );
 
 create table if not exists production.products (
@@ -35,8 +41,8 @@ create table if not exists production.products (
     cost numeric(12, 2) not null check (cost >= 0),
     is_active boolean not null,
     updated_at timestamptz not null,
-    last_batch_date date not null,
-    deleted_on date  -- the business date whose snapshot first lacked the product; null: live
+    last_batch_date date not null,  -- the latest loaded snapshot that contains the product
+    deleted_on date  -- the first complete snapshot after that one (it lacks the product); null: live
 );
 create index if not exists products_category_idx on production.products (category_id);
 create index if not exists products_brand_idx on production.products (brand_id);
@@ -64,3 +70,68 @@ create table if not exists production.transaction_items (
     primary key (transaction_id, line_number)
 );
 create index if not exists transaction_items_product_idx on production.transaction_items (product_id);
+
+-- Which dates' snapshots production holds. keys_complete is false when a line of the snapshot
+-- was quarantined and its key could not be read: then the snapshot's absences prove nothing,
+-- and no deletion is inferred from it.
+create table if not exists production.snapshot_dates (
+    table_name text not null check (table_name in ('customers', 'products')),
+    batch_date date not null,
+    keys_complete boolean not null,
+    primary key (table_name, batch_date)
+);
+
+-- One row per customer per loaded snapshot: the typed row the snapshot showed. A key whose
+-- every line was quarantined is present with null values (row_hash null): it exists, but the
+-- snapshot says nothing about its attributes.
+create table if not exists production.customer_snapshots (
+    batch_date date not null,
+    customer_id bigint not null,
+    first_name text,
+    last_name text,
+    email text,
+    phone text,
+    address text,
+    city text,
+    state text,
+    postal_code text,
+    country text,
+    signup_date date,
+    updated_at timestamptz,
+    attribute_hash text,  -- md5 of the attributes dim_customers tracks
+    row_hash text,        -- md5 of every attribute and updated_at; null: quarantined lines only
+    source_file text not null,
+    source_line integer not null,
+    primary key (batch_date, customer_id),
+    check (row_hash is null or (first_name is not null and last_name is not null and email is not null
+                                and country is not null and signup_date is not null and updated_at is not null))
+);
+create index if not exists customer_snapshots_key_idx on production.customer_snapshots (customer_id, batch_date);
+
+create table if not exists production.product_snapshots (
+    batch_date date not null,
+    product_id bigint not null,
+    product_name text,
+    category_id integer references production.categories,
+    brand_id integer references production.brands,
+    unit_price numeric(12, 2),
+    cost numeric(12, 2),
+    is_active boolean,
+    updated_at timestamptz,
+    attribute_hash text,  -- md5 of the attributes dim_products tracks
+    row_hash text,        -- md5 of every attribute and updated_at; null: quarantined lines only
+    source_file text not null,
+    source_line integer not null,
+    primary key (batch_date, product_id),
+    check (row_hash is null or (product_name is not null and category_id is not null and brand_id is not null
+                                and unit_price is not null and cost is not null and is_active is not null
+                                and updated_at is not null))
+);
+create index if not exists product_snapshots_key_idx on production.product_snapshots (product_id, batch_date);
+
+-- Keys whose history a snapshot load changed and the dimension step has not rebuilt yet.
+create table if not exists production.changed_keys (
+    table_name text not null check (table_name in ('customers', 'products')),
+    natural_key bigint not null,
+    primary key (table_name, natural_key)
+);

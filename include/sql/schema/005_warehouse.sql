@@ -103,3 +103,19 @@ create table if not exists warehouse.agg_daily_sales (
     avg_order_value numeric(14, 2) not null,
     primary key (date_key, category_name)
 );
+
+-- First completed order per customer (as dim_customers names them; -1 for facts on the unknown
+-- member), kept up to date as facts come and go: it splits a day's customers into new and
+-- returning without scanning all facts.
+create table if not exists warehouse.customer_first_orders (
+    customer_id bigint primary key,
+    first_date_key integer not null
+);
+
+-- Dates whose aggregates a load of another date made stale (re-resolved facts, moved first
+-- orders), per model that must recompute them. Each model takes and clears its own rows.
+create table if not exists warehouse.stale_dates (
+    model text not null check (model in ('agg_daily_sales', 'daily_kpis')),
+    business_date date not null,
+    primary key (model, business_date)
+);

@@ -1,6 +1,16 @@
 -- warehouse.fact_sales: one row per transaction line of the business date. Customer and
 -- product resolve to the dimension version valid at the transaction time (point in time), or
--- to the unknown member -1. The date's rows are replaced as a whole.
+-- to the unknown member -1. The date's rows are replaced as a whole; the first orders of the
+-- customers they name are brought up to date (a late date can be someone's first order).
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
+create temporary table replaced_customers on commit drop as
+select distinct dim.customer_id
+from warehouse.fact_sales as facts
+inner join warehouse.dim_customers as dim using (customer_sk)
+where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+
 delete from warehouse.fact_sales where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 
 insert into warehouse.fact_sales (
@@ -40,3 +50,11 @@ left join warehouse.dim_products as products
     on products.product_id = lines.product_id
     and transactions.transaction_ts >= products.valid_from
     and transactions.transaction_ts < products.valid_to;
+
+{{ history.refresh_first_orders(
+    "select customer_id from replaced_customers
+     union all
+     select dim.customer_id
+     from warehouse.fact_sales as facts
+     inner join warehouse.dim_customers as dim using (customer_sk)
+     where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer") }};

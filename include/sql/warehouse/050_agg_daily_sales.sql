@@ -1,7 +1,20 @@
--- warehouse.agg_daily_sales: the business date's completed sales per category. A customer is
--- new on the date of their first completed order loaded so far, returning after it.
-delete from warehouse.agg_daily_sales
-where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+-- warehouse.agg_daily_sales: completed sales per date and category. Recomputed for the business
+-- date and for every date a load of another date made stale (warehouse.stale_dates): facts
+-- re-pointed to another version, or a first order that moved. A customer is new on the date
+-- of their first completed order among the loaded dates (warehouse.customer_first_orders),
+-- returning after it.
+{% import 'macros/history.sql' as history %}
+{{ history.serialize('warehouse') }};
+
+create temporary table recomputed_dates on commit drop as
+with taken as (
+    delete from warehouse.stale_dates where model = 'agg_daily_sales' returning business_date
+)
+select to_char(business_date, 'YYYYMMDD')::integer as date_key from taken
+union
+select to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+
+delete from warehouse.agg_daily_sales where date_key in (select date_key from recomputed_dates);
 
 insert into warehouse.agg_daily_sales (
     date_key, category_name, orders, lines, units, gross_revenue, net_revenue,
@@ -12,17 +25,8 @@ with sales as (
     from warehouse.fact_sales as facts
     inner join warehouse.dim_customers as customers using (customer_sk)
     inner join warehouse.dim_products as products using (product_sk)
-    where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer
+    where facts.date_key in (select date_key from recomputed_dates)
         and facts.status = 'completed'
-),
-
-first_orders as (
-    select customers.customer_id, min(facts.date_key) as first_date_key
-    from warehouse.fact_sales as facts
-    inner join warehouse.dim_customers as customers using (customer_sk)
-    where facts.status = 'completed'
-        and customers.customer_id in (select customer_id from sales)
-    group by customers.customer_id
 ),
 
 per_category as (
@@ -39,7 +43,7 @@ per_category as (
             where first_orders.first_date_key = sales.date_key
         ) as new_customers
     from sales
-    left join first_orders using (customer_id)
+    left join warehouse.customer_first_orders as first_orders using (customer_id)
     group by sales.date_key, sales.category_name
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -11,6 +12,30 @@ from ecommerce import audit
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 
 _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECASE | re.MULTILINE)
+
+
+def inserts_into(statement: str, table: str) -> bool:
+    """Whether ``statement`` inserts into ``table`` (``schema.name``)."""
+    return re.search(rf"^\s*insert\s+into\s+{re.escape(table)}\b", statement, re.IGNORECASE | re.MULTILINE) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def model_statements(sql: str) -> tuple[str, ...]:
+    """The statements of the model file ``sql``, rendered and split once per process."""
+    return tuple(split_statements(render_model(sql)))
+
+
+def render_model(sql: str) -> str:
+    """The text of the model file ``sql`` (relative to ``include/sql``), its Jinja rendered.
+
+    Models share routines as Jinja macros (``include/sql/macros``), as dbt models do; values
+    stay bound parameters, never rendered into the text.
+    """
+    import jinja2
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(SQL_DIR), undefined=jinja2.StrictUndefined,
+                                     keep_trailing_newline=True)
+    return environment.get_template(sql).render()
 
 
 def split_statements(text: str) -> list[str]:
@@ -28,9 +53,11 @@ def split_statements(text: str) -> list[str]:
 class SqlModelOperator(BaseOperator):
     """Run a SQL model file for one business date, all its statements in one transaction.
 
-    Statements may use the bound parameter ``%(business_date)s`` (so a literal ``%`` is
-    written ``%%``). The task log shows the rows each statement affected; by convention the
-    last statement writes the model's table, and its row count is the task's rows written.
+    The file is a Jinja template (macros from ``include/sql/macros``); its statements may use
+    the bound parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``). The task
+    log shows the rows each statement affected. The model's table is named by the file:
+    ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``; the last statement that
+    inserts into it gives the task's rows written (the last statement, if none does).
     Statements that insert into ``quarantine`` count as rows rejected.
 
     :param sql: path of the model relative to ``include/sql``, e.g. ``warehouse/040_fact_sales.sql``.
@@ -50,8 +77,11 @@ class SqlModelOperator(BaseOperator):
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        statements = split_statements((SQL_DIR / self.sql).read_text(encoding="utf-8"))
+        statements = model_statements(self.sql)
         params = {"business_date": self.business_date}
+        layer, _, name = self.sql.removesuffix(".sql").partition("/")
+        table = f"{layer}.{name.split('_', 1)[-1]}"
+        wrote_table = False
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
                 for number, statement in enumerate(statements, start=1):
@@ -60,5 +90,8 @@ class SqlModelOperator(BaseOperator):
                     self.log.info("%s statement %d/%d: %d rows", self.sql, number, len(statements), affected)
                     if _QUARANTINE_INSERT.search(statement):
                         counts.rejected += affected
-                    counts.written = affected
+                    if inserts_into(statement, table):
+                        counts.written, wrote_table = affected, True
+                    elif not wrote_table:
+                        counts.written = affected
         return counts.written

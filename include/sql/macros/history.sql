@@ -1,0 +1,448 @@
+{#-
+    History as a function of the loaded snapshots: the routines that customers and products
+    share, from the production snapshot to the SCD2 dimension. Any set of business dates, loaded
+    in any order, gives the same tables as loading them oldest first.
+
+    A key's observations are the loaded snapshots that contain it, each with the version it
+    showed (or none, when its lines were quarantined). From them:
+    * a run is a stretch of snapshots containing the key with no complete snapshot lacking it in
+      between; the first complete snapshot after a run lacks the key: it was deleted that day;
+    * versions are the distinct (updated_at, attributes) a run shows, ordered by updated_at; a
+      snapshot whose updated_at is older than one an earlier snapshot showed is stale and
+      ignored (an older version never overwrites);
+    * a run's first version is valid from the start of its updated_at's day (orders placed that
+      day before a same-day change still find it), but not before the end of the last complete
+      snapshot that lacked the key; later versions from their updated_at; the last version of
+      a deleted run until the end of the deletion date.
+-#}
+
+{% macro serialize(name) -%}
+-- Concurrent runs of other dates wait here until this transaction ends: this step reads and
+-- rewrites history that other dates share.
+select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'))
+{%- endmacro %}
+
+
+{% macro replace_snapshot(table, snapshots, key) -%}
+-- What the date's snapshot said before this load (empty on a first load): keys whose
+-- observation changes on a rerun are rebuilt too.
+create temporary table previous_snapshot on commit drop as
+select {{ key }} as natural_key, coalesce(row_hash, 'quarantined') as observation
+from production.{{ snapshots }}
+where batch_date = %(business_date)s;
+
+create temporary table previous_snapshot_date on commit drop as
+select keys_complete
+from production.snapshot_dates
+where table_name = '{{ table }}' and batch_date = %(business_date)s;
+
+delete from production.{{ snapshots }} where batch_date = %(business_date)s
+{%- endmacro %}
+
+
+{% macro track_snapshot(table, snapshots, key, columns) -%}
+-- Keys whose lines were all quarantined still exist: bad data is not a deletion.
+insert into production.{{ snapshots }} (batch_date, {{ key }}, source_file, source_line)
+select distinct on (trim(record_key)::bigint)
+    %(business_date)s, trim(record_key)::bigint, source_file, source_line
+from quarantine.rejected_rows
+where source_table = '{{ table }}' and batch_date = %(business_date)s
+    and pg_input_is_valid(trim(record_key), 'bigint') and trim(record_key)::bigint > 0
+order by trim(record_key)::bigint, source_line
+on conflict (batch_date, {{ key }}) do nothing;
+
+-- A quarantined line whose key could not be read might be any key: the snapshot's absences
+-- then prove nothing, and no deletion is inferred from this date.
+insert into production.snapshot_dates (table_name, batch_date, keys_complete)
+select '{{ table }}', %(business_date)s, not exists (
+    select from quarantine.rejected_rows
+    where source_table = '{{ table }}' and batch_date = %(business_date)s
+        and not coalesce(pg_input_is_valid(trim(record_key), 'bigint') and trim(record_key)::bigint > 0, false)
+)
+on conflict (table_name, batch_date) do update set keys_complete = excluded.keys_complete;
+
+-- The keys whose history this snapshot can change: all of them when it is the only snapshot;
+-- else those it shows differently from the snapshots loaded just before and after it (a
+-- missing neighbour changes nothing), those it
+-- shows differently from its own previous load, and, around a snapshot whose keys are not
+-- all known, every key of the neighbourhood.
+create temporary table changed_keys on commit drop as
+with dates as (
+    select batch_date, keys_complete
+    from production.snapshot_dates
+    where table_name = '{{ table }}'
+),
+
+neighbours as (
+    select
+        (select max(batch_date) from dates where batch_date < %(business_date)s) as previous_date,
+        (select min(batch_date) from dates where batch_date > %(business_date)s) as next_date,
+        coalesce((select max(batch_date) from dates where batch_date < %(business_date)s and keys_complete),
+                 '-infinity') as previous_complete,
+        coalesce((select min(batch_date) from dates where batch_date > %(business_date)s and keys_complete),
+                 'infinity') as next_complete
+),
+
+observed as (
+    select batch_date, {{ key }} as natural_key, coalesce(row_hash, 'quarantined') as observation
+    from production.{{ snapshots }}
+),
+
+this_date as (
+    select natural_key, observation from observed where batch_date = %(business_date)s
+),
+
+previous_date as (
+    select natural_key, observation
+    from observed
+    where batch_date = (select previous_date from neighbours)
+),
+
+next_date as (
+    select natural_key, observation
+    from observed
+    where batch_date = (select next_date from neighbours)
+),
+
+uncertain as (
+    select true as uncertain
+    from neighbours
+    where exists (select from previous_snapshot_date where not keys_complete)
+        or exists (
+            select from dates
+            where not keys_complete
+                and batch_date > neighbours.previous_complete and batch_date < neighbours.next_complete
+        )
+)
+
+select natural_key
+from this_date
+where (select previous_date from neighbours) is null and (select next_date from neighbours) is null
+union
+select natural_key
+from this_date
+full join previous_date using (natural_key)
+where (select previous_date from neighbours) is not null
+    and this_date.observation is distinct from previous_date.observation
+union
+select natural_key
+from this_date
+full join next_date using (natural_key)
+where (select next_date from neighbours) is not null
+    and this_date.observation is distinct from next_date.observation
+union
+select natural_key
+from this_date
+full join previous_snapshot using (natural_key)
+where exists (select from previous_snapshot)
+    and this_date.observation is distinct from previous_snapshot.observation
+union
+select observed.natural_key
+from observed, neighbours
+where exists (select from uncertain)
+    and observed.batch_date between neighbours.previous_complete and neighbours.next_complete;
+
+-- The current state of the changed keys: the version with the newest updated_at (a later
+-- snapshot breaks a tie), deleted as of the first complete snapshot after its last appearance.
+insert into production.{{ table }} as target ({{ key }}, {{ columns | join(', ') }}, last_batch_date, deleted_on)
+select distinct on (snapshots.{{ key }})
+    snapshots.{{ key }},
+    {%- for column in columns %}
+    snapshots.{{ column }},
+    {%- endfor %}
+    presence.last_batch_date,
+    (
+        select min(batch_date) from production.snapshot_dates
+        where table_name = '{{ table }}' and keys_complete and batch_date > presence.last_batch_date
+    )
+from production.{{ snapshots }} as snapshots
+inner join (
+    select {{ key }}, max(batch_date) as last_batch_date
+    from production.{{ snapshots }}
+    where {{ key }} in (select natural_key from changed_keys)
+    group by {{ key }}
+) as presence using ({{ key }})
+where snapshots.row_hash is not null
+order by snapshots.{{ key }}, snapshots.updated_at desc, snapshots.batch_date desc
+on conflict ({{ key }}) do update set
+    {%- for column in columns %}
+    {{ column }} = excluded.{{ column }},
+    {%- endfor %}
+    last_batch_date = excluded.last_batch_date,
+    deleted_on = excluded.deleted_on;
+
+-- A key no loaded snapshot shows any more (a rerun took it out) leaves production, unless an
+-- order of another date still names it.
+delete from production.{{ table }} as target
+where {{ key }} in (select natural_key from changed_keys)
+    and not exists (
+        select from production.{{ snapshots }} as snapshots
+        where snapshots.{{ key }} = target.{{ key }} and snapshots.row_hash is not null
+    )
+    {%- if table == 'customers' %}
+    and not exists (select from production.transactions where customer_id = target.customer_id)
+    {%- else %}
+    and not exists (select from production.transaction_items where product_id = target.product_id)
+    {%- endif %};
+
+-- The dimension step rebuilds these keys' versions.
+insert into production.changed_keys (table_name, natural_key)
+select '{{ table }}', natural_key from changed_keys where natural_key is not null
+on conflict do nothing
+{%- endmacro %}
+
+
+{% macro rebuild_versions(table, snapshots, key) -%}
+-- Keys to rebuild: every key a snapshot load changed since the last rebuild, whichever date.
+create temporary table rebuilt_keys (natural_key bigint primary key) on commit drop;
+
+with taken as (
+    delete from production.changed_keys where table_name = '{{ table }}' returning natural_key
+)
+insert into rebuilt_keys select natural_key from taken;
+
+-- The versions of the rebuilt keys, from every loaded snapshot (see the top of this file).
+create temporary table rebuilt_versions on commit drop as
+with dates as (
+    select
+        batch_date,
+        min(batch_date) filter (where keys_complete) over later as next_complete,
+        max(batch_date) filter (where keys_complete) over earlier as previous_complete
+    from production.snapshot_dates
+    where table_name = '{{ table }}'
+    window
+        later as (order by batch_date rows between 1 following and unbounded following),
+        earlier as (order by batch_date rows between unbounded preceding and 1 preceding)
+),
+
+observations as (
+    select
+        snapshots.{{ key }} as natural_key,
+        snapshots.batch_date,
+        snapshots.updated_at,
+        snapshots.attribute_hash,
+        snapshots.row_hash,
+        dates.next_complete,
+        dates.previous_complete,
+        lag(snapshots.batch_date) over key_dates as previous_present,
+        lag(dates.next_complete) over key_dates as complete_after_previous_present,
+        lead(snapshots.batch_date) over key_dates as next_present,
+        max(snapshots.updated_at) over (key_dates rows between unbounded preceding and 1 preceding)
+            as newest_earlier_updated_at
+    from production.{{ snapshots }} as snapshots
+    inner join dates using (batch_date)
+    where snapshots.{{ key }} in (select natural_key from rebuilt_keys)
+    window key_dates as (partition by snapshots.{{ key }} order by snapshots.batch_date)
+),
+
+run_edges as (
+    select
+        *,
+        -- the key reappears after a complete snapshot lacked it: a new run
+        previous_present is null or complete_after_previous_present < batch_date as starts_run,
+        -- a complete snapshot after this one lacks the key: deleted on that date
+        case when next_present is null or next_complete < next_present then next_complete end as deleted_on
+    from observations
+),
+
+runs as (
+    select
+        *,
+        count(*) filter (where starts_run) over (partition by natural_key order by batch_date) as run_number
+    from run_edges
+),
+
+run_bounds as (
+    select
+        *,
+        coalesce(max(case when starts_run then (previous_complete + 1)::timestamp at time zone 'UTC' end)
+                     over run, '-infinity') as run_starts_after,
+        coalesce(max((deleted_on + 1)::timestamp at time zone 'UTC') over run, 'infinity') as run_ends_at
+    from runs
+    window run as (partition by natural_key, run_number)
+),
+
+versions as (
+    -- one per run and updated_at, as the latest snapshot showing it; stale snapshots left out
+    select distinct on (natural_key, run_number, updated_at) *
+    from run_bounds
+    where row_hash is not null
+        and (newest_earlier_updated_at is null or updated_at >= newest_earlier_updated_at)
+    order by natural_key, run_number, updated_at, batch_date desc
+),
+
+starts as (
+    select
+        *,
+        case
+            when row_number() over run_order = 1
+                then greatest(date_trunc('day', updated_at, 'UTC'), run_starts_after)
+            else greatest(updated_at, run_starts_after)
+        end as valid_from
+    from versions
+    window run_order as (partition by natural_key, run_number order by updated_at)
+),
+
+held as (
+    -- a version overtaken at the same instant, or starting after the deletion, never held
+    select *, lag(attribute_hash) over run_order as previous_hash
+    from (
+        select *, lead(valid_from) over run_order as next_valid_from
+        from starts
+        window run_order as (partition by natural_key, run_number order by valid_from, updated_at)
+    ) as ordered
+    where (next_valid_from is null or valid_from < next_valid_from) and valid_from < run_ends_at
+    window run_order as (partition by natural_key, run_number order by valid_from)
+)
+
+select
+    natural_key,
+    batch_date,
+    attribute_hash,
+    valid_from,
+    coalesce(lead(valid_from) over run_order, run_ends_at) as valid_to
+from held
+where previous_hash is distinct from attribute_hash  -- an unchanged version makes no new one
+window run_order as (partition by natural_key, run_number order by valid_from)
+{%- endmacro %}
+
+
+{% macro merge_versions(dimension, surrogate_key, columns, source, unknown_member_key, stale_models) -%}
+-- The rebuilt versions with their attributes; `source` selects a snapshot row's attributes by
+-- (batch_date, natural_key).
+create temporary table new_versions on commit drop as
+select
+    versions.natural_key,
+    versions.attribute_hash,
+    versions.valid_from,
+    versions.valid_to,
+    versions.valid_to = 'infinity' as is_current,
+    {%- for column in columns %}
+    source.{{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from rebuilt_versions as versions
+inner join ({{ source }}) as source using (batch_date, natural_key);
+
+-- Versions that did not change keep their surrogate key; the others are replaced.
+create temporary table replaced_versions on commit drop as
+select dim.{{ surrogate_key }}
+from warehouse.{{ dimension }} as dim
+where dim.{{ key_of(dimension) }} in (select natural_key from rebuilt_keys)
+    and not exists (
+        select from new_versions
+        where new_versions.natural_key = dim.{{ key_of(dimension) }}
+            and new_versions.valid_from = dim.valid_from
+            and new_versions.attribute_hash = dim.attribute_hash
+    );
+
+update warehouse.{{ dimension }}
+set is_current = false
+where {{ key_of(dimension) }} in (select natural_key from rebuilt_keys) and is_current;
+
+update warehouse.{{ dimension }} as dim
+set valid_to = new_versions.valid_to, is_current = new_versions.is_current
+from new_versions
+where new_versions.natural_key = dim.{{ key_of(dimension) }}
+    and new_versions.valid_from = dim.valid_from
+    and new_versions.attribute_hash = dim.attribute_hash;
+
+insert into warehouse.{{ dimension }} (
+    {{ key_of(dimension) }}, {{ columns | join(', ') }}, attribute_hash, valid_from, valid_to, is_current
+)
+select natural_key, {{ columns | join(', ') }}, attribute_hash, valid_from, valid_to, is_current
+from new_versions
+where not exists (
+    select from warehouse.{{ dimension }} as dim
+    where new_versions.natural_key = dim.{{ key_of(dimension) }}
+        and new_versions.valid_from = dim.valid_from
+        and new_versions.attribute_hash = dim.attribute_hash
+)
+order by natural_key, valid_from;
+
+-- Facts of the rebuilt keys point at the version valid at their transaction time again: facts
+-- on any version of a rebuilt key, and facts on the unknown member whose order names one.
+create temporary table refreshed_facts on commit drop as
+with facts as (
+    select facts.transaction_id, facts.line_number, facts.date_key, facts.transaction_ts,
+           facts.{{ surrogate_key }} as old_key, dim.{{ key_of(dimension) }} as natural_key
+    from warehouse.fact_sales as facts
+    inner join warehouse.{{ dimension }} as dim using ({{ surrogate_key }})
+    where dim.{{ key_of(dimension) }} in (select natural_key from rebuilt_keys)
+    union all
+    select facts.transaction_id, facts.line_number, facts.date_key, facts.transaction_ts,
+           facts.{{ surrogate_key }}, ({{ unknown_member_key }})
+    from warehouse.fact_sales as facts
+    where facts.{{ surrogate_key }} = -1
+        and ({{ unknown_member_key }}) in (select natural_key from rebuilt_keys)
+)
+
+select
+    facts.*,
+    coalesce((
+        select dim.{{ surrogate_key }}
+        from warehouse.{{ dimension }} as dim
+        where dim.{{ key_of(dimension) }} = facts.natural_key
+            and facts.transaction_ts >= dim.valid_from and facts.transaction_ts < dim.valid_to
+            and dim.{{ surrogate_key }} not in (select {{ surrogate_key }} from replaced_versions)
+    ), -1) as new_key
+from facts;
+
+update warehouse.fact_sales as facts
+set {{ surrogate_key }} = refreshed.new_key
+from refreshed_facts as refreshed
+where (facts.transaction_id, facts.line_number) = (refreshed.transaction_id, refreshed.line_number)
+    and refreshed.old_key <> refreshed.new_key;
+
+insert into warehouse.stale_dates (model, business_date)
+select models.model, to_date(changed.date_key::text, 'YYYYMMDD')
+from (select distinct date_key from refreshed_facts where old_key <> new_key) as changed
+cross join (values {% for model in stale_models %}('{{ model }}'){{ ', ' if not loop.last }}{% endfor %}) as models (model)
+on conflict do nothing;
+
+delete from warehouse.{{ dimension }}
+where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions)
+{%- endmacro %}
+
+
+{% macro key_of(dimension) -%}
+{{ {'dim_customers': 'customer_id', 'dim_products': 'product_id'}[dimension] }}
+{%- endmacro %}
+
+
+{% macro refresh_first_orders(customers) -%}
+-- First completed orders of the customers `customers` selects (by dim_customers' customer_id);
+-- a first order that moves makes both its old and its new date's aggregates stale.
+create temporary table first_order_changes on commit drop as
+with affected as (
+    select distinct customer_id from ({{ customers }}) as customers
+),
+
+recomputed as (
+    select
+        affected.customer_id,
+        (
+            select min(facts.date_key)
+            from warehouse.fact_sales as facts
+            inner join warehouse.dim_customers as dim using (customer_sk)
+            where dim.customer_id = affected.customer_id and facts.status = 'completed'
+        ) as first_date_key
+    from affected
+)
+
+select recomputed.customer_id, known.first_date_key as old_date_key, recomputed.first_date_key as new_date_key
+from recomputed
+left join warehouse.customer_first_orders as known using (customer_id)
+where known.first_date_key is distinct from recomputed.first_date_key;
+
+delete from warehouse.customer_first_orders
+where customer_id in (select customer_id from first_order_changes);
+
+insert into warehouse.customer_first_orders (customer_id, first_date_key)
+select customer_id, new_date_key from first_order_changes where new_date_key is not null;
+
+insert into warehouse.stale_dates (model, business_date)
+select distinct 'agg_daily_sales', to_date(date_key::text, 'YYYYMMDD')
+from first_order_changes, unnest(array[old_date_key, new_date_key]) as date_key
+where date_key is not null
+on conflict do nothing
+{%- endmacro %}
