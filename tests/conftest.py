@@ -111,7 +111,7 @@ CONTENT_QUERIES = {
     "production.brands": "select brand_name from production.brands",
     "production.products":
         "select p.product_id, p.product_name, c.category_name, b.brand_name, p.unit_price, p.cost, p.is_active, "
-        "p.updated_at, p.last_batch_date, p.deleted_on from production.products p "
+        "p.updated_at, p.deleted_on from production.products p "
         "join production.categories c using (category_id) join production.brands b using (brand_id)",
     "production.transactions": "select * from production.transactions",
     "production.transaction_items": "select * from production.transaction_items",
@@ -123,19 +123,20 @@ CONTENT_QUERIES = {
     "production.snapshot_dates": "select * from production.snapshot_dates",
     "production.changed_keys": "select * from production.changed_keys",
     "quarantine.rejected_rows":
-        "select source_table, batch_date, source_line, stage, reason, raw_record, record_key from quarantine.rejected_rows",
+        "select source_table, batch_date, source_line, stage, reason, record_key, case when stage = 'production' "
+        "then (raw_record::jsonb - 'loaded_at')::text else raw_record end from quarantine.rejected_rows",
     "audit.duplicates_collapsed": "select * from audit.duplicates_collapsed",
     "audit.loaded_dates": "select business_date from audit.loaded_dates",
     "warehouse.dim_date": "select * from warehouse.dim_date",
     "warehouse.dim_customers":
         "select customer_id, first_name, last_name, email, city, state, country, signup_date, attribute_hash, "
-        "valid_from, valid_to, is_current from warehouse.dim_customers",
+        "valid_from::text, valid_to::text, is_current from warehouse.dim_customers",
     "warehouse.dim_products":
         "select product_id, product_name, category_name, brand_name, unit_price, cost, is_active, attribute_hash, "
-        "valid_from, valid_to, is_current from warehouse.dim_products",
+        "valid_from::text, valid_to::text, is_current from warehouse.dim_products",
     "warehouse.fact_sales":
-        "select f.date_key, c.customer_id, c.valid_from as customer_valid_from, p.product_id, "
-        "p.valid_from as product_valid_from, f.transaction_id, f.line_number, f.transaction_ts, f.quantity, "
+        "select f.date_key, c.customer_id, c.valid_from::text as customer_valid_from, p.product_id, "
+        "p.valid_from::text as product_valid_from, f.transaction_id, f.line_number, f.transaction_ts, f.quantity, "
         "f.unit_price, f.discount, f.gross_amount, f.net_amount, f.status from warehouse.fact_sales f "
         "join warehouse.dim_customers c using (customer_sk) join warehouse.dim_products p using (product_sk)",
     "warehouse.agg_daily_sales": "select * from warehouse.agg_daily_sales",

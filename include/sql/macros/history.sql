@@ -144,20 +144,19 @@ where exists (select from uncertain)
 
 -- The current state of the changed keys: the version with the newest updated_at (a later
 -- snapshot breaks a tie), deleted as of the first complete snapshot after its last appearance.
-insert into production.{{ table }} as target ({{ key }}, {{ columns | join(', ') }}, last_batch_date, deleted_on)
+insert into production.{{ table }} as target ({{ key }}, {{ columns | join(', ') }}, deleted_on)
 select distinct on (snapshots.{{ key }})
     snapshots.{{ key }},
     {%- for column in columns %}
     snapshots.{{ column }},
     {%- endfor %}
-    presence.last_batch_date,
     (
         select min(batch_date) from production.snapshot_dates
-        where table_name = '{{ table }}' and keys_complete and batch_date > presence.last_batch_date
+        where table_name = '{{ table }}' and keys_complete and batch_date > presence.last_present
     )
 from production.{{ snapshots }} as snapshots
 inner join (
-    select {{ key }}, max(batch_date) as last_batch_date
+    select {{ key }}, max(batch_date) as last_present
     from production.{{ snapshots }}
     where {{ key }} in (select natural_key from changed_keys)
     group by {{ key }}
@@ -168,7 +167,6 @@ on conflict ({{ key }}) do update set
     {%- for column in columns %}
     {{ column }} = excluded.{{ column }},
     {%- endfor %}
-    last_batch_date = excluded.last_batch_date,
     deleted_on = excluded.deleted_on;
 
 -- A key no loaded snapshot shows any more (a rerun took it out) leaves production, unless an

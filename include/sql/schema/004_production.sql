@@ -28,9 +28,9 @@ create table if not exists production.customers (
     country text not null check (country ~ '^[A-Z]{2}$'),
     signup_date date not null,
     updated_at timestamptz not null,
-    last_batch_date date not null,  -- the latest loaded snapshot that contains the customer
-    deleted_on date  -- the first complete snapshot after that one (it lacks the customer); null: live
+    deleted_on date  -- the first complete snapshot after the customer's last one; null: live
 );
+alter table production.customers drop column if exists last_batch_date;
 
 create table if not exists production.products (
     product_id bigint primary key check (product_id > 0),
@@ -41,9 +41,9 @@ create table if not exists production.products (
     cost numeric(12, 2) not null check (cost >= 0),
     is_active boolean not null,
     updated_at timestamptz not null,
-    last_batch_date date not null,  -- the latest loaded snapshot that contains the product
-    deleted_on date  -- the first complete snapshot after that one (it lacks the product); null: live
+    deleted_on date  -- the first complete snapshot after the product's last one; null: live
 );
+alter table production.products drop column if exists last_batch_date;
 create index if not exists products_category_idx on production.products (category_id);
 create index if not exists products_brand_idx on production.products (brand_id);
 
