@@ -42,6 +42,7 @@ class Malformed:
     line: int
     reason: str
     raw: str  # the line as text; undecodable bytes and NULs shown escaped
+    key: str | None = None  # the business key, where it could be read from the line
 
 
 def read_header(path: Path, table: str) -> list[str]:
@@ -89,13 +90,28 @@ def _show(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
 
 
-def scan_records(path: Path, columns: int) -> Iterator[Record | Malformed]:
+def read_key(raw: bytes, key_index: int | None) -> str | None:
+    """The field at ``key_index`` of a malformed line, if it reads as a whole number.
+
+    The line is parsed leniently (bad bytes replaced, quotes not enforced); a key field that is
+    not all digits is taken as unreadable rather than guessed.
+    """
+    if key_index is None:
+        return None
+    text = raw.replace(b"\x00", b"").decode("utf-8", errors="replace")
+    fields = next(csv.reader([text]), [])
+    key = fields[key_index].strip() if key_index < len(fields) else ""
+    return key if key.isascii() and key.isdigit() else None
+
+
+def scan_records(path: Path, columns: int, key_index: int | None = None) -> Iterator[Record | Malformed]:
     """Yield every data record of ``path`` or the reason its line is malformed.
 
     Blank lines are skipped. A line with an odd number of quotes continues on the next lines
     (an RFC 4180 field with a line break) until the quotes balance; if they do not within
     MAX_RECORD_LINES lines, the first line alone is rejected as broken quoting and the scan
-    resumes on the line after it. Memory holds at most MAX_RECORD_LINES lines.
+    resumes on the line after it. Memory holds at most MAX_RECORD_LINES lines. A malformed
+    line carries the field at ``key_index`` where it can be read (see ``read_key``).
     """
     with path.open("rb") as handle:
         handle.readline()
@@ -110,12 +126,12 @@ def scan_records(path: Path, columns: int) -> Iterator[Record | Malformed]:
             if not raw.strip():
                 continue
             if b"\x00" in raw:
-                yield Malformed(line, NUL_BYTE, _show(raw))
+                yield Malformed(line, NUL_BYTE, _show(raw), read_key(raw, key_index))
                 continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                yield Malformed(line, INVALID_UTF8, _show(raw))
+                yield Malformed(line, INVALID_UTF8, _show(raw), read_key(raw, key_index))
                 continue
             extra = []
             while text.count('"') % 2 and len(extra) < MAX_RECORD_LINES - 1:
@@ -130,11 +146,12 @@ def scan_records(path: Path, columns: int) -> Iterator[Record | Malformed]:
                 fields = next(csv.reader([text], strict=True))
             except csv.Error:
                 pending.extendleft(reversed(extra))
-                yield Malformed(line, BROKEN_QUOTING, _show(raw))
+                yield Malformed(line, BROKEN_QUOTING, _show(raw), read_key(raw, key_index))
                 continue
             if len(fields) != columns:
                 pending.extendleft(reversed(extra))
                 # Quotes that balance only by swallowing other lines are the line's quoting fault.
-                yield Malformed(line, BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT, _show(raw))
+                reason = BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT
+                yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
                 continue
             yield Record(line, fields, 1 + len(extra))

@@ -8,7 +8,7 @@ from pathlib import Path
 from airflow.sdk import BaseOperator
 
 from ecommerce import audit
-from ecommerce.contract import RAW_COLUMNS, file_name
+from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
 from ecommerce.raw_files import Malformed, count_data_lines, count_lines, read_header, scan_records
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
@@ -32,8 +32,9 @@ class CsvToStagingOperator(BaseOperator):
     A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
     broken quoting, invalid UTF-8, a NUL byte) or a quoted field spans lines, the file is
     scanned record by record instead: good records still load through COPY, and every
-    malformed line goes to ``quarantine.rejected_rows`` with its line number, a reason code
-    and its text. Either way data lines = rows staged + rows quarantined, which the task
+    malformed line goes to ``quarantine.rejected_rows`` with its line number, a reason code,
+    its text and, for a snapshot file, its business key where it can be read (a quarantined
+    line is no deletion). Either way data lines = rows staged + rows quarantined, which the task
     checks and records in ``audit.task_runs``.
 
     :param table: the raw table, one of ``customers``, ``products``, ``transactions``,
@@ -153,7 +154,8 @@ class CsvToStagingOperator(BaseOperator):
         with cursor.copy(sql.SQL("copy {} (source_line, {}) from stdin").format(
                 sql.Identifier("staging", f"{self.partition}_loading"),
                 sql.SQL(", ").join(sql.Identifier(name) for name in columns))) as pipe:
-            for item in scan_records(path, len(columns)):
+            key = SNAPSHOT_KEYS.get(self.table)
+            for item in scan_records(path, len(columns), columns.index(key) if key else None):
                 if isinstance(item, Malformed):
                     malformed.append(item)
                 else:
@@ -162,10 +164,11 @@ class CsvToStagingOperator(BaseOperator):
                     staged_lines += item.lines
         with cursor.copy(
             "copy quarantine.rejected_rows (source_table, batch_date, source_file, source_line, stage, "
-            "reason, raw_record) from stdin"
+            "reason, raw_record, record_key) from stdin"
         ) as pipe:
             for bad in malformed:
-                pipe.write_row([self.table, self.business_date, str(path), bad.line, "staging", bad.reason, bad.raw])
+                pipe.write_row([self.table, self.business_date, str(path), bad.line, "staging", bad.reason, bad.raw,
+                                bad.key])
         for bad in malformed[:20]:
             self.log.warning("quarantined %s line %d: %s", path.name, bad.line, bad.reason)
         return staged_records, staged_lines, len(malformed)
