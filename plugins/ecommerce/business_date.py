@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ecommerce.failures import ContractViolation
+
 #: The same rule as a Jinja template, for operator arguments.
 BUSINESS_DATE_TEMPLATE = "{{ params.business_date or data_interval_start | ds }}"
 
@@ -13,5 +15,5 @@ def business_date_of(context) -> str:
         return str(params["business_date"])
     start = context.get("data_interval_start")
     if start is None:
-        raise ValueError("the run has no business_date param and no data interval")
+        raise ContractViolation("the run has no business_date param and no data interval")
     return start.strftime("%Y-%m-%d")

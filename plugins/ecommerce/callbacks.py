@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ecommerce.business_date import business_date_of
+from ecommerce.failures import ContractViolation
 
 log = logging.getLogger("ecommerce.failures")
 
@@ -15,7 +16,7 @@ def log_task_failure(context) -> None:
     error = context.get("exception")
     try:
         business_date = business_date_of(context)
-    except ValueError:
+    except ContractViolation:
         business_date = "unknown"
     log.error(
         "TASK FAILED dag=%s task=%s business_date=%s try=%s error=%s",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecommerce.contract import RAW_COLUMNS
+from ecommerce.failures import ContractViolation
 
 #: A quoted field may span lines; a quote left open longer than this is broken quoting.
 MAX_RECORD_LINES = 20
@@ -26,7 +27,7 @@ BROKEN_QUOTING = "broken_quoting"
 WRONG_COLUMN_COUNT = "wrong_column_count"
 
 
-class RawFileError(ValueError):
+class RawFileError(ContractViolation, ValueError):
     """A raw file that cannot be loaded at all: missing, empty, or lacking a required column."""
 
 

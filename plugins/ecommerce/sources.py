@@ -6,7 +6,13 @@ from datetime import date
 from pathlib import Path
 
 from ecommerce.contract import RAW_COLUMNS, file_name
+from ecommerce.failures import ContractViolation
 from ecommerce.settings import data_dir
+
+
+class LandingFolderError(ContractViolation, FileNotFoundError):
+    """The landing folder of a date is missing or lacks a raw file."""
+
 
 def default_landing_dir() -> Path:
     return data_dir() / "landing"
@@ -16,10 +22,10 @@ def landing_folder(landing_dir: str | None, business_date: str) -> Path:
     """The landing folder of a date, after checking that every raw file is there."""
     folder = Path(landing_dir or default_landing_dir()) / business_date
     if not folder.is_dir():
-        raise FileNotFoundError(f"landing folder {folder} does not exist")
+        raise LandingFolderError(f"landing folder {folder} does not exist")
     missing = [file_name(t) for t in RAW_COLUMNS if not (folder / file_name(t)).is_file()]
     if missing:
-        raise FileNotFoundError(f"landing folder {folder} lacks {', '.join(missing)}")
+        raise LandingFolderError(f"landing folder {folder} lacks {', '.join(missing)}")
     return folder
 
 
@@ -29,5 +35,10 @@ def generated_folder(business_date: str, **config) -> Path:
     from ecommerce.generation.writer import generate_day
 
     out = data_dir() / "raw"
-    generate_day(GeneratorConfig(**config), date.fromisoformat(business_date), out)
+    try:
+        settings = GeneratorConfig(**config)
+        day = date.fromisoformat(business_date)
+    except ValueError as error:
+        raise ContractViolation(f"cannot generate {business_date}: {error}") from error
+    generate_day(settings, day, out)
     return out / business_date

@@ -46,14 +46,10 @@ def write_landing(root: Path, status: str = "completed") -> Path:
     return root
 
 
-def run_landing(landing: Path, retries: int | None = None):
+def run_landing(landing: Path):
     from test_pipeline_e2e import load_dag, run_dag
 
-    dag = load_dag()
-    if retries is not None:  # a failing test need not wait through real retry delays
-        for task in dag.tasks:
-            task.retries = retries
-    return run_dag(dag, DATE, source="landing", landing_dir=str(landing))
+    return run_dag(load_dag(), DATE, source="landing", landing_dir=str(landing))
 
 
 @pytest.fixture
@@ -81,15 +77,21 @@ def test_hand_written_files_load_cleaned_into_production_and_the_warehouse(landi
     assert quarantined == 0
 
 
-def test_a_missing_landing_folder_fails_the_run_with_its_path(landing, capsys):
-    run = run_landing(landing, retries=0)
+def failed_tries(run) -> dict[str, int]:
+    return {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.state == "failed"}
+
+
+def test_a_missing_landing_folder_fails_the_run_at_once_with_its_path(landing, capsys):
+    run = run_landing(landing)  # with the DAG's retries: a missing folder is not retried
     assert run.state == "failed"
+    assert failed_tries(run) == {"generate.raw_files": 1}
     assert f"landing folder {landing / DATE} does not exist" in capsys.readouterr().out
 
 
 def test_an_error_check_failing_stops_everything_downstream(landing):
-    run = run_landing(write_landing(landing, status="shipped"), retries=0)
+    run = run_landing(write_landing(landing, status="shipped"))  # an error check is not retried
     assert run.state == "failed"
+    assert failed_tries(run) == {"quality_checks.staging_gate": 1}
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["quality_checks.staging_gate"] == "failed"
     assert states["ingest_staging.transactions"] == "success"

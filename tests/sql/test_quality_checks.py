@@ -143,12 +143,15 @@ def test_volume_anomaly(db):
 
 
 def test_results_are_persisted_and_logged_as_a_table(db):
+    from airflow.sdk.exceptions import AirflowFailException
+
     from ecommerce.operators.quality_gate import QualityCheckFailed, QualityGateOperator
 
     stage(db, [order(status="shipped")])
     gate = QualityGateOperator(task_id="gate", checks_file="staging.yml", business_date=DATE)
-    with pytest.raises(QualityCheckFailed, match="transactions_status_accepted"):
+    with pytest.raises(AirflowFailException, match="transactions_status_accepted") as error:  # not retried
         gate.execute(task_context("quality_checks.staging_gate"))
+    assert isinstance(error.value.__cause__, QualityCheckFailed)
     rows = db.execute("select check_name, status, threshold from audit.dq_results where business_date = %s",
                       (DATE,)).fetchall()
     assert len(rows) == len(load_checks(QUALITY_DIR / "staging.yml"))

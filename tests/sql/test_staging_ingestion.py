@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from conftest import task_context
 from ecommerce.contract import RAW_COLUMNS
@@ -145,8 +146,9 @@ def test_unloadable_files_fail_clearly_and_change_nothing(db, tmp_path, content,
     folder.mkdir()
     if content is not None:
         write(folder, content)
-    with pytest.raises(RawFileError, match=re.escape(message)) as error:
+    with pytest.raises(AirflowFailException, match=re.escape(message)) as error:  # not retried
         load(folder)
+    assert isinstance(error.value.__cause__, RawFileError)
     assert str(folder / "customers.csv") in str(error.value)
     assert [row[1] for row in staged(db)] == ["1"]
 
@@ -192,3 +194,18 @@ def test_a_load_failing_mid_copy_leaves_the_previous_batch_intact(db, tmp_path, 
     assert db.execute("select count(*) from audit.task_runs").fetchone()[0] == 1
     leftovers = db.execute("select count(*) from pg_class where relname like 'customers_%%_loading'").fetchone()[0]
     assert leftovers == 0
+
+
+def test_a_quoted_line_break_is_staged_and_passes_the_gates_reconciliation(db, tmp_path):
+    from ecommerce.quality import engine
+    from ecommerce.quality.checks import load_checks
+    from ecommerce.settings import QUALITY_DIR
+
+    two_line_address = customer_line(2).replace("1 Main St", '"1 Main St\nApartment 4"')
+    folder = write(tmp_path, "\n".join([HEADER, customer_line(1), two_line_address, customer_line(3)]) + "\n")
+    assert load(folder) == 3
+    assert db.execute("select source_line, source_lines, address from staging.customers order by 1").fetchall() == [
+        (2, 1, "1 Main St"), (3, 2, "1 Main St\nApartment 4"), (5, 1, "1 Main St")]
+    check = next(c for c in load_checks(QUALITY_DIR / "staging.yml") if c.name == "customers_reconcile")
+    result = engine.evaluate(db.cursor(), check, DATE)
+    assert (result.status, result.observed) == ("pass", 0)

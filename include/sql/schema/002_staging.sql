@@ -8,6 +8,7 @@ create table if not exists staging.customers (
     batch_date date not null,
     source_file text not null,
     source_line integer not null,
+    source_lines smallint not null default 1,  -- lines the record spans (a quoted line break: more)
     loaded_at timestamptz not null
 ) partition by list (batch_date);
 
@@ -17,6 +18,7 @@ create table if not exists staging.products (
     batch_date date not null,
     source_file text not null,
     source_line integer not null,
+    source_lines smallint not null default 1,  -- lines the record spans (a quoted line break: more)
     loaded_at timestamptz not null
 ) partition by list (batch_date);
 
@@ -26,6 +28,7 @@ create table if not exists staging.transactions (
     batch_date date not null,
     source_file text not null,
     source_line integer not null,
+    source_lines smallint not null default 1,  -- lines the record spans (a quoted line break: more)
     loaded_at timestamptz not null
 ) partition by list (batch_date);
 
@@ -35,5 +38,11 @@ create table if not exists staging.transaction_items (
     batch_date date not null,
     source_file text not null,
     source_line integer not null,
+    source_lines smallint not null default 1,  -- lines the record spans (a quoted line break: more)
     loaded_at timestamptz not null
 ) partition by list (batch_date);
+
+alter table staging.customers add column if not exists source_lines smallint not null default 1;
+alter table staging.products add column if not exists source_lines smallint not null default 1;
+alter table staging.transactions add column if not exists source_lines smallint not null default 1;
+alter table staging.transaction_items add column if not exists source_lines smallint not null default 1;

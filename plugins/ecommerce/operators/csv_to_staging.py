@@ -9,13 +9,14 @@ from airflow.sdk import BaseOperator
 
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
+from ecommerce.failures import ContractViolation, fail_fast
 from ecommerce.raw_files import Malformed, count_data_lines, count_lines, read_header, scan_records
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
 
 
-class ReconciliationError(RuntimeError):
+class ReconciliationError(ContractViolation):
     """Data lines of a file differ from rows staged plus rows quarantined."""
 
 
@@ -62,6 +63,10 @@ class CsvToStagingOperator(BaseOperator):
         return f"{self.table}_{self.business_date.replace('-', '')}"
 
     def execute(self, context) -> int:
+        with fail_fast():
+            return self._load(context)
+
+    def _load(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         path = Path(self.source_dir) / file_name(self.table)
@@ -151,7 +156,7 @@ class CsvToStagingOperator(BaseOperator):
 
         malformed: list[Malformed] = []
         staged_records = staged_lines = 0
-        with cursor.copy(sql.SQL("copy {} (source_line, {}) from stdin").format(
+        with cursor.copy(sql.SQL("copy {} (source_line, source_lines, {}) from stdin").format(
                 sql.Identifier("staging", f"{self.partition}_loading"),
                 sql.SQL(", ").join(sql.Identifier(name) for name in columns))) as pipe:
             key = SNAPSHOT_KEYS.get(self.table)
@@ -159,7 +164,7 @@ class CsvToStagingOperator(BaseOperator):
                 if isinstance(item, Malformed):
                     malformed.append(item)
                 else:
-                    pipe.write_row([item.line, *item.fields])
+                    pipe.write_row([item.line, item.lines, *item.fields])
                     staged_records += 1
                     staged_lines += item.lines
         with cursor.copy(

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from airflow.sdk import BaseOperator
 
 from ecommerce import audit
+from ecommerce.failures import ContractViolation, fail_fast
 from ecommerce.settings import QUALITY_DIR, WAREHOUSE_CONN_ID
 
 
-class QualityCheckFailed(RuntimeError):
+class QualityCheckFailed(ContractViolation):
     """One or more error-severity checks failed."""
 
 
@@ -19,7 +20,8 @@ class QualityGateOperator(BaseOperator):
 
     Every result goes to ``audit.dq_results`` (with a sample of failing rows) and into the task
     log as a table. Any error-severity failure fails the task, which stops everything
-    downstream; warn-severity failures are reported and let the run go on.
+    downstream at once, without retries (the same batch fails the same way); warn-severity
+    failures are reported and let the run go on.
 
     :param checks_file: file name under ``include/quality``, e.g. ``staging.yml``.
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
@@ -37,6 +39,10 @@ class QualityGateOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict[str, int]:
+        with fail_fast():
+            return self._check(context)
+
+    def _check(self, context) -> dict[str, int]:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         from ecommerce.quality import engine

@@ -24,8 +24,9 @@ sql                ``query``: any query returning the failing rows (``%(business
 row_count_min      the batch's row count; fails below ``min``
 freshness          hours from the latest ``column`` timestamp to the end of the business
                    date; fails above ``max_age_hours``
-reconciliation     data lines the loader read minus rows staged and quarantined, from
-                   ``audit.task_runs`` of ``task_id``; fails unless 0
+reconciliation     data lines the loader read (``audit.task_runs`` of ``task_id``) minus
+                   the lines the staged records span and the lines quarantined; fails
+                   unless 0 (a record with a quoted line break spans several lines)
 volume_anomaly     ``measure`` (an aggregate over the batch) against its mean over the
                    previous ``window_days`` batches, as ``|today / mean - 1|``; fails above
                    ``max_deviation``. Passes, with a note, below ``min_history`` batches.
@@ -148,7 +149,7 @@ class Check:
         if self.type == "reconciliation":
             schema, _, table = self.table.partition(".")
             return sql.SQL(
-                "select abs(runs.rows_read - (select count(*) from ({batch}) b) - ("
+                "select abs(runs.rows_read - (select coalesce(sum(source_lines), 0) from ({batch}) b) - ("
                 "  select count(*) from quarantine.rejected_rows where source_table = {name}"
                 "  and batch_date = %(business_date)s and stage = 'staging')), null "
                 "from (select rows_read from audit.task_runs where task_id = {task} "
