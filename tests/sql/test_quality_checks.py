@@ -171,3 +171,14 @@ def test_a_malformed_check_file_is_refused_with_the_check_named(tmp_path: Path, 
     path.write_text(text)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_checks(path)
+
+
+def test_unreadable_snapshot_keys_are_reported_as_no_deletions_inferred(db):
+    declared = {c.name: c for c in load_checks(QUALITY_DIR / "staging.yml")}["customers_keys_readable"]
+    stage(db, [("1",), ("2",)], table="customers", columns=("customer_id",))
+    assert run(db, declared).status == "pass"
+    stage(db, [("x7",)], table="customers", columns=("customer_id",))
+    db.execute("insert into quarantine.rejected_rows (source_table, batch_date, source_line, stage, reason, raw_record) "
+               "values ('customers', %s, 9, 'staging', 'wrong_column_count', 'x')", (DATE,))
+    result = run(db, declared)
+    assert (result.status, result.failing_rows) == ("warn", 2)
