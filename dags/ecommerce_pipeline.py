@@ -3,7 +3,8 @@
 
 One business date per run, end to end:
 
-1. **bootstrap_schema** — apply the versioned DDL of `include/sql/schema` (idempotent).
+1. **bootstrap_schema** — apply the versioned DDL of `include/sql/schema` (idempotent);
+   **claim_business_date** — wait while another run of the same date is running.
 2. **generate** — write the date's raw CSVs with the generator, or take them from a landing
    folder (`source` = `landing`).
 3. **ingest_staging** — COPY each file into `staging`, replacing the date's batch.
@@ -15,7 +16,10 @@ One business date per run, end to end:
 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
-re-running a date — or clearing a task — gives the same result.
+re-running a date — or clearing a task — gives the same result. Dates load in any order —
+late, backfilled, repeated — and two dates may run at once: the steps that rewrite shared
+history (the snapshot models, the dimensions, facts and analytics) take turns through
+PostgreSQL advisory locks; the rest runs in parallel.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=2,
     default_args=task_defaults(execution_timeout=timedelta(minutes=30), max_retry_delay=timedelta(minutes=10)),
     doc_md=__doc__,
     tags=["ecommerce", "warehouse"],
@@ -91,6 +95,26 @@ def ecommerce_pipeline():
 
         with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
             return apply_schema(conn)
+
+    @task
+    def claim_business_date(**context) -> str:
+        """Wait while another run of the same business date is queued or running, then claim it."""
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        from ecommerce.date_claims import claim
+
+        def run_state(dag_id: str, run_id: str) -> str | None:
+            try:
+                return str(context["ti"].get_dagrun_state(dag_id, run_id))
+            except Exception:  # noqa: BLE001 - a run deleted from the metadata is simply gone
+                return None
+
+        business_date = business_date_of(context)
+        with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                claim(cursor, business_date, context["dag"].dag_id, context["run_id"], run_state)
+        return business_date
 
     @task_group
     def generate():
@@ -142,7 +166,8 @@ def ecommerce_pipeline():
         chain(sql_models("analytics", ANALYTICS_MODELS)[-1], publish_insights())
 
     raw = generate()
-    chain(bootstrap_schema(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(), analytics())
+    chain(bootstrap_schema(), claim_business_date(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(),
+          analytics())
 
 
 ecommerce_pipeline()

@@ -13,7 +13,8 @@ DAGS_FOLDER = PROJECT_ROOT / "dags"
 
 EXPECTED_UPSTREAM = {
     "bootstrap_schema": set(),
-    "generate.raw_files": {"bootstrap_schema"},
+    "claim_business_date": {"bootstrap_schema"},
+    "generate.raw_files": {"claim_business_date"},
     "ingest_staging.customers": {"generate.raw_files"},
     "ingest_staging.products": {"generate.raw_files"},
     "ingest_staging.transactions": {"generate.raw_files"},
@@ -109,7 +110,7 @@ def test_schedule_is_daily_data_intervals_in_utc(pipeline):
     assert pipeline.timetable.expression == "0 0 * * *"
     assert str(pipeline.timetable.timezone) == "UTC"
     assert pipeline.catchup is False
-    assert pipeline.max_active_runs == 1
+    assert pipeline.max_active_runs == 2  # two dates at once; the history steps take turns
     assert pipeline.doc_md and "business date" in pipeline.doc_md
     assert "ecommerce" in pipeline.tags
 

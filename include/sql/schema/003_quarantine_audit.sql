@@ -66,3 +66,12 @@ create table if not exists audit.loaded_dates (
 );
 alter table audit.loaded_dates add column if not exists loaded_at timestamptz not null default clock_timestamp();
 alter table audit.loaded_dates drop column if exists first_started_at;
+
+-- Which DAG run is loading a business date. A second run of the same date waits until the
+-- holder is no longer queued or running (see plugins/ecommerce/date_claims.py).
+create table if not exists audit.date_claims (
+    business_date date primary key,
+    dag_id text not null,
+    run_id text not null,
+    claimed_at timestamptz not null default clock_timestamp()
+);
