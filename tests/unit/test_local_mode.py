@@ -62,3 +62,37 @@ def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
     env = environment.build(profile)
     assert env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"] == "postgresql://embedded/scratch_db"
     assert env["ECOMMERCE_DATA_DIR"] == str(tmp_path / "data")
+
+
+def test_a_second_make_run_waits_for_the_first(tmp_path, capsys):
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from ecommerce.local.pipeline_run import one_make_run_at_a_time
+
+    first = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, 'plugins')\n"
+        "from ecommerce.local.pipeline_run import one_make_run_at_a_time\n"
+        f"with one_make_run_at_a_time({str(tmp_path)!r}):\n"
+        "    print('holding', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "holding"
+        entered = threading.Event()
+
+        def second():
+            with one_make_run_at_a_time(str(tmp_path)):
+                entered.set()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert not entered.is_set(), "the second make run waits"
+        assert f"another make run (pid {first.pid}) is running" in capsys.readouterr().out
+        first.kill()  # even a killed first run lets the second go on
+        thread.join(timeout=10)
+        assert entered.is_set()
+    finally:
+        first.kill()
+        first.wait()

@@ -1,11 +1,19 @@
-"""``make run``: the pipeline for a range of business dates in order, then a summary."""
+"""``make run``: the pipeline for a range of business dates, oldest first, then a summary.
+
+Dates may be run in any order (``make run`` of an older range after a newer one is fine); two
+``make run`` on the same machine take turns.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,9 +34,38 @@ def business_dates(last: str, days: int, first: str = "") -> list[date]:
     return [end - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
+@contextmanager
+def one_make_run_at_a_time(airflow_home: str) -> Iterator[None]:
+    """Hold the AIRFLOW_HOME's run lock; a second ``make run`` waits here, saying so.
+
+    ``airflow dags test`` replaces any run of the same logical date in the metadata database,
+    so two ``make run`` on one AIRFLOW_HOME would break each other's runs. The lock is a file
+    lock: it goes with the process, even a killed one.
+    """
+    path = Path(airflow_home) / "make-run.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            print(f"==> another make run (pid {handle.read().strip() or '?'}) is running on {airflow_home}; "
+                  "waiting for it to finish", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
 def run(args, env: dict[str, str]) -> int:
-    airflow = airflow_bin()
     dates = business_dates(args.date, args.days, args.start)
+    with one_make_run_at_a_time(env["AIRFLOW_HOME"]):
+        return _run(args, env, dates)
+
+
+def _run(args, env: dict[str, str], dates: list[date]) -> int:
+    airflow = airflow_bin()
     started = time.perf_counter()
     for number, business_date in enumerate(dates, start=1):
         conf = {"business_date": business_date.isoformat(), "source": args.source}
