@@ -173,3 +173,48 @@ def assert_same_content(actual: dict, expected: dict) -> None:
             missing = [row for row in expected[table] if row not in actual[table]][:3]
             different[table] = {"unexpected": extra, "missing": missing}
     assert not different, f"tables differ from the oldest-first load: {different}"
+
+
+#: The layers a business date's load runs after staging.
+LOADED_LAYERS = ("production", "warehouse", "analytics")
+
+
+def stage_generated(raw: Path, dates: list[str], shop: dict) -> None:
+    """An empty warehouse with each date's generated raw files staged (written under ``raw``)."""
+    from datetime import date
+
+    from ecommerce.contract import RAW_TABLES
+    from ecommerce.generation.config import GeneratorConfig
+    from ecommerce.generation.writer import generate_day
+    from ecommerce.operators import CsvToStagingOperator
+
+    reset_warehouse()
+    for business_date in dates:
+        generate_day(GeneratorConfig(**shop), date.fromisoformat(business_date), raw)
+        for table in RAW_TABLES:
+            CsvToStagingOperator(task_id=table, table=table, source_dir=str(raw / business_date),
+                                 business_date=business_date).execute(task_context(f"ingest_staging.{table}"))
+
+
+def clear_all_but_staging() -> None:
+    """Empty every layer after staging (staging batches and their quarantined lines stay)."""
+    from ecommerce.schema import apply_schema
+
+    with connect(autocommit=True) as conn:
+        tables = conn.execute(
+            "select format('%%I.%%I', schemaname, tablename) from pg_tables where schemaname = any(%s)",
+            ([s for s in PIPELINE_SCHEMAS if s not in ("staging", "quarantine")],)).fetchall()
+        conn.execute(f"truncate {', '.join(t for (t,) in tables)} restart identity cascade")
+        conn.execute("delete from quarantine.rejected_rows where stage <> 'staging'")
+        apply_schema(conn)  # the unknown members again
+
+
+def load_after_staging(dates: list[str], clear: bool = True) -> dict:
+    """Load staged dates, in the order given, through every later layer; return the content."""
+    if clear:
+        clear_all_but_staging()
+    for business_date in dates:
+        run_models(business_date, LOADED_LAYERS)
+    with connect() as conn:
+        conn.execute("set timezone = 'UTC'")
+        return warehouse_content(conn)

@@ -15,12 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PIPELINE_SCHEMAS, assert_same_content, connect, reset_warehouse, run_models, task_context
-from conftest import warehouse_content
+from conftest import assert_same_content, load_after_staging, stage_generated
 
 FIRST_DATE = date(2026, 3, 27)  # a Friday: the range holds a weekend and a month end
 DATES = [(FIRST_DATE + timedelta(days=n)).isoformat() for n in range(8)]
-LAYERS = ("production", "warehouse", "analytics")
 SHOP = dict(seed=7, orders=40, customers=150, new_customers=2, products=60, customer_change_rate=0.04,
             customer_delete_rate=0.01, price_change_rate=0.06, discontinue_rate=0.0008, defect_rate=0.03)
 
@@ -28,41 +26,7 @@ SHOP = dict(seed=7, orders=40, customers=150, new_customers=2, products=60, cust
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     """Every date's raw files generated and staged once; only the later layers are reloaded."""
-    from ecommerce.contract import RAW_TABLES
-    from ecommerce.generation.config import GeneratorConfig
-    from ecommerce.generation.writer import generate_day
-    from ecommerce.operators import CsvToStagingOperator
-
-    raw = tmp_path_factory.mktemp("any-order-raw")
-    reset_warehouse()
-    for business_date in DATES:
-        generate_day(GeneratorConfig(**SHOP), date.fromisoformat(business_date), raw)
-        for table in RAW_TABLES:
-            CsvToStagingOperator(task_id=table, table=table, source_dir=str(raw / business_date),
-                                 business_date=business_date).execute(task_context(f"ingest_staging.{table}"))
-    return raw
-
-
-def clear_all_but_staging() -> None:
-    """Empty every layer after staging (staging batches and their quarantined lines stay)."""
-    from ecommerce.schema import apply_schema
-
-    with connect(autocommit=True) as conn:
-        tables = conn.execute(
-            "select format('%%I.%%I', schemaname, tablename) from pg_tables where schemaname = any(%s)",
-            ([s for s in PIPELINE_SCHEMAS if s not in ("staging", "quarantine")],)).fetchall()
-        conn.execute(f"truncate {', '.join(t for (t,) in tables)} restart identity cascade")
-        conn.execute("delete from quarantine.rejected_rows where stage <> 'staging'")
-        apply_schema(conn)  # the unknown members again
-
-
-def load(dates: list[str]) -> dict:
-    clear_all_but_staging()
-    for business_date in dates:
-        run_models(business_date, LAYERS)
-    with connect() as conn:
-        conn.execute("set timezone = 'UTC'")
-        return warehouse_content(conn)
+    stage_generated(tmp_path_factory.mktemp("any-order-raw"), DATES, SHOP)
 
 
 _oldest_first: dict[frozenset, dict] = {}
@@ -71,7 +35,7 @@ _oldest_first: dict[frozenset, dict] = {}
 def oldest_first(dates: set[str]) -> dict:
     key = frozenset(dates)
     if key not in _oldest_first:
-        _oldest_first[key] = load(sorted(dates))
+        _oldest_first[key] = load_after_staging(sorted(dates))
     return _oldest_first[key]
 
 
@@ -98,4 +62,4 @@ def test_the_generated_history_has_what_the_property_needs(staged):
 @settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(order=load_orders())
 def test_any_order_with_gaps_and_reruns_equals_the_oldest_first_load(staged, order):
-    assert_same_content(load(order), oldest_first(set(order)))
+    assert_same_content(load_after_staging(order), oldest_first(set(order)))

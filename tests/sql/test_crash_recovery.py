@@ -1,0 +1,73 @@
+"""A load killed mid-way (SIGKILL of its process group) in each layer, then the next date, then
+the killed date's rerun: the warehouse equals a clean load of the three dates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import LOADED_LAYERS, assert_same_content, connect, load_after_staging, stage_generated
+
+DATES = ["2026-06-05", "2026-06-06", "2026-06-07"]
+SHOP = dict(seed=11, orders=40, customers=150, new_customers=2, products=60, customer_change_rate=0.04,
+            customer_delete_rate=0.01, price_change_rate=0.06, discontinue_rate=0.0008, defect_rate=0.03)
+KILLED = DATES[1]
+
+#: Killed once this model's transaction has committed, so the next one of its layer is under way.
+KILL_AFTER = {
+    "production": "production.010_customers",
+    "warehouse": "warehouse.020_dim_customers",
+    "analytics": "analytics.010_daily_kpis",
+}
+
+LOADER = """
+import sys
+from conftest import LOADED_LAYERS, run_models
+run_models(sys.argv[1], LOADED_LAYERS)
+"""
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    stage_generated(tmp_path_factory.mktemp("crash-raw"), DATES, SHOP)
+    return load_after_staging(DATES)
+
+
+def committed(task_id: str) -> bool:
+    with connect() as conn:
+        return conn.execute("select exists (select from audit.task_runs where task_id = %s and business_date = %s)",
+                            (task_id, KILLED)).fetchone()[0]
+
+
+def load_and_kill(after_task: str) -> None:
+    """Load the killed date in its own process group and SIGKILL the group mid-layer."""
+    tests = os.path.dirname(os.path.dirname(__file__))
+    loader = subprocess.Popen([sys.executable, "-c", LOADER, KILLED], cwd=tests, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not committed(after_task):
+            assert loader.poll() is None, "the load ended before it could be killed"
+            assert time.monotonic() < deadline, f"{after_task} never committed"
+            time.sleep(0.02)
+        os.killpg(loader.pid, signal.SIGKILL)
+    finally:
+        loader.wait()
+    assert loader.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("layer", LOADED_LAYERS)
+def test_a_killed_load_then_the_next_date_then_its_rerun_equals_a_clean_load(clean, layer):
+    load_after_staging(DATES[:1])
+    load_and_kill(KILL_AFTER[layer])
+    with connect() as conn:
+        loaded = [row[0].isoformat() for row in conn.execute("select business_date from audit.loaded_dates")]
+    # a date counts as loaded once its last warehouse step committed
+    assert loaded == (DATES[:2] if layer == "analytics" else DATES[:1])
+    load_after_staging(DATES[2:], clear=False)
+    assert_same_content(load_after_staging([KILLED], clear=False), clean)
