@@ -1,5 +1,8 @@
-"""A load killed mid-way (SIGKILL of its process group) in each layer, then the next date, then
-the killed date's rerun: the warehouse equals a clean load of the three dates."""
+"""Loads that crash or overlap end equal to a clean load of the same dates.
+
+A load killed mid-way (SIGKILL of its process group) in each layer, then the next date, then
+the killed date's rerun; two dates loading at once; the same date loading twice at once.
+"""
 
 from __future__ import annotations
 
@@ -44,11 +47,16 @@ def committed(task_id: str) -> bool:
                             (task_id, KILLED)).fetchone()[0]
 
 
+def start_load(business_date: str) -> subprocess.Popen:
+    """Load a staged date through every later layer in a process of its own."""
+    tests = os.path.dirname(os.path.dirname(__file__))
+    return subprocess.Popen([sys.executable, "-c", LOADER, business_date], cwd=tests, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
 def load_and_kill(after_task: str) -> None:
     """Load the killed date in its own process group and SIGKILL the group mid-layer."""
-    tests = os.path.dirname(os.path.dirname(__file__))
-    loader = subprocess.Popen([sys.executable, "-c", LOADER, KILLED], cwd=tests, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    loader = start_load(KILLED)
     try:
         deadline = time.monotonic() + 120
         while not committed(after_task):
@@ -71,3 +79,12 @@ def test_a_killed_load_then_the_next_date_then_its_rerun_equals_a_clean_load(cle
     assert loaded == (DATES[:2] if layer == "analytics" else DATES[:1])
     load_after_staging(DATES[2:], clear=False)
     assert_same_content(load_after_staging([KILLED], clear=False), clean)
+
+
+@pytest.mark.parametrize("together", [DATES[1:], [DATES[1], DATES[1]]], ids=["two dates", "the same date twice"])
+def test_loads_at_the_same_time_equal_a_clean_load(clean, together):
+    load_after_staging([date for date in DATES if date not in together])
+    loaders = [start_load(business_date) for business_date in together]
+    errors = [loader.communicate(timeout=300)[1] for loader in loaders]
+    assert [loader.returncode for loader in loaders] == [0, 0], errors
+    assert_same_content(load_after_staging([], clear=False), clean)
