@@ -99,22 +99,9 @@ def ecommerce_pipeline():
     @task
     def claim_business_date(**context) -> str:
         """Wait while another run of the same business date is queued or running, then claim it."""
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
+        from ecommerce.date_claims import claim_for_run
 
-        from ecommerce.date_claims import claim
-
-        def run_state(dag_id: str, run_id: str) -> str | None:
-            try:
-                return str(context["ti"].get_dagrun_state(dag_id, run_id))
-            except Exception:  # noqa: BLE001 - a run deleted from the metadata is simply gone
-                return None
-
-        business_date = business_date_of(context)
-        with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
-            conn.autocommit = True
-            with conn.cursor() as cursor:
-                claim(cursor, business_date, context["dag"].dag_id, context["run_id"], run_state)
-        return business_date
+        return claim_for_run(context, WAREHOUSE_CONN_ID)
 
     @task_group
     def generate():

@@ -55,3 +55,30 @@ def claim(cursor, business_date: str, dag_id: str, run_id: str, run_state: Calla
         log.warning("business date %s is being loaded by run %s of %s (%s since %s); waiting for it to finish",
                     business_date, holder_run, holder_dag, state, since)
         time.sleep(poll_seconds)
+
+
+def airflow_run_state(ti) -> Callable[[str, str], str | None]:
+    """A run's state as Airflow's metadata has it (through the task's supervisor), by name."""
+
+    def run_state(dag_id: str, run_id: str) -> str | None:
+        try:
+            state = ti.get_dagrun_state(dag_id, run_id)
+        except Exception:  # noqa: BLE001 - a run deleted from the metadata is simply gone
+            return None
+        return getattr(state, "value", state)  # a DagRunState enum: its plain name
+
+    return run_state
+
+
+def claim_for_run(context, conn_id: str) -> str:
+    """Claim the business date of the task's DAG run; return the date."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from ecommerce.business_date import business_date_of
+
+    business_date = business_date_of(context)
+    with PostgresHook(postgres_conn_id=conn_id).get_conn() as conn:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            claim(cursor, business_date, context["dag"].dag_id, context["run_id"], airflow_run_state(context["ti"]))
+    return business_date

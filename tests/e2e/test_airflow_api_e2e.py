@@ -52,7 +52,7 @@ class Api:
     def trigger(self, business_date: str, **conf) -> dict:
         logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
         return self.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns", {
-            "logical_date": None, "conf": {"business_date": business_date, "orders": 300, **conf},
+            "logical_date": None, "conf": {"business_date": business_date, **conf},
             "note": f"API test for {business_date} ({logical:%Y-%m-%d})"})
 
 
@@ -93,13 +93,16 @@ def api(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clean_run(api):
-    """A triggered run for yesterday, the date the daily schedule also runs on unpausing."""
-    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
-    run = api.trigger(yesterday)
-    return yesterday, api.wait_for_run("ecommerce_pipeline", run["dag_run_id"])
+    """The daily run for yesterday that unpausing the DAG starts, with the default volume."""
+    deadline = time.monotonic() + 120
+    while not (runs := api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns?run_type=scheduled")["dag_runs"]):
+        assert time.monotonic() < deadline, "unpausing started no scheduled run"
+        time.sleep(2)
+    run = api.wait_for_run("ecommerce_pipeline", runs[0]["dag_run_id"])
+    return datetime.fromisoformat(run["data_interval_start"]).date().isoformat(), run
 
 
-def test_a_triggered_run_succeeds(clean_run):
+def test_the_daily_run_succeeds(clean_run):
     _, run = clean_run
     assert run["state"] == "success"
 
@@ -143,6 +146,38 @@ def test_the_fail_once_switch_retries_and_the_data_equals_a_clean_run(api, clean
     assert "fail-once switch" in first_try
     with connect() as conn, conn.cursor() as cursor:
         assert [table_checksum(cursor, schema, table) for schema, table in tables] == clean
+
+
+@pytest.fixture(scope="module")
+def backfill(api, clean_run):
+    """After the first daily run: a backfill of the dates before it, two runs at once."""
+    newest = datetime.fromisoformat(clean_run[0]).replace(tzinfo=timezone.utc)
+    created = api.call("POST", "/api/v2/backfills", {
+        "dag_id": "ecommerce_pipeline", "from_date": (newest - timedelta(days=3)).isoformat(),
+        "to_date": (newest - timedelta(days=2)).isoformat(), "max_active_runs": 2, "dag_run_conf": {"orders": 300}})
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while api.call("GET", f"/api/v2/backfills/{created['id']}")["completed_at"] is None:
+        assert time.monotonic() < deadline, "the backfill did not complete"
+        time.sleep(3)
+    runs = api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns?run_type=backfill")["dag_runs"]
+    return newest.date().isoformat(), runs
+
+
+def test_a_backfill_of_earlier_dates_after_the_daily_run_succeeds(backfill):
+    newest, runs = backfill
+    assert len(runs) == 2 and {run["state"] for run in runs} == {"success"}
+    with connect() as conn:
+        loaded = [row[0].isoformat() for row in conn.execute(
+            "select business_date from audit.loaded_dates order by 1")]
+    assert len(loaded) == 3 and loaded[-1] == newest, "two earlier dates joined the newest one"
+
+
+def test_a_contract_violation_fails_at_once_without_retries(api, backfill):
+    run = api.wait_for_run("ecommerce_pipeline", api.trigger(
+        backfill[0], orders=300, source="landing", landing_dir="/nonexistent/landing")["dag_run_id"])
+    task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                           "generate.raw_files")
+    assert (run["state"], task["state"], task["try_number"]) == ("failed", "failed", 1)
 
 
 def test_the_ui_logs_in_and_shows_the_dag_with_its_last_run_successful(api, clean_run):

@@ -56,3 +56,20 @@ def test_a_rerun_of_the_holder_and_a_vanished_holder_are_no_obstacle(db):
     del states["first"]  # e.g. replaced by `airflow dags test` of the same date
     claim_in_thread("second", states).join(timeout=10)
     assert holder(db) == "second"
+
+
+def test_airflow_run_states_are_read_by_name():
+    from types import SimpleNamespace
+
+    from airflow.utils.state import DagRunState
+
+    from ecommerce.date_claims import ACTIVE_STATES, airflow_run_state
+
+    def get_dagrun_state(dag_id, run_id):
+        if run_id == "deleted":
+            raise RuntimeError("404 Not Found")
+        return DagRunState.RUNNING
+
+    state = airflow_run_state(SimpleNamespace(get_dagrun_state=get_dagrun_state))
+    assert state("ecommerce_pipeline", "scheduled__x") in ACTIVE_STATES
+    assert state("ecommerce_pipeline", "deleted") is None

@@ -119,24 +119,15 @@ select natural_key
 from this_date
 where (select previous_date from neighbours) is null and (select next_date from neighbours) is null
 union
+{%- for other, loaded in [('previous_date', '(select previous_date from neighbours) is not null'),
+                          ('next_date', '(select next_date from neighbours) is not null'),
+                          ('previous_snapshot', 'exists (select from previous_snapshot)')] %}
 select natural_key
 from this_date
-full join previous_date using (natural_key)
-where (select previous_date from neighbours) is not null
-    and this_date.observation is distinct from previous_date.observation
+full join {{ other }} using (natural_key)
+where {{ loaded }} and this_date.observation is distinct from {{ other }}.observation
 union
-select natural_key
-from this_date
-full join next_date using (natural_key)
-where (select next_date from neighbours) is not null
-    and this_date.observation is distinct from next_date.observation
-union
-select natural_key
-from this_date
-full join previous_snapshot using (natural_key)
-where exists (select from previous_snapshot)
-    and this_date.observation is distinct from previous_snapshot.observation
-union
+{%- endfor %}
 select observed.natural_key
 from observed, neighbours
 where exists (select from uncertain)
