@@ -23,6 +23,11 @@ select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'))
 {%- endmacro %}
 
 
+{% macro is_key(text) -%}
+case when pg_input_is_valid(trim({{ text }}), 'bigint') then trim({{ text }})::bigint > 0 else false end
+{%- endmacro %}
+
+
 {% macro replace_snapshot(table, snapshots, key) -%}
 -- What the date's snapshot said before this load (empty on a first load): keys whose
 -- observation changes on a rerun are rebuilt too.
@@ -47,7 +52,7 @@ select distinct on (trim(record_key)::bigint)
     %(business_date)s, trim(record_key)::bigint, source_file, source_line
 from quarantine.rejected_rows
 where source_table = '{{ table }}' and batch_date = %(business_date)s
-    and pg_input_is_valid(trim(record_key), 'bigint') and trim(record_key)::bigint > 0
+    and {{ is_key('record_key') }}
 order by trim(record_key)::bigint, source_line
 on conflict (batch_date, {{ key }}) do nothing;
 
@@ -57,7 +62,7 @@ insert into production.snapshot_dates (table_name, batch_date, keys_complete)
 select '{{ table }}', %(business_date)s, not exists (
     select from quarantine.rejected_rows
     where source_table = '{{ table }}' and batch_date = %(business_date)s
-        and not coalesce(pg_input_is_valid(trim(record_key), 'bigint') and trim(record_key)::bigint > 0, false)
+        and not {{ is_key('record_key') }}
 )
 on conflict (table_name, batch_date) do update set keys_complete = excluded.keys_complete;
 

@@ -41,7 +41,7 @@ checked as (
                 or nullif(country, '') is null or nullif(signup_date, '') is null
                 or nullif(updated_at, '') is null
                 then 'missing_required_value'
-            when not pg_input_is_valid(customer_id, 'bigint') or customer_id::bigint <= 0 then 'invalid_customer_id'
+            when not {{ history.is_key('customer_id') }} then 'invalid_customer_id'
             when email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[a-z]{2,}$' then 'invalid_email'
             when country !~ '^[A-Z]{2}$' then 'invalid_country'
             when not pg_input_is_valid(signup_date, 'date') then 'invalid_date'

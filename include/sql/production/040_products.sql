@@ -35,7 +35,7 @@ checked as (
                 or nullif(unit_price, '') is null or nullif(cost, '') is null
                 or nullif(is_active, '') is null or nullif(updated_at, '') is null
                 then 'missing_required_value'
-            when not pg_input_is_valid(product_id, 'bigint') or product_id::bigint <= 0 then 'invalid_product_id'
+            when not {{ history.is_key('product_id') }} then 'invalid_product_id'
             when not pg_input_is_valid(unit_price, 'numeric(12,2)')
                 or not pg_input_is_valid(cost, 'numeric(12,2)') then 'invalid_number'
             when unit_price::numeric < 0 or cost::numeric < 0 then 'negative_price'
