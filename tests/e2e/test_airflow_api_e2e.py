@@ -180,7 +180,7 @@ def test_a_contract_violation_fails_at_once_without_retries(api, backfill):
     assert (run["state"], task["state"], task["try_number"]) == ("failed", "failed", 1)
 
 
-def test_the_ui_logs_in_and_shows_the_dag_with_its_last_run_successful(api, clean_run):
+def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
     from ecommerce.dashboards.screenshot import CHROMIUM_ARGS, chromium_path
 
     if not shutil.which(chromium_path()):
@@ -200,9 +200,9 @@ def test_the_ui_logs_in_and_shows_the_dag_with_its_last_run_successful(api, clea
             page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
             page.goto(f"{api.base}/dags/ecommerce_pipeline/runs")
             page.get_by_text("ecommerce_pipeline").first.wait_for(timeout=60_000)
-            newest = page.locator("tbody tr").first
-            newest.wait_for(timeout=60_000)
-            assert "Success" in newest.inner_text()
+            daily = page.locator("tbody tr", has_text=clean_run[1]["dag_run_id"]).first
+            daily.wait_for(timeout=60_000)
+            assert "Success" in daily.inner_text()
             page.screenshot(path=str(api.home / "airflow_ui.png"))
         finally:
             browser.close()
