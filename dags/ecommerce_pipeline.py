@@ -33,7 +33,7 @@ from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
 from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
-from ecommerce.generation.config import MAX_DEFECT_RATE, GeneratorConfig
+from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.settings import WAREHOUSE_CONN_ID
 from ecommerce.task_defaults import task_defaults
@@ -77,7 +77,7 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
                         description="generate the raw files, or read them from the landing folder"),
         "landing_dir": Param(None, type=["null", "string"],
                              description="landing folder (default: <data root>/landing)"),
-        "orders": Param(GENERATOR_DEFAULTS.orders, type="integer", minimum=1,
+        "orders": Param(GENERATOR_DEFAULTS.orders, type="integer", minimum=1, maximum=MAX_ORDERS,
                         description="average orders per weekday"),
         "defect_rate": Param(GENERATOR_DEFAULTS.defect_rate, type="number", minimum=0, maximum=MAX_DEFECT_RATE,
                              description="share of generated rows given a labelled defect (0: none)"),

@@ -131,6 +131,14 @@ def test_business_date_param_rejects_anything_else(pipeline, value):
         pipeline.params.get_param("business_date").resolve(value)
 
 
+@pytest.mark.parametrize("value", [0, 2_000_001, 10**9])
+def test_orders_param_is_bounded(pipeline, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        pipeline.params.get_param("orders").resolve(value)
+
+
 def test_failure_callback_logs_one_clear_line(caplog):
     from types import SimpleNamespace
 

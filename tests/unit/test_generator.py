@@ -218,3 +218,18 @@ def test_cli_refuses_bad_arguments_clearly(tmp_path, flags, message):
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_too_many_orders_are_refused_clearly(tmp_path, capsys):
+    from ecommerce.failures import ContractViolation
+    from ecommerce.generation.__main__ import main
+    from ecommerce.sources import generated_folder
+
+    with pytest.raises(ValueError, match="orders must be at most 2,000,000 a day, not 1,000,000,000"):
+        GeneratorConfig(orders=10**9)
+    with pytest.raises(ContractViolation, match="orders must be at most"):  # a task fails it at once
+        generated_folder("2026-11-20", orders=10**9)
+    with pytest.raises(SystemExit):
+        main(["--date", "2026-11-20", "--out", str(tmp_path), "--orders", str(10**9)])
+    assert "orders must be at most" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir()), "nothing was written"

@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)),
                             default=getattr(defaults, field.name))
     args = parser.parse_args(argv)
-    config = GeneratorConfig(**{field.name: getattr(args, field.name) for field in fields(GeneratorConfig)})
+    try:
+        config = GeneratorConfig(**{field.name: getattr(args, field.name) for field in fields(GeneratorConfig)})
+    except ValueError as error:
+        parser.error(str(error))
     manifest = generate_day(config, args.date, args.out)
     json.dump(manifest["files"], sys.stdout, indent=2)
     print()
