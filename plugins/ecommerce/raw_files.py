@@ -50,8 +50,11 @@ def read_header(path: Path, table: str) -> list[str]:
     """Return the header of ``path`` after checking that it has every column of ``table``."""
     if not path.is_file():
         raise RawFileError(f"{path}: file not found")
-    with path.open("rb") as handle:
-        first = handle.readline()
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+    except OSError as error:
+        raise RawFileError(f"{path}: cannot be read ({error.strerror})") from error
     if not first.strip():
         raise RawFileError(f"{path}: file is empty (no header row)")
     try:

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from ecommerce.contract import RAW_COLUMNS, file_name
-from ecommerce.failures import ContractViolation
+from ecommerce.failures import PERMANENT_ERRNOS, ContractViolation, SetupProblem
 from ecommerce.settings import data_dir
 
 
@@ -40,5 +40,13 @@ def generated_folder(business_date: str, **config) -> Path:
         day = date.fromisoformat(business_date)
     except ValueError as error:
         raise ContractViolation(f"cannot generate {business_date}: {error}") from error
-    generate_day(settings, day, out)
+    try:
+        generate_day(settings, day, out)
+    except OSError as error:
+        if error.errno not in PERMANENT_ERRNOS:
+            raise
+        raise SetupProblem(
+            f"cannot write the raw files of {business_date} under {out}: {error.strerror} ({error.filename}). "
+            f"Make the data folder writable for the user Airflow runs as, or set ECOMMERCE_DATA_DIR to a "
+            f"writable folder.") from error
     return out / business_date

@@ -233,3 +233,19 @@ def test_too_many_orders_are_refused_clearly(tmp_path, capsys):
         main(["--date", "2026-11-20", "--out", str(tmp_path), "--orders", str(10**9)])
     assert "orders must be at most" in capsys.readouterr().err
     assert not any(tmp_path.iterdir()), "nothing was written"
+
+
+def test_a_data_folder_that_cannot_be_written_fails_at_once_with_the_path_and_what_to_do(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ecommerce.failures import SetupProblem, fail_fast
+    from ecommerce.sources import generated_folder
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("ECOMMERCE_DATA_DIR", str(blocker / "data"))
+    with pytest.raises(SetupProblem, match="ECOMMERCE_DATA_DIR") as error:
+        generated_folder("2026-11-20", orders=10)
+    assert str(blocker) in str(error.value)
+    with pytest.raises(AirflowFailException, match="cannot write the raw files"), fail_fast():
+        generated_folder("2026-11-20", orders=10)
