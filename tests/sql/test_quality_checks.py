@@ -182,3 +182,12 @@ def test_unreadable_snapshot_keys_are_reported_as_no_deletions_inferred(db):
                "values ('customers', %s, 9, 'staging', 'wrong_column_count', 'x')", (DATE,))
     result = run(db, declared)
     assert (result.status, result.failing_rows) == ("warn", 2)
+
+
+def test_conflicting_copies_of_an_order_are_reported(db):
+    declared = {c.name: c for c in load_checks(QUALITY_DIR / "staging.yml")}["transactions_conflicting_duplicates"]
+    stage(db, [order("1"), order("1"), order("2")])
+    assert run(db, declared).status == "pass", "identical copies only collapse"
+    stage(db, [order("3", customer_id="1"), order("3", customer_id="2")])
+    result = run(db, declared)
+    assert (result.status, result.failing_rows) == ("warn", 2)

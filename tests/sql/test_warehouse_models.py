@@ -204,3 +204,22 @@ def test_rerunning_an_older_date_changes_nothing(db):
         load_day(db, DAY2, BASE[:3], CATALOG)  # customer 9 is not in DAY2's snapshot: not a deletion
         load_day(db, DAY1, BASE, CATALOG)  # customer 4 is in DAY1's snapshot: still deleted
         assert [table_checksum(cursor, s, t) for s, t in tables] == before
+
+
+def test_conflicting_copies_of_an_order_are_all_quarantined_and_identical_ones_collapse(db):
+    load_day(db, DAY1, BASE, CATALOG)
+    orders = [order(600, 1, "2026-05-02T09:00:00Z"), order(600, 2, "2026-05-02T09:00:00Z"),  # which customer?
+              order(601, 1, "2026-05-02T10:00:00Z"), order(601, 1, "2026-05-02T10:00:00Z")]
+    lines = [line(601, 1, 10), line(601, 1, 10), line(601, 2, 10, quantity="1"), line(601, 2, 10, quantity="3"),
+             line(600, 1, 11)]
+    load_day(db, DAY2, BASE, CATALOG, orders, lines)
+    reasons = db.execute("select source_table, source_line, reason from quarantine.rejected_rows order by 1, 2").fetchall()
+    assert reasons == [
+        ("transaction_items", 4, "conflicting_duplicate"), ("transaction_items", 5, "conflicting_duplicate"),
+        ("transaction_items", 6, "unknown_or_rejected_transaction"),
+        ("transactions", 2, "conflicting_duplicate"), ("transactions", 3, "conflicting_duplicate")]
+    assert db.execute("select transaction_id, line_number from production.transaction_items").fetchall() == [(601, 1)]
+    collapsed = dict(db.execute("select table_name, rows_collapsed from audit.duplicates_collapsed "
+                                "where business_date = %s", (DAY2,)).fetchall())
+    assert (collapsed["transactions"], collapsed["transaction_items"]) == (1, 1)
+    assert len(orders) == 1 + 2 + collapsed["transactions"]  # staged = loaded + quarantined + collapsed

@@ -2,6 +2,9 @@
 -- transaction file carries that day's orders only; the customer is in the same date's
 -- snapshot, so the check does not depend on which other dates are loaded).
 -- The date's orders are replaced as a whole (their lines go with them, on delete cascade).
+-- Identical copies of an order collapse into one; copies that disagree are all quarantined
+-- (conflicting_duplicate): no copy is more right than another.
+{% import 'macros/history.sql' as history %}
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
 
@@ -36,8 +39,8 @@ typed as (
                 or nullif(payment_method, '') is null or nullif(status, '') is null
                 or nullif(shipping_cost, '') is null
                 then 'missing_required_value'
-            when not pg_input_is_valid(transaction_id, 'bigint') then 'invalid_transaction_id'
-            when not pg_input_is_valid(customer_id, 'bigint') then 'invalid_customer_id'
+            when not {{ history.is_key('transaction_id') }} then 'invalid_transaction_id'
+            when not {{ history.is_key('customer_id') }} then 'invalid_customer_id'
             when not pg_input_is_valid(transaction_ts, 'timestamptz') then 'invalid_timestamp'
             when not pg_input_is_valid(shipping_cost, 'numeric(12,2)') then 'invalid_number'
             when shipping_cost::numeric < 0 then 'negative_amount'
@@ -48,12 +51,28 @@ typed as (
     from cleaned
 ),
 
+copies as (
+    select
+        *,
+        min(content) over same_order <> max(content) over same_order as conflicting
+    from (
+        select
+            *,
+            case when type_reason is null then transaction_id::bigint end as order_key,
+            case when type_reason is null then concat_ws('|', customer_id::bigint, transaction_ts::timestamptz,
+                channel, payment_method, status, shipping_cost::numeric) end as content
+        from typed
+    ) as keyed
+    window same_order as (partition by order_key)
+),
+
 checked as (
     select
         typed.*,
         coalesce(
             typed.type_reason,
             case
+                when typed.conflicting then 'conflicting_duplicate'
                 -- the date's own snapshot lists every customer as of the end of the day
                 when not exists (
                     select from production.customer_snapshots as customers
@@ -72,7 +91,7 @@ checked as (
                 ) then 'transaction_id_of_another_date'
             end
         ) as reject_reason
-    from typed
+    from copies as typed
 )
 
 select * from checked;

@@ -1,6 +1,7 @@
 -- production.transaction_items: the lines of the date's orders, typed and checked against
 -- production.transactions and the same date's product snapshot. Lines whose order was rejected are
--- rejected too, so no line is lost without a reason.
+-- rejected too, so no line is lost without a reason. Identical copies of a line collapse; copies
+-- that disagree are all quarantined (conflicting_duplicate).
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
 
@@ -46,12 +47,29 @@ typed as (
     from cleaned
 ),
 
+copies as (
+    select
+        *,
+        min(content) over same_line <> max(content) over same_line as conflicting
+    from (
+        select
+            *,
+            case when type_reason is null then transaction_id::bigint end as order_key,
+            case when type_reason is null then line_number::integer end as line_key,
+            case when type_reason is null then concat_ws('|', product_id::bigint, quantity::integer,
+                unit_price::numeric, discount::numeric) end as content
+        from typed
+    ) as keyed
+    window same_line as (partition by order_key, line_key)
+),
+
 checked as (
     select
         typed.*,
         coalesce(
             typed.type_reason,
             case
+                when typed.conflicting then 'conflicting_duplicate'
                 when not exists (
                     select from production.transactions as transactions
                     where transactions.transaction_id = typed.transaction_id::bigint
@@ -70,7 +88,7 @@ checked as (
                 ) then 'product_quarantined'
             end
         ) as reject_reason
-    from typed
+    from copies as typed
 )
 
 select * from checked;
