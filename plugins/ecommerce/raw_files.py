@@ -19,12 +19,18 @@ from ecommerce.failures import ContractViolation
 
 #: A quoted field may span lines; a quote left open longer than this is broken quoting.
 MAX_RECORD_LINES = 20
+#: The longest field accepted, in characters (the csv module's own default is 131,072). A field
+#: above it is quarantined as field_too_large on either load path.
+MAX_FIELD_CHARS = 1 << 20
+csv.field_size_limit(MAX_FIELD_CHARS)
+_BLOCK = 1 << 20  # read size; not above MAX_FIELD_CHARS (see count_lines)
 
 # Reason codes of malformed lines.
 NUL_BYTE = "nul_byte"
 INVALID_UTF8 = "invalid_utf8"
 BROKEN_QUOTING = "broken_quoting"
 WRONG_COLUMN_COUNT = "wrong_column_count"
+FIELD_TOO_LARGE = "field_too_large"
 
 
 class RawFileError(ContractViolation, ValueError):
@@ -71,16 +77,29 @@ def read_header(path: Path, table: str) -> list[str]:
     return header
 
 
-def count_lines(path: Path) -> int:
-    """Physical lines after the header, counted on raw bytes (fast; blank lines included)."""
-    lines = 0
+@dataclass(frozen=True)
+class LineCount:
+    lines: int  # physical lines after the header (blank lines included)
+    longest: int  # bytes of the longest line, or a lower bound when every line fits a block
+
+
+def count_lines(path: Path) -> LineCount:
+    """Count physical lines after the header on raw bytes (fast), and find whether a line is
+    longer than a read block — only such a line can hold a field over MAX_FIELD_CHARS."""
+    lines = longest = open_line = 0
     last = b"\n"
     with path.open("rb") as handle:
         handle.readline()
-        while block := handle.read(1 << 20):
-            lines += block.count(b"\n")
+        while block := handle.read(_BLOCK):
+            newlines = block.count(b"\n")
+            if newlines:
+                longest = max(longest, open_line + block.find(b"\n"))
+                open_line = len(block) - block.rfind(b"\n") - 1
+            else:
+                open_line += len(block)
+            lines += newlines
             last = block[-1:]
-    return lines + (last != b"\n")
+    return LineCount(lines + (last != b"\n"), max(longest, open_line))
 
 
 def count_data_lines(path: Path) -> int:
@@ -97,13 +116,17 @@ def _show(raw: bytes) -> str:
 def read_key(raw: bytes, key_index: int | None) -> str | None:
     """The field at ``key_index`` of a malformed line, if it reads as a whole number.
 
-    The line is parsed leniently (bad bytes replaced, quotes not enforced); a key field that is
-    not all digits is taken as unreadable rather than guessed.
+    The line's start is parsed leniently (bad bytes replaced, quotes not enforced); a key field
+    that is not all digits is taken as unreadable rather than guessed.
     """
     if key_index is None:
         return None
-    text = raw.replace(b"\x00", b"").decode("utf-8", errors="replace")
-    fields = next(csv.reader([text]), [])
+    # The key sits near the start: a field too large to parse after it does not hide it.
+    text = raw[:1 << 16].replace(b"\x00", b"").decode("utf-8", errors="replace")
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error:
+        return None
     key = fields[key_index].strip() if key_index < len(fields) else ""
     return key if key.isascii() and key.isdigit() else None
 
@@ -148,9 +171,10 @@ def scan_records(path: Path, columns: int, key_index: int | None = None) -> Iter
                 if text.count('"') % 2:
                     raise csv.Error("unterminated quoted field")
                 fields = next(csv.reader([text], strict=True))
-            except csv.Error:
+            except csv.Error as error:
                 pending.extendleft(reversed(extra))
-                yield Malformed(line, BROKEN_QUOTING, _show(raw), read_key(raw, key_index))
+                reason = FIELD_TOO_LARGE if "field larger than field limit" in str(error) else BROKEN_QUOTING
+                yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
                 continue
             if len(fields) != columns:
                 pending.extendleft(reversed(extra))

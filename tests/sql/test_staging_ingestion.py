@@ -209,3 +209,18 @@ def test_a_quoted_line_break_is_staged_and_passes_the_gates_reconciliation(db, t
     check = next(c for c in load_checks(QUALITY_DIR / "staging.yml") if c.name == "customers_reconcile")
     result = engine.evaluate(db.cursor(), check, DATE)
     assert (result.status, result.observed) == ("pass", 0)
+
+
+@pytest.mark.parametrize("malformed_too", [False, True], ids=["fast path", "record-by-record path"])
+def test_a_field_over_the_cap_is_quarantined_as_field_too_large_on_both_paths(db, tmp_path, malformed_too):
+    from ecommerce.raw_files import MAX_FIELD_CHARS
+
+    big = customer_line(2, first="B" * (MAX_FIELD_CHARS + 1))
+    long_but_allowed = customer_line(3, first="C" * 200_000)  # over the csv module's default limit
+    lines = [HEADER, customer_line(1), big, long_but_allowed] + (["4,only,three"] if malformed_too else [])
+    assert load(write(tmp_path, "\n".join(lines) + "\n")) == 2
+    assert [(line, reason) for line, reason, _ in quarantined(db)] == [(3, "field_too_large")] + (
+        [(5, "wrong_column_count")] if malformed_too else [])
+    assert [row[1] for row in staged(db)] == ["1", "3"]
+    assert db.execute("select record_key from quarantine.rejected_rows where reason = 'field_too_large'"
+                      ).fetchone()[0] == "2", "the customer still exists"

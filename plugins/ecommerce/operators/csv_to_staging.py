@@ -10,7 +10,8 @@ from airflow.sdk import BaseOperator
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
 from ecommerce.failures import ContractViolation, fail_fast
-from ecommerce.raw_files import Malformed, count_data_lines, count_lines, read_header, scan_records
+from ecommerce.raw_files import (MAX_FIELD_CHARS, Malformed, count_data_lines, count_lines, read_header,
+                                 scan_records)
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -88,10 +89,16 @@ class CsvToStagingOperator(BaseOperator):
                     "where source_table = %s and batch_date = %s and stage = 'staging'",
                     (self.table, self.business_date),
                 )
-                data_lines = count_lines(path)
-                staged_lines = staged_records = self._copy_whole_file(conn, cursor, path, targets, data_lines)
+                counted = count_lines(path)
+                data_lines = counted.lines
+                # A line longer than the field cap may hold a field over it: the careful path
+                # judges each field, so both paths quarantine such a field the same way.
+                staged_lines = staged_records = (
+                    self._copy_whole_file(conn, cursor, path, targets, data_lines)
+                    if counted.longest <= MAX_FIELD_CHARS else None)
                 if staged_lines is None:
-                    self.log.warning("%s: COPY refused the file; loading it record by record", path)
+                    self.log.warning("%s: COPY refused the file, or a line is longer than a field may be; "
+                                     "loading it record by record", path)
                     data_lines = count_data_lines(path)
                     staged_records, staged_lines, counts.rejected = self._copy_record_by_record(
                         cursor, path, targets)
