@@ -34,8 +34,9 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# Values reach the command as environment variables ("$$DATE"), never pasted into its text.
 run: install
-	$(LOCAL) run --date "$(DATE)" --days $(DAYS) --source $(SOURCE) --landing "$(LANDING)" --orders $(ORDERS)
+	$(LOCAL) run --date "$$DATE" --days "$$DAYS" --source "$$SOURCE" --landing "$$LANDING" --orders "$$ORDERS"
 
 # tests/conftest.py sets up the test profile: embedded database ecommerce_test, .local/test/.
 test: install
@@ -45,8 +46,8 @@ airflow: install
 	$(LOCAL) exec -- $(PY) -m ecommerce.local.services
 
 backfill: install
-	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
-	$(LOCAL) run --start "$(START)" --date "$(END)" --source $(SOURCE) --landing "$(LANDING)" --orders $(ORDERS)
+	@test -n "$$START" -a -n "$$END" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
+	$(LOCAL) run --start "$$START" --date "$$END" --source "$$SOURCE" --landing "$$LANDING" --orders "$$ORDERS"
 
 bench: install
 	$(LOCAL) exec --profile bench -- $(PY) tests/benchmarks/bench.py

@@ -96,3 +96,24 @@ def test_a_second_make_run_waits_for_the_first(tmp_path, capsys):
     finally:
         first.kill()
         first.wait()
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"DATE": '2026-11-20"; touch {canary}; echo "'}, "DATE must be a date as YYYY-MM-DD"),
+    ({"DATE": "2026-02-30"}, "DATE must be a date as YYYY-MM-DD, not '2026-02-30'"),
+    ({"DAYS": "two"}, "DAYS must be a whole number from 1 to 3,660, not 'two'"),
+    ({"ORDERS": "1000000000"}, "ORDERS must be a whole number from 0 to 2,000,000"),
+])
+def test_make_run_refuses_bad_values_in_one_line_before_anything_runs(tmp_path, variables, message):
+    import subprocess
+
+    from ecommerce.settings import PROJECT_ROOT
+
+    canary = tmp_path / "pasted-into-the-shell"
+    arguments = [f"{name}={value.format(canary=canary)}" for name, value in variables.items()]
+    result = subprocess.run(["make", "-s", "run", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert not canary.exists()
