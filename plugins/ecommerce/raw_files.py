@@ -109,6 +109,20 @@ def count_data_lines(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
+#: More lines than this failing UTF-8 in one file: the file is probably in another encoding.
+ENCODING_HINT_LINES = 3
+
+
+def likely_encoding(path: Path) -> str:
+    """The 8-bit encoding a file that is not UTF-8 most likely uses, judged by its bytes."""
+    data = path.read_bytes()
+    try:
+        data.decode("cp1252")
+        return "Windows-1252 (Latin-1 with the Windows additions)"
+    except UnicodeDecodeError:
+        return "ISO-8859-1 (Latin-1)"
+
+
 def _show(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
 

@@ -224,3 +224,20 @@ def test_a_field_over_the_cap_is_quarantined_as_field_too_large_on_both_paths(db
     assert [row[1] for row in staged(db)] == ["1", "3"]
     assert db.execute("select record_key from quarantine.rejected_rows where reason = 'field_too_large'"
                       ).fetchone()[0] == "2", "the customer still exists"
+
+
+def test_a_latin1_file_gets_one_warning_naming_the_likely_encoding(db, tmp_path, capfd):
+    from ecommerce.quality import engine
+    from ecommerce.quality.checks import load_checks
+    from ecommerce.settings import QUALITY_DIR
+
+    lines = [HEADER] + [customer_line(n, first=name) for n, name in enumerate(["Zoë", "José", "Ann", "Renée", "Jürgen",
+                                                                              "Ann"], start=1)]
+    write(tmp_path, ("\n".join(lines) + "\n").encode("cp1252"))
+    assert load(tmp_path) == 2
+    assert [reason for _, reason, _ in quarantined(db)] == ["invalid_utf8"] * 4
+    hints = [line for line in "".join(capfd.readouterr()).splitlines() if "not UTF-8" in line]
+    assert len(hints) == 1 and "4 lines are not UTF-8" in hints[0] and "Windows-1252" in hints[0]
+    check = next(c for c in load_checks(QUALITY_DIR / "staging.yml") if c.name == "files_are_utf8")
+    result = engine.evaluate(db.cursor(), check, DATE)
+    assert (result.status, result.sample[0]["lines_not_utf8"]) == ("warn", 4)

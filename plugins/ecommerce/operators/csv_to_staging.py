@@ -10,8 +10,8 @@ from airflow.sdk import BaseOperator
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
 from ecommerce.failures import ContractViolation, fail_fast
-from ecommerce.raw_files import (MAX_FIELD_CHARS, Malformed, count_data_lines, count_lines, read_header,
-                                 scan_records)
+from ecommerce.raw_files import (ENCODING_HINT_LINES, INVALID_UTF8, MAX_FIELD_CHARS, Malformed, count_data_lines,
+                                 count_lines, likely_encoding, read_header, scan_records)
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -183,6 +183,11 @@ class CsvToStagingOperator(BaseOperator):
                                 bad.key])
         for bad in malformed[:20]:
             self.log.warning("quarantined %s line %d: %s", path.name, bad.line, bad.reason)
+        not_utf8 = sum(bad.reason == INVALID_UTF8 for bad in malformed)
+        if not_utf8 > ENCODING_HINT_LINES:
+            self.log.warning(
+                "%s: %d lines are not UTF-8; the file looks like %s. Convert it to UTF-8 (e.g. iconv -f CP1252 "
+                "-t UTF-8) and load the date again.", path, not_utf8, likely_encoding(path))
         return staged_records, staged_lines, len(malformed)
 
     def _swap_partition(self, cursor, ignored: list[str]) -> None:
