@@ -105,14 +105,17 @@ def test_a_second_make_run_waits_for_the_first(tmp_path, capsys):
     ({"ORDERS": "1000000000"}, "ORDERS must be a whole number from 0 to 2,000,000"),
 ])
 def test_make_run_refuses_bad_values_in_one_line_before_anything_runs(tmp_path, variables, message):
+    import os
     import subprocess
 
     from ecommerce.settings import PROJECT_ROOT
 
     canary = tmp_path / "pasted-into-the-shell"
     arguments = [f"{name}={value.format(canary=canary)}" for name, value in variables.items()]
+    # Should a value slip through, the run finds no warehouse instead of the test's.
+    env = dict(os.environ, AIRFLOW_CONN_ECOMMERCE_WAREHOUSE="postgresql://nobody@127.0.0.1:9/none")
     result = subprocess.run(["make", "-s", "run", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, env=env)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make")]
     assert len(errors) == 1 and message in errors[0], result.stderr
