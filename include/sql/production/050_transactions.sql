@@ -5,6 +5,7 @@
 -- Identical copies of an order collapse into one; copies that disagree are all quarantined
 -- (conflicting_duplicate): no copy is more right than another.
 {% import 'macros/history.sql' as history %}
+{% import 'macros/copies.sql' as copies %}
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
 
@@ -52,18 +53,10 @@ typed as (
 ),
 
 copies as (
-    select
-        *,
-        min(content) over same_order <> max(content) over same_order as conflicting
-    from (
-        select
-            *,
-            case when type_reason is null then transaction_id::bigint end as order_key,
-            case when type_reason is null then concat_ws('|', customer_id::bigint, transaction_ts::timestamptz,
-                channel, payment_method, status, shipping_cost::numeric) end as content
-        from typed
-    ) as keyed
-    window same_order as (partition by order_key)
+    {{ copies.flag_conflicting_copies(
+        'typed', [('order_key', 'transaction_id::bigint')],
+        ['customer_id::bigint', 'transaction_ts::timestamptz', 'channel', 'payment_method', 'status',
+         'shipping_cost::numeric']) }}
 ),
 
 checked as (

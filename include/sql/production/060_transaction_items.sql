@@ -2,6 +2,7 @@
 -- production.transactions and the same date's product snapshot. Lines whose order was rejected are
 -- rejected too, so no line is lost without a reason. Identical copies of a line collapse; copies
 -- that disagree are all quarantined (conflicting_duplicate).
+{% import 'macros/copies.sql' as copies %}
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
 
@@ -48,19 +49,9 @@ typed as (
 ),
 
 copies as (
-    select
-        *,
-        min(content) over same_line <> max(content) over same_line as conflicting
-    from (
-        select
-            *,
-            case when type_reason is null then transaction_id::bigint end as order_key,
-            case when type_reason is null then line_number::integer end as line_key,
-            case when type_reason is null then concat_ws('|', product_id::bigint, quantity::integer,
-                unit_price::numeric, discount::numeric) end as content
-        from typed
-    ) as keyed
-    window same_line as (partition by order_key, line_key)
+    {{ copies.flag_conflicting_copies(
+        'typed', [('order_key', 'transaction_id::bigint'), ('line_key', 'line_number::integer')],
+        ['product_id::bigint', 'quantity::integer', 'unit_price::numeric', 'discount::numeric']) }}
 ),
 
 checked as (
