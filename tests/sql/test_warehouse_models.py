@@ -223,3 +223,15 @@ def test_conflicting_copies_of_an_order_are_all_quarantined_and_identical_ones_c
                                 "where business_date = %s", (DAY2,)).fetchall())
     assert (collapsed["transactions"], collapsed["transaction_items"]) == (1, 1)
     assert len(orders) == 1 + 2 + collapsed["transactions"]  # staged = loaded + quarantined + collapsed
+
+
+def test_a_cleared_transaction_items_task_reruns_on_its_own(db):
+    from conftest import task_context
+    from ecommerce.operators import SqlModelOperator
+
+    load_day(db, DAY1, BASE, CATALOG, [order(700, 1, "2026-05-01T09:00:00Z")], [line(700, 1, 10), line(700, 2, 11)])
+    with db.cursor() as cursor:
+        before = table_checksum(cursor, "production", "transaction_items")
+        SqlModelOperator(task_id="items", sql="production/060_transaction_items.sql", business_date=DAY1).execute(
+            task_context("production.transaction_items"))
+        assert table_checksum(cursor, "production", "transaction_items") == before

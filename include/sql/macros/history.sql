@@ -23,6 +23,13 @@ select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'))
 {%- endmacro %}
 
 
+{% macro serialize_date(name) -%}
+-- Another load of the same business date waits here (two runs of one date are kept apart by
+-- claim_business_date; this keeps a direct second load from doubling the date's rows too).
+select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'), hashtext(%(business_date)s::text))
+{%- endmacro %}
+
+
 {% macro is_key(text) -%}
 case when pg_input_is_valid(trim({{ text }}), 'bigint') then trim({{ text }})::bigint > 0 else false end
 {%- endmacro %}

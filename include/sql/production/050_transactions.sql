@@ -6,6 +6,8 @@
 -- (conflicting_duplicate): no copy is more right than another.
 {% import 'macros/history.sql' as history %}
 {% import 'macros/copies.sql' as copies %}
+{{ history.serialize_date('production.transactions') }};
+
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
 

@@ -3,8 +3,15 @@
 -- rejected too, so no line is lost without a reason. Identical copies of a line collapse; copies
 -- that disagree are all quarantined (conflicting_duplicate).
 {% import 'macros/copies.sql' as copies %}
+{% import 'macros/history.sql' as history %}
+{{ history.serialize_date('production.transaction_items') }};
+
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
+
+-- The date's lines are replaced as a whole (a cleared task reruns on its own, too).
+delete from production.transaction_items
+where transaction_id in (select transaction_id from production.transactions where batch_date = %(business_date)s);
 
 create temporary table transaction_items_batch on commit drop as
 with source as (

@@ -83,6 +83,9 @@ class CsvToStagingOperator(BaseOperator):
 
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
+                # Another load of the same file and date waits for this one (nothing doubles).
+                cursor.execute("select pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
+                               (f"ecommerce.staging.{self.table}", self.business_date))
                 self._create_loading_table(cursor, path, list(ignored.values()))
                 cursor.execute(
                     "delete from quarantine.rejected_rows "
