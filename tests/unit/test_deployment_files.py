@@ -151,7 +151,7 @@ def test_compose_file_passes_docker_compose_schema_validation(tmp_path):
     binary = docker_compose()
     env_file = tmp_path / ".env"
     names = env_example_names() | set(VARIABLE.findall(COMPOSE.read_text()))
-    numeric = {"WAREHOUSE_PORT": "5433", "AIRFLOW_PORT": "8080", "AIRFLOW_UID": "50000"}
+    numeric = {"WAREHOUSE_PORT": "5433", "AIRFLOW_PORT": "8080", "AIRFLOW_UID": "50000", "BIND_ADDRESS": "127.0.0.1"}
     env_file.write_text("".join(f"{name}={numeric.get(name, 'value-' + name.lower())}\n" for name in sorted(names)))
     result = subprocess.run([binary, "--project-directory", str(PROJECT_ROOT), "--env-file", str(env_file),
                              "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
@@ -171,3 +171,31 @@ def test_compose_refuses_to_start_without_secrets(tmp_path):
                             env={k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)})
     assert result.returncode != 0
     assert re.search(r"set [A-Z_]+ in \.env", result.stderr), result.stderr
+
+
+def test_published_ports_listen_on_loopback_unless_bind_address_opens_them(compose):
+    published = {name: service["ports"] for name, service in compose["services"].items() if "ports" in service}
+    assert set(published) == {"postgres", "airflow-apiserver", "flower"}
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("${BIND_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} on every interface"
+    assert re.search(r"^BIND_ADDRESS=127\.0\.0\.1$", (PROJECT_ROOT / ".env.example").read_text(), re.M)
+
+
+def test_flower_requires_its_login(compose):
+    flower = compose["services"]["flower"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    assert "FLOWER_BASIC_AUTH" in " ".join(flower["healthcheck"]["test"])
+
+
+def test_the_jwt_secret_is_advised_and_checked_at_64_bytes_or_more():
+    import secrets
+
+    from ecommerce.local.services import service_env
+
+    advice = re.search(r"secrets\.token_urlsafe\((\d+)\)", (PROJECT_ROOT / ".env.example").read_text())
+    assert len(secrets.token_urlsafe(int(advice.group(1)))) >= 64
+    init = " ".join(yaml.safe_load(COMPOSE.read_text())["services"]["airflow-init"]["command"])
+    assert '"${#AIRFLOW__API_AUTH__JWT_SECRET}" -lt 64' in init.replace("$$", "$"), "airflow-init checks it"
+    local = service_env({"PATH": ""}, 8080)
+    assert len(local["AIRFLOW__API_AUTH__JWT_SECRET"].encode()) >= 64

@@ -40,8 +40,8 @@ def service_env(env: dict[str, str], port: int) -> dict[str, str]:
     env["AIRFLOW__API__PORT"] = str(port)
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")  # loopback only, unless set otherwise
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
-    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
-    env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(32))
+    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))  # >= 64 bytes for HS512
+    env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(64))
     return env
 
 
