@@ -36,8 +36,16 @@ class Api:
             self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
             headers={"Content-Type": "application/json", "Accept": "application/json",
                      **({"Authorization": f"Bearer {self.token}"} if getattr(self, "token", None) else {})})
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            data = reply.read()
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    data = reply.read()
+                break
+            except urllib.error.HTTPError as error:
+                # 503: the API could not get the SQLite metadata database this time (busy)
+                if error.code != 503 or attempt == 4:
+                    raise
+                time.sleep(2)
         return data.decode() if raw else json.loads(data)
 
     def wait_for_run(self, dag_id: str, run_id: str) -> dict:

@@ -4,6 +4,8 @@
 -- load in any order. Rows that cannot be typed are quarantined with a reason; duplicates of a
 -- key in one file collapse to the latest version.
 {% import 'macros/history.sql' as history %}
+{{ history.serialize('production.customers') }};
+
 delete from quarantine.rejected_rows
 where source_table = 'customers' and batch_date = %(business_date)s and stage = 'production';
 
@@ -63,8 +65,6 @@ select %(business_date)s, 'customers', count(*) - count(distinct customer_id::bi
 from customers_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
-
-{{ history.serialize('production.customers') }};
 
 {{ history.replace_snapshot('customers', 'customer_snapshots', 'customer_id') }};
 

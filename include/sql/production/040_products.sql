@@ -2,6 +2,8 @@
 -- production.product_snapshots; production.products is derived from them like customers (see
 -- 010_customers.sql). Untypeable rows are quarantined with a reason.
 {% import 'macros/history.sql' as history %}
+{{ history.serialize('production.products') }};
+
 delete from quarantine.rejected_rows
 where source_table = 'products' and batch_date = %(business_date)s and stage = 'production';
 
@@ -58,8 +60,6 @@ select %(business_date)s, 'products', count(*) - count(distinct product_id::bigi
 from products_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
-
-{{ history.serialize('production.products') }};
 
 {{ history.replace_snapshot('products', 'product_snapshots', 'product_id') }};
 
