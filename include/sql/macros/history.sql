@@ -30,6 +30,20 @@ select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'), hashtext(%(busine
 {%- endmacro %}
 
 
+{% macro snapshot_reference(snapshots, key, value, entity) -%}
+-- the date's own snapshot lists every {{ entity }} as of the end of the day
+when not exists (
+    select from production.{{ snapshots }} as snapshot
+    where snapshot.batch_date = %(business_date)s and snapshot.{{ key }} = {{ value }}
+) then 'unknown_{{ entity }}'
+when not exists (
+    select from production.{{ snapshots }} as snapshot
+    where snapshot.batch_date = %(business_date)s and snapshot.{{ key }} = {{ value }}
+        and snapshot.row_hash is not null
+) then '{{ entity }}_quarantined'
+{%- endmacro %}
+
+
 {% macro is_key(text) -%}
 case when pg_input_is_valid(trim({{ text }}), 'bigint') then trim({{ text }})::bigint > 0 else false end
 {%- endmacro %}

@@ -68,18 +68,8 @@ checked as (
             typed.type_reason,
             case
                 when typed.conflicting then 'conflicting_duplicate'
-                -- the date's own snapshot lists every customer as of the end of the day
-                when not exists (
-                    select from production.customer_snapshots as customers
-                    where customers.batch_date = %(business_date)s
-                        and customers.customer_id = typed.customer_id::bigint
-                ) then 'unknown_customer'
-                when not exists (
-                    select from production.customer_snapshots as customers
-                    where customers.batch_date = %(business_date)s
-                        and customers.customer_id = typed.customer_id::bigint
-                        and customers.row_hash is not null
-                ) then 'customer_quarantined'
+                {{ history.snapshot_reference('customer_snapshots', 'customer_id', 'typed.customer_id::bigint',
+                                              'customer') }}
                 when exists (
                     select from production.transactions as loaded
                     where loaded.transaction_id = typed.transaction_id::bigint

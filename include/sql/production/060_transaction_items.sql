@@ -73,17 +73,8 @@ checked as (
                     where transactions.transaction_id = typed.transaction_id::bigint
                         and transactions.batch_date = %(business_date)s
                 ) then 'unknown_or_rejected_transaction'
-                when not exists (
-                    select from production.product_snapshots as products
-                    where products.batch_date = %(business_date)s
-                        and products.product_id = typed.product_id::bigint
-                ) then 'unknown_product'
-                when not exists (
-                    select from production.product_snapshots as products
-                    where products.batch_date = %(business_date)s
-                        and products.product_id = typed.product_id::bigint
-                        and products.row_hash is not null
-                ) then 'product_quarantined'
+                {{ history.snapshot_reference('product_snapshots', 'product_id', 'typed.product_id::bigint',
+                                              'product') }}
             end
         ) as reject_reason
     from copies as typed
