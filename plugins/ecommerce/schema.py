@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 
-from ecommerce.settings import SQL_DIR
+from ecommerce.failures import SetupProblem
+from ecommerce.settings import PROJECT_ROOT, SQL_DIR
 
 log = logging.getLogger(__name__)
 
@@ -20,32 +20,43 @@ def schema_files() -> list:
 
 
 BI_READER = "bi_reader"
-#: Local-mode default; a deployment sets BI_READER_PASSWORD (see .env.example).
-LOCAL_BI_READER_PASSWORD = "bi_reader_local"
+#: Creates the roles; run by a superuser (include/sql/admin/warehouse_roles.sql).
+ROLES_FILE = SQL_DIR / "admin" / "warehouse_roles.sql"
 
 
-def ensure_bi_reader(cursor, password: str) -> None:
-    """Create the read-only login role if needed and set its password."""
+def ensure_bi_reader(cursor) -> None:
+    """Make sure the read-only login exists before its grants are applied.
+
+    The roles file creates it, with its password and limits. A warehouse set up by hand
+    (AIRFLOW_CONN_ECOMMERCE_WAREHOUSE pointing elsewhere) may lack it: a connection that may
+    create roles creates a bare one, any other stops with what to run.
+    """
     from psycopg import sql
 
     cursor.execute("select 1 from pg_roles where rolname = %s", (BI_READER,))
-    if cursor.fetchone() is None:
-        cursor.execute(sql.SQL("create role {} login").format(sql.Identifier(BI_READER)))
-    cursor.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole password {}").format(
-        sql.Identifier(BI_READER), sql.Literal(password)))
+    if cursor.fetchone() is not None:
+        return
+    cursor.execute("select rolsuper or rolcreaterole from pg_roles where rolname = current_user")
+    if not cursor.fetchone()[0]:
+        raise SetupProblem(
+            f"the role {BI_READER} does not exist and {BI_READER} cannot be created by this connection's "
+            f"role (least privilege): run {ROLES_FILE.relative_to(PROJECT_ROOT)} with psql as a "
+            "superuser of the warehouse's server (docs/operations.md, Security)")
+    cursor.execute(sql.SQL("create role {} login nosuperuser nocreatedb nocreaterole").format(
+        sql.Identifier(BI_READER)))
+    log.warning("created the role %s without a password: set one with %s", BI_READER, ROLES_FILE.name)
 
 
-def apply_schema(conn, bi_reader_password: str | None = None) -> list[str]:
+def apply_schema(conn) -> list[str]:
     """Apply every schema file in one transaction on ``conn``; return the names applied.
 
     Each file is written to be re-run (``if not exists``, ``on conflict do nothing``), so
     applying the whole set on every run brings any database up to the current version.
     """
-    password = bi_reader_password or os.environ.get("BI_READER_PASSWORD") or LOCAL_BI_READER_PASSWORD
     applied = []
     with conn.transaction(), conn.cursor() as cursor:
         cursor.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        ensure_bi_reader(cursor, password)
+        ensure_bi_reader(cursor)
         for path in schema_files():
             cursor.execute(path.read_text(encoding="utf-8"))
             applied.append(path.name)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import connect
 from ecommerce.local.warehouse import psycopg_conninfo
-from ecommerce.schema import LOCAL_BI_READER_PASSWORD
+from ecommerce.local.warehouse import LOCAL_BI_READER_PASSWORD
 
 
 @pytest.fixture
@@ -17,6 +17,8 @@ def bi(empty_warehouse):
     conninfo = psycopg.conninfo.conninfo_to_dict(psycopg_conninfo(os.environ["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"]))
     conninfo.update(user="bi_reader", password=os.environ.get("BI_READER_PASSWORD", LOCAL_BI_READER_PASSWORD))
     with psycopg.connect(**conninfo, autocommit=True) as conn:
+        # Sessions start read-only, but bi_reader may switch that off: the grants must hold alone.
+        conn.execute("set default_transaction_read_only = off")
         yield conn
 
 

