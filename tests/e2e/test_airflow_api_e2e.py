@@ -75,8 +75,8 @@ def api(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
                AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW_ADMIN_PASSWORD=PASSWORD)
-    port = free_port()
-    env = services.service_env(env, port)
+    port, log_port = free_port(), free_port()
+    env = services.service_env(env, port, log_port)
     environment.migrate_metadata(home, env)
     services.ensure_admin(env, ADMIN, PASSWORD)
     reset_warehouse()
@@ -84,6 +84,7 @@ def api(tmp_path_factory):
     try:
         services.wait_until_up(port, processes)
         client = Api(f"http://localhost:{port}", home)
+        client.processes, client.ports = processes, {port, log_port}
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -113,6 +114,28 @@ def clean_run(api):
 def test_the_daily_run_succeeds(clean_run):
     _, run = clean_run
     assert run["state"] == "success"
+
+
+def test_every_port_the_services_open_is_on_loopback(api, clean_run):
+    import psutil
+
+    tree = []
+    for process in api.processes.values():
+        parent = psutil.Process(process.pid)
+        tree += [parent, *parent.children(recursive=True)]
+    listening = set()
+    for process in tree:
+        try:
+            listening |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN}
+        except psutil.NoSuchProcess:
+            continue
+    assert {port for _, port in listening} == api.ports, listening
+    assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
+
+
+def test_the_metadata_database_is_readable_by_its_owner_only(api):
+    assert (api.home / "airflow.db").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_task_log_read_through_the_api_has_its_row_counts(api, clean_run):

@@ -26,8 +26,8 @@ def test_an_empty_range_is_refused(last, days, first):
 
 def test_socket_uri_round_trips_to_psycopg_with_case_kept():
     uri = connection_uri("/tmp/My Clone/.local/pgdata", 5432, "ecommerce")
-    assert uri == "postgresql://postgres@%2Ftmp%2FMy%20Clone%2F.local%2Fpgdata:5432/ecommerce"
-    assert psycopg_conninfo(uri) == "host='/tmp/My Clone/.local/pgdata' port=5432 user=postgres dbname=ecommerce"
+    assert uri == "postgresql://ecommerce@%2Ftmp%2FMy%20Clone%2F.local%2Fpgdata:5432/ecommerce"
+    assert psycopg_conninfo(uri) == "host='/tmp/My Clone/.local/pgdata' port=5432 user=ecommerce dbname=ecommerce"
 
 
 def test_tcp_uri_with_password_to_psycopg():
@@ -120,3 +120,23 @@ def test_make_run_refuses_bad_values_in_one_line_before_anything_runs(tmp_path, 
     errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("make")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert not canary.exists()
+
+
+@pytest.mark.parametrize("password, warned", [(None, True), ("admin", True), ("a-long-chosen-one", False)])
+def test_make_airflow_warns_when_the_admin_has_the_default_password(capsys, password, warned):
+    from ecommerce.local.services import admin_login
+
+    env = {"AIRFLOW_ADMIN_PASSWORD": password} if password else {}
+    assert admin_login(env) == ("admin", password or "admin")
+    assert ("default password" in capsys.readouterr().err) is warned
+
+
+def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_path):
+    from ecommerce.local.environment import keep_private
+
+    for name in ("airflow.db", "airflow.db-wal", "airflow.cfg"):
+        (tmp_path / name).write_text("x")
+        (tmp_path / name).chmod(0o644)
+    keep_private(tmp_path)
+    assert {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()} == {
+        "airflow.db": 0o600, "airflow.db-wal": 0o600, "airflow.cfg": 0o600}

@@ -77,10 +77,22 @@ def migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
 
     stamp = airflow_home / f".migrated-{version('apache-airflow-core')}"
     if stamp.exists():
+        keep_private(airflow_home)
         return
     airflow = airflow_bin()
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    # umask 077: the database (users' password hashes, connections) and airflow.cfg are
+    # created readable by their owner only.
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL, umask=0o077)
     subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS),
                     "Concurrent tasks against the warehouse database"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, umask=0o077)
+    keep_private(airflow_home)
     stamp.touch()
+
+
+def keep_private(airflow_home: Path) -> None:
+    """Owner-only modes for the metadata database (and its journal files) and airflow.cfg,
+    also when an earlier version created them readable by everyone."""
+    for path in [*airflow_home.glob("airflow.db*"), airflow_home / "airflow.cfg"]:
+        if path.exists():
+            path.chmod(0o600)

@@ -2,8 +2,14 @@
 
 Starts the api-server (UI and REST API), scheduler, dag-processor and triggerer — the
 components of docker-compose.yml — with the same FAB auth manager, and an admin user taken
-from AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD (local defaults: admin / admin) so people and
-scripts can log in and call the REST API. Ctrl-C stops them all.
+from AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD (local defaults: admin / admin, with a
+warning) so people and scripts can log in and call the REST API. Ctrl-C stops them all.
+
+Nothing listens beyond this machine: the API on AIRFLOW_PORT (8080) and the task-log server
+on AIRFLOW_LOG_PORT (8793) bind 127.0.0.1. Airflow's own log servers in the scheduler and the
+triggerer bind every interface, so they are off and one loopback log server serves both (the
+task logs live in the same folder); task instances record ``localhost`` as their host, where
+the api-server fetches a running task's log.
 """
 
 from __future__ import annotations
@@ -20,6 +26,25 @@ from pathlib import Path
 from ecommerce.local.environment import airflow_bin
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+DEFAULT_ADMIN_PASSWORD = "admin"
+LOOPBACK = "127.0.0.1"
+LOG_SERVER = "log-server"
+
+
+def loopback_hostname() -> str:
+    """Airflow's ``hostname_callable`` here: the host where task logs are served."""
+    return "localhost"
+
+
+def admin_login(env: dict[str, str]) -> tuple[str, str]:
+    """The admin's user name and password; a warning when the well-known default is in use."""
+    user = env.get("AIRFLOW_ADMIN_USER") or "admin"
+    password = env.get("AIRFLOW_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+    if password == DEFAULT_ADMIN_PASSWORD:
+        print(f"WARNING: the Airflow user {user!r} has the default password {DEFAULT_ADMIN_PASSWORD!r}: anyone "
+              "on this machine can log in and run tasks. Set AIRFLOW_ADMIN_PASSWORD in .env.",
+              file=sys.stderr, flush=True)
+    return user, password
 
 
 def ensure_admin(env: dict[str, str], user: str, password: str) -> None:
@@ -33,35 +58,43 @@ def ensure_admin(env: dict[str, str], user: str, password: str) -> None:
                        env=env, check=True, capture_output=True, text=True)
 
 
-def service_env(env: dict[str, str], port: int) -> dict[str, str]:
-    """The components must agree on the API address and on the secrets that sign tokens."""
+def service_env(env: dict[str, str], port: int, log_port: int = 8793) -> dict[str, str]:
+    """The components must agree on the API and log addresses and on the secrets that sign tokens."""
     env = dict(env)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["AIRFLOW__API__PORT"] = str(port)
-    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")  # loopback only, unless set otherwise
+    env.setdefault("AIRFLOW__API__HOST", LOOPBACK)  # loopback only, unless set otherwise
+    env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(log_port)
+    env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(log_port)
+    env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = f"{__name__}.loopback_hostname"
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
     env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))  # >= 64 bytes for HS512
     env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(64))
     return env
 
 
-def start(env: dict[str, str], port: int, log_dir: Path | None = None) -> list[subprocess.Popen]:
-    """Start every component; their output goes to ``log_dir/<component>.log`` or the terminal."""
-    processes = []
-    for component in COMPONENTS:
-        args = [airflow_bin(), component]
-        if component == "api-server":
-            args += ["--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
+def start(env: dict[str, str], port: int, log_dir: Path | None = None) -> dict[str, subprocess.Popen]:
+    """Start every component and the loopback log server, each in its own process group;
+    their output goes to ``log_dir/<component>.log`` or the terminal."""
+    commands = {component: [airflow_bin(), component] for component in COMPONENTS}
+    commands["api-server"] += ["--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
+    commands["scheduler"].append("--skip-serve-logs")
+    commands["triggerer"].append("--skip-serve-logs")
+    commands[LOG_SERVER] = [sys.executable, "-m", "uvicorn", "--factory", "airflow.utils.serve_logs.log_server:get_app",
+                            "--host", LOOPBACK, "--port", env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"],
+                            "--no-access-log"]
+    processes = {}
+    for component, args in commands.items():
         output = (log_dir / f"{component}.log").open("w") if log_dir else None
-        processes.append(subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                          start_new_session=True))
+        processes[component] = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
     return processes
 
 
-def wait_until_up(port: int, processes: list[subprocess.Popen], timeout: float = 180) -> None:
+def wait_until_up(port: int, processes: dict[str, subprocess.Popen], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        dead = [p.args[1] for p in processes if p.poll() is not None]
+        dead = [name for name, process in processes.items() if process.poll() is not None]
         if dead:
             raise RuntimeError(f"airflow {', '.join(dead)} exited while starting")
         try:
@@ -74,11 +107,11 @@ def wait_until_up(port: int, processes: list[subprocess.Popen], timeout: float =
     raise TimeoutError(f"the Airflow API did not answer on port {port} within {timeout:.0f}s")
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
+def stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
+    for process in processes.values():
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -87,15 +120,15 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 def main() -> int:
     port = int(os.environ.get("AIRFLOW_PORT") or 8080)
-    env = service_env(dict(os.environ), port)
-    user = env.get("AIRFLOW_ADMIN_USER") or "admin"
-    ensure_admin(env, user, env.get("AIRFLOW_ADMIN_PASSWORD") or "admin")
+    env = service_env(dict(os.environ), port, int(os.environ.get("AIRFLOW_LOG_PORT") or 8793))
+    user, password = admin_login(env)
+    ensure_admin(env, user, password)
     processes = start(env, port)
     try:
         wait_until_up(port, processes)
         print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
               f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
-        while all(p.poll() is None for p in processes):
+        while all(p.poll() is None for p in processes.values()):
             time.sleep(1)
         return 1
     except KeyboardInterrupt:
