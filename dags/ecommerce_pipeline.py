@@ -11,8 +11,9 @@ One business date per run, end to end:
 4. **quality_checks** — declared checks on the batch; an error stops the run here.
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
 6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`.
-7. **analytics** — BI-ready tables and the headline insights; updates the analytics Asset,
-   which triggers `refresh_dashboards`.
+7. **analytics** — BI-ready tables, a 14-day sales forecast (**forecast**, after
+   `daily_kpis`) and the headline insights; updates the analytics Asset, which triggers
+   `refresh_dashboards`.
 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
@@ -150,7 +151,17 @@ def ecommerce_pipeline():
 
             return log_insights(WAREHOUSE_CONN_ID)
 
-        chain(sql_models("analytics", ANALYTICS_MODELS)[-1], publish_insights())
+        @task
+        def forecast(**context) -> int:
+            """Forecast daily net revenue for the next 14 days (total and per category) with the
+            model a rolling-origin backtest chose per series; reads daily aggregates only."""
+            from ecommerce.forecast import run
+
+            return run(context, WAREHOUSE_CONN_ID)
+
+        models = sql_models("analytics", ANALYTICS_MODELS)
+        daily_kpis, insights = models[0], models[-1]
+        chain(daily_kpis, forecast(), insights, publish_insights())
 
     raw = generate()
     chain(bootstrap_schema(), claim_business_date(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(),

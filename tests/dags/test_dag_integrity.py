@@ -42,7 +42,8 @@ EXPECTED_UPSTREAM = {
     "analytics.customer_revenue_mix": {"analytics.top_products"},
     "analytics.rfm_segments": {"analytics.customer_revenue_mix"},
     "analytics.cohort_retention": {"analytics.rfm_segments"},
-    "analytics.insights": {"analytics.cohort_retention"},
+    "analytics.forecast": {"analytics.daily_kpis"},
+    "analytics.insights": {"analytics.cohort_retention", "analytics.forecast"},
     "analytics.publish_insights": {"analytics.insights"},
 }
 

@@ -1,5 +1,5 @@
-"""A generated month through staging, production, warehouse and analytics; then the dashboards,
-down to the page in a real browser.
+"""Five generated weeks through staging, production, warehouse and analytics (the forecast
+included); then the dashboards, down to the page in a real browser.
 
 The month is loaded with the pipeline's own operators and models (not dag.test() per date, to
 keep the suite fast); the DAG wiring itself is covered by test_pipeline_e2e.
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import connect, reset_warehouse, run_models, task_context
+from conftest import connect, reset_warehouse, run_models, table_checksum, task_context
 from ecommerce.contract import RAW_TABLES
 from ecommerce.dashboards.render import CHART_TITLES
+from ecommerce.forecast import selection
 from ecommerce.dashboards.screenshot import chromium_path, offline_page
 from ecommerce.generation.config import GeneratorConfig
 from ecommerce.generation.writer import generate_day
@@ -27,7 +28,8 @@ from ecommerce.operators import CsvToStagingOperator
 pytestmark = pytest.mark.e2e
 
 MONTH_START = date(2026, 9, 1)
-DAYS = 30
+DAYS = 35
+LAST_DAY = MONTH_START + timedelta(days=DAYS - 1)
 WORLD = GeneratorConfig(seed=11, orders=300, customers=2000, new_customers=10, products=120)
 
 
@@ -43,7 +45,15 @@ def month(tmp_path_factory):
             CsvToStagingOperator(task_id=table, table=table, source_dir=str(out / "raw" / day),
                                  business_date=day).execute(task_context(f"ingest_staging.{table}"))
         run_models(day, ("production", "warehouse", "analytics"))
+    refresh_forecast()  # the DAG runs it between daily_kpis and insights; its result depends on the history only
     return out
+
+
+def refresh_forecast() -> int:
+    from ecommerce.forecast import refresh
+
+    with connect() as conn, conn.cursor() as cursor:
+        return refresh(cursor)
 
 
 def scalar(query: str):
@@ -156,7 +166,79 @@ def test_refresh_dashboards_writes_the_page_and_a_readable_tableau_extract(month
     counts = count_rows(extract)
     with connect() as conn:
         expected = {table: conn.execute(f"select count(*) from analytics.{table}").fetchone()[0] for table in counts}
-    assert counts == expected and len(counts) == 8 and all(counts.values())
+    assert counts == expected and len(counts) == 10 and all(counts.values())
+    assert {"sales_forecast", "forecast_accuracy"} <= set(counts)
+
+
+# The forecast over the five weeks.
+
+def forecast_rows(query: str) -> list[tuple]:
+    with connect() as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_every_series_is_forecast_for_the_14_days_after_the_last_loaded_date(month):
+    categories = {row[0] for row in forecast_rows("select distinct category_name from warehouse.agg_daily_sales")}
+    per_series = forecast_rows("select category_name, count(*), min(forecast_date), max(forecast_date), "
+                               "min(history_days), max(history_days) from analytics.sales_forecast group by 1")
+    assert {row[0] for row in per_series} == categories | {"All categories"}
+    first, last = LAST_DAY + timedelta(days=1), LAST_DAY + timedelta(days=14)
+    assert all(row[1:] == (14, first, last, DAYS, DAYS) for row in per_series), per_series
+
+
+def test_each_forecast_lies_inside_its_80_percent_band_inside_its_95_percent_band(month):
+    bad = forecast_rows("select * from analytics.sales_forecast where not (lower_95 <= lower_80 and "
+                        "lower_80 <= net_revenue and net_revenue <= upper_80 and upper_80 <= upper_95 and lower_95 >= 0)")
+    widths = forecast_rows("select bool_and(upper_80 > lower_80), bool_and(upper_95 - lower_95 > upper_80 - lower_80) "
+                           "from analytics.sales_forecast where category_name = 'All categories'")
+    assert bad == [] and widths == [(True, True)]
+
+
+def test_weekend_days_are_forecast_above_weekdays(month):
+    weekend, weekday = forecast_rows("""
+        select avg(net_revenue) filter (where extract(isodow from forecast_date) >= 6),
+               avg(net_revenue) filter (where extract(isodow from forecast_date) < 6)
+        from analytics.sales_forecast where category_name = 'All categories'""")[0]
+    assert weekend > weekday * Decimal("1.1")
+
+
+def test_the_chosen_model_beat_seasonal_naive_in_the_backtest_or_is_seasonal_naive(month):
+    rows = forecast_rows("select category_name, model, mase, chosen, backtest_windows, note "
+                         "from analytics.forecast_accuracy")
+    by_series = {}
+    for series, model, mase, chosen, windows, note in rows:
+        by_series.setdefault(series, {})[model] = (mase, chosen, windows, note)
+    for series, found in by_series.items():
+        assert set(found) == {"seasonal_naive", "trailing_mean_7d", "ets_damped_weekly"}, series
+        chosen = [model for model, (_, is_chosen, _, _) in found.items() if is_chosen]
+        assert len(chosen) == 1, series
+        assert all(windows == len(selection.origins(DAYS)) >= 2 for _, _, windows, _ in found.values()), series
+        naive = found["seasonal_naive"][0]
+        assert chosen == ["seasonal_naive"] or found[chosen[0]][0] < naive, (series, found)
+        assert chosen[0] in found[chosen[0]][3] or "seasonal naive used" in found[chosen[0]][3]
+        used = forecast_rows(f"select distinct model from analytics.sales_forecast where category_name = '{series}'")
+        assert used == [(chosen[0],)]
+
+
+def test_the_insight_gives_the_next_7_days_with_their_80_percent_range(month):
+    headline, value, details = forecast_rows(
+        "select headline, metric_value, details from analytics.insights where insight_key = 'forecast_next_7_days'")[0]
+    daily = forecast_rows("select sum(net_revenue) from analytics.sales_forecast "
+                          "where category_name = 'All categories' and horizon_days <= 7")[0][0]
+    assert abs(value - daily) < 1
+    assert details["lower_95"] <= details["lower_80"] < value < details["upper_80"] <= details["upper_95"]
+    assert headline == (f"Next 7 days: ${value:,.0f} expected, 80% range "
+                        f"${details['lower_80']:,.0f}–${details['upper_80']:,.0f}")
+
+
+def test_a_rerun_of_the_forecast_is_identical(month):
+    with connect() as conn, conn.cursor() as cursor:
+        before = [table_checksum(cursor, "analytics", table) for table in ("sales_forecast", "forecast_accuracy")]
+        insight = conn.execute("select * from analytics.insights where insight_key = 'forecast_next_7_days'").fetchall()
+    refresh_forecast()
+    with connect() as conn, conn.cursor() as cursor:
+        assert [table_checksum(cursor, "analytics", table) for table in ("sales_forecast", "forecast_accuracy")] == before
+        assert conn.execute("select * from analytics.insights where insight_key = 'forecast_next_7_days'").fetchall() == insight
 
 
 # The page in headless Chromium with the network cut off: every chart renders.
@@ -183,13 +265,18 @@ def test_every_chart_renders_offline_without_console_errors(page_file):
         drawn = page.eval_on_selector_all(
             ".js-plotly-plot", "nodes => nodes.filter(n => n.querySelector('.main-svg')).map(n => n.id)")
         insights = page.inner_text("#insights")
+        legend = page.eval_on_selector_all("#daily-revenue .legendtext", "nodes => nodes.map(n => n.textContent)")
+        accuracy = page.inner_text("#forecast-accuracy")
         health = page.inner_text("#pipeline-health")
         png = page.screenshot(full_page=True)
     assert errors == [] and blocked == []
     assert sorted(drawn) == sorted(CHART_TITLES)
     assert sorted(titles) == sorted(CHART_TITLES.values())
-    assert "Electronics is the top revenue category" in insights
-    assert "Last business date loaded" in health and "2026-09-30" in health
+    assert "Electronics is the top revenue category" in insights and "Next 7 days: $" in insights
+    assert {"Revenue", "7-day average", "95% range", "80% range"} <= set(legend)
+    assert any(name.startswith("Forecast (") for name in legend)
+    assert "All categories" in accuracy and "seasonal_naive" in accuracy
+    assert "Last business date loaded" in health and LAST_DAY.isoformat() in health
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")

@@ -2,7 +2,8 @@
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
-delete from analytics.insights;
+-- The forecast writes its own insight (forecast_next_7_days).
+delete from analytics.insights where insight_key in ('top_category', 'weekend_vs_weekday', 'repeat_customer_share');
 
 insert into analytics.insights
 with top_category as (

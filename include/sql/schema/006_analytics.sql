@@ -73,3 +73,36 @@ create table if not exists analytics.cohort_retention (
     retention_rate numeric(7, 4) not null,
     primary key (cohort_month, months_since_first)
 );
+
+-- The sales forecast (plugins/ecommerce/forecast): daily net revenue of completed orders for
+-- the 14 days after the latest loaded date, per category and for 'All categories', with 80%
+-- and 95% intervals, from the model the backtest chose.
+create table if not exists analytics.sales_forecast (
+    category_name text not null,
+    forecast_date date not null,
+    horizon_days smallint not null check (horizon_days between 1 and 14),
+    net_revenue numeric(16, 2) not null,
+    lower_80 numeric(16, 2) not null,
+    upper_80 numeric(16, 2) not null,
+    lower_95 numeric(16, 2) not null,
+    upper_95 numeric(16, 2) not null,
+    model text not null,
+    history_days integer not null,
+    history_start date not null,
+    primary key (category_name, forecast_date),
+    check (lower_95 <= lower_80 and lower_80 <= net_revenue and net_revenue <= upper_80 and upper_80 <= upper_95)
+);
+
+-- The rolling-origin backtest behind each choice: every candidate model per series, its
+-- MASE (against in-sample seasonal naive) and MAPE, and which one the forecast uses.
+create table if not exists analytics.forecast_accuracy (
+    category_name text not null,
+    model text not null,
+    backtest_windows smallint not null,
+    backtest_days smallint not null,
+    mase numeric(10, 4),
+    mape numeric(10, 2),
+    chosen boolean not null,
+    note text not null,
+    primary key (category_name, model)
+);

@@ -8,7 +8,8 @@ import pandas as pd
 
 #: Analytics tables, in the order the Tableau extract lists them.
 ANALYTICS_TABLES = ("daily_kpis", "revenue_by_category", "sales_by_weekday", "top_products",
-                    "customer_revenue_mix", "rfm_segments", "cohort_retention", "insights")
+                    "customer_revenue_mix", "rfm_segments", "cohort_retention", "insights",
+                    "sales_forecast", "forecast_accuracy")
 
 _QUERIES = {
     "kpis": """
@@ -25,6 +26,14 @@ _QUERIES = {
     "cohorts": "select cohort_month, months_since_first, cohort_size, retention_rate from analytics.cohort_retention order by 1, 2",
     "segments": "select segment, count(*) as customers, sum(monetary) as revenue from analytics.rfm_segments group by segment order by revenue desc",
     "insights": "select insight_key, headline, metric_value from analytics.insights order by insight_key",
+    "forecast": """
+        select forecast_date, net_revenue, lower_80, upper_80, lower_95, upper_95, model
+        from analytics.sales_forecast where category_name = 'All categories' order by forecast_date
+    """,
+    "forecast_accuracy": """
+        select category_name, model, mase, mape, chosen from analytics.forecast_accuracy
+        order by category_name = 'All categories' desc, category_name, mase nulls last
+    """,
     "health": """
         select
             (select max(date) from analytics.daily_kpis) as last_business_date,

@@ -15,7 +15,7 @@ PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#14b8a6", "#e
 
 #: The charts of the page, by element id, with their titles. Tests look for each of them.
 CHART_TITLES = {
-    "daily-revenue": "Daily revenue and 7-day average",
+    "daily-revenue": "Daily revenue, 7-day average and 14-day forecast",
     "revenue-by-category": "Revenue by category",
     "weekday-weekend": "Average daily revenue by weekday",
     "new-vs-repeat": "Revenue from new vs repeat customers",
@@ -45,6 +45,7 @@ def figures(data: DashboardData) -> dict:
             go.Bar(x=daily["date"], y=daily["net_revenue"].astype(float), name="Revenue", marker_color="#93c5fd"),
             go.Scatter(x=daily["date"], y=daily["revenue_7d_avg"].astype(float), name="7-day average",
                        line={"color": "#1d4ed8", "width": 3}),
+            *_forecast_traces(data["forecast"]),
         ]),
         "revenue-by-category": go.Figure(go.Bar(
             x=categories["net_revenue"].astype(float)[::-1], y=categories["category_name"][::-1], orientation="h",
@@ -69,6 +70,34 @@ def figures(data: DashboardData) -> dict:
     }
     charts["quarantine"].update_layout(barmode="stack")
     return {chart_id: _layout(fig, CHART_TITLES[chart_id]) for chart_id, fig in charts.items()}
+
+
+def _forecast_traces(forecast: pd.DataFrame) -> list:
+    """The forecast as a line inside its 95% and 80% bands (each band: upper, then lower filled up to it)."""
+    import plotly.graph_objects as go
+
+    if forecast.empty:
+        return []
+    traces = []
+    for coverage, color in (("95", "rgba(249, 115, 22, 0.15)"), ("80", "rgba(249, 115, 22, 0.3)")):
+        traces += [
+            go.Scatter(x=forecast["forecast_date"], y=forecast[f"upper_{coverage}"].astype(float), mode="lines",
+                       line={"width": 0}, showlegend=False, hoverinfo="skip"),
+            go.Scatter(x=forecast["forecast_date"], y=forecast[f"lower_{coverage}"].astype(float), mode="lines",
+                       line={"width": 0}, fill="tonexty", fillcolor=color, name=f"{coverage}% range"),
+        ]
+    traces.append(go.Scatter(x=forecast["forecast_date"], y=forecast["net_revenue"].astype(float),
+                             name=f"Forecast ({forecast['model'].iloc[0]})",
+                             line={"color": "#f97316", "width": 3, "dash": "dot"}))
+    return traces
+
+
+def _accuracy_rows(accuracy: pd.DataFrame) -> list[dict]:
+    """The backtest table: per series and model, MASE and MAPE; the chosen model marked."""
+    return [{"series": row.category_name, "model": row.model, "chosen": bool(row.chosen),
+             "mase": "–" if row.mase is None or row.mase != row.mase else f"{float(row.mase):.2f}",
+             "mape": "–" if row.mape is None or row.mape != row.mape else f"{float(row.mape):.1f}%"}
+            for row in accuracy.itertuples()]
 
 
 def _cohort_heatmap(cohorts: pd.DataFrame):
@@ -110,6 +139,7 @@ def render(data: DashboardData, out: Path, generated_at: datetime | None = None)
                ("Average order value", f"${float(kpis['aov'] or 0):,.2f}"),
                ("Customers", f"{int(kpis['customers'] or 0):,}")],
         insights=list(data["insights"]["headline"]),
+        accuracy=_accuracy_rows(data["forecast_accuracy"]),
         health={
             "Last business date loaded": str(health["last_business_date"] or "none"),
             "Last task run (UTC)": f"{health['last_run_at']:%Y-%m-%d %H:%M}" if health["last_run_at"] else "none",

@@ -1,0 +1,152 @@
+"""The sales forecast: daily net revenue for the next 14 days, in total and per category.
+
+Reads daily aggregates only (``warehouse.agg_daily_sales`` of the loaded dates, never the
+facts), chooses a model per series by a rolling-origin backtest (``selection``) among
+seasonal naive, a trailing 7-day mean and ETS with weekly seasonality (``models``), and
+writes ``analytics.sales_forecast``, ``analytics.forecast_accuracy`` and the insight
+``forecast_next_7_days``. See docs/architecture.md, "Forecast", for what it assumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: The series of all categories together.
+TOTAL = "All categories"
+INSIGHT_KEY = "forecast_next_7_days"
+INSIGHT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class History:
+    """Daily net revenue per series over the latest run of consecutive loaded dates."""
+
+    dates: list[date]
+    series: dict[str, np.ndarray]
+    loaded_days: int  # every loaded date, the gaps' other side included
+
+
+def read_history(cursor) -> History:
+    """The loaded dates' revenue per category (0 where a category sold nothing), oldest first.
+
+    A series must have one value per day: when loaded dates have gaps, only the latest
+    unbroken run of dates is used.
+    """
+    cursor.execute("""
+        select loaded.business_date, sales.category_name, sales.net_revenue
+        from audit.loaded_dates as loaded
+        left join warehouse.agg_daily_sales as sales
+            on sales.date_key = to_char(loaded.business_date, 'YYYYMMDD')::integer
+        order by loaded.business_date
+    """)
+    rows = cursor.fetchall()
+    loaded = sorted({row[0] for row in rows})
+    start = len(loaded) - 1
+    while start > 0 and loaded[start] - loaded[start - 1] == timedelta(days=1):
+        start -= 1
+    dates = loaded[start:] if loaded else []
+    index = {day: position for position, day in enumerate(dates)}
+    categories = sorted({row[1] for row in rows if row[1] is not None})
+    series = {name: np.zeros(len(dates)) for name in [TOTAL, *categories]}
+    for day, category, revenue in rows:
+        if category is not None and day in index:
+            series[category][index[day]] += float(revenue)
+            series[TOTAL][index[day]] += float(revenue)
+    return History(dates, series, len(loaded))
+
+
+def forecast_rows(history: History) -> tuple[list[tuple], list[tuple], tuple | None]:
+    """Rows of sales_forecast and forecast_accuracy, and the insight row (None: no forecast)."""
+    from ecommerce.forecast.selection import forecast_series
+
+    last = history.dates[-1] if history.dates else None
+    forecasts, accuracy, insight = [], [], None
+    for name, values in history.series.items():
+        choice = forecast_series(name, values)
+        note = choice.note
+        if len(history.dates) < history.loaded_days:
+            note += f"; fitted on the {len(history.dates)} consecutive dates since {history.dates[0]}"
+        accuracy += [(name, score.model, score.windows, score.points, score.mase, score.mape,
+                      score.model == choice.chosen, note) for score in choice.scores]
+        if choice.fitted is None:
+            accuracy.append((name, choice.chosen, 0, 0, None, None, True, note))
+            continue
+        lower80, upper80 = choice.fitted.interval(0.80)
+        lower95, upper95 = choice.fitted.interval(0.95)
+        for h in range(len(choice.fitted.point)):
+            forecasts.append((name, last + timedelta(days=h + 1), h + 1, *(round(float(v[h]), 2) for v in (
+                choice.fitted.point, lower80, upper80, lower95, upper95)), choice.chosen, len(values),
+                history.dates[0]))
+        if name == TOTAL:
+            insight = insight_row(choice)
+    return forecasts, accuracy, insight
+
+
+def insight_row(choice) -> tuple:
+    point, lower80, upper80 = choice.fitted.total_interval(INSIGHT_DAYS, 0.80)
+    _, lower95, upper95 = choice.fitted.total_interval(INSIGHT_DAYS, 0.95)
+    headline = (f"Next {INSIGHT_DAYS} days: ${point:,.0f} expected, 80% range ${lower80:,.0f}–${upper80:,.0f}")
+    details = {"days": INSIGHT_DAYS, "model": choice.chosen, "lower_80": round(lower80, 2),
+               "upper_80": round(upper80, 2), "lower_95": round(lower95, 2), "upper_95": round(upper95, 2)}
+    return INSIGHT_KEY, headline, round(point, 2), details
+
+
+def write(cursor, forecasts: list[tuple], accuracy: list[tuple], insight: tuple | None) -> None:
+    """Replace the forecast tables and the forecast insight."""
+    cursor.execute("delete from analytics.sales_forecast")
+    cursor.executemany("""
+        insert into analytics.sales_forecast (category_name, forecast_date, horizon_days, net_revenue,
+            lower_80, upper_80, lower_95, upper_95, model, history_days, history_start)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    """, forecasts)
+    cursor.execute("delete from analytics.forecast_accuracy")
+    cursor.executemany("""
+        insert into analytics.forecast_accuracy (category_name, model, backtest_windows, backtest_days,
+            mase, mape, chosen, note)
+        values (%s, %s, %s, %s, %s, %s, %s, %s)
+    """, accuracy)
+    cursor.execute("delete from analytics.insights where insight_key = %s", (INSIGHT_KEY,))
+    if insight is not None:
+        key, headline, value, details = insight
+        cursor.execute("insert into analytics.insights (insight_key, headline, metric_value, details) "
+                       "values (%s, %s, %s, %s::jsonb)", (key, headline, value, json.dumps(details)))
+
+
+def refresh(cursor) -> int:
+    """Read the history, forecast every series, replace the tables; the rows of sales_forecast.
+
+    Takes the warehouse's lock first (as the analytics models do), so it reads the aggregates
+    of finished loads only and two runs do not interleave their writes.
+    """
+    cursor.execute("select pg_advisory_xact_lock(hashtext('ecommerce.warehouse'))")
+    history = read_history(cursor)
+    forecasts, accuracy, insight = forecast_rows(history)
+    write(cursor, forecasts, accuracy, insight)
+    chosen = sorted({row[1] for row in accuracy if row[6]})
+    log.info("forecast of %d series over %d days of history (%s): %d rows; models chosen: %s",
+             len(history.series), len(history.dates),
+             f"{history.dates[0]}..{history.dates[-1]}" if history.dates else "none", len(forecasts),
+             ", ".join(chosen) or "none")
+    if insight is not None:
+        log.info("INSIGHT %s", insight[1])
+    return len(forecasts)
+
+
+def run(context, conn_id: str) -> int:
+    """The Airflow task: refresh the forecast in one transaction, recorded in audit.task_runs."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from ecommerce import audit
+    from ecommerce.business_date import business_date_of
+
+    with PostgresHook(postgres_conn_id=conn_id).get_conn() as conn, conn.cursor() as cursor:
+        with audit.task_run(cursor, context, business_date_of(context)) as counts:
+            counts.written = refresh(cursor)
+    return counts.written
