@@ -7,6 +7,9 @@ baselines measured in the same run on the same machine.
   ``COPY`` of the same file into an all-text table; and the record-by-record path a file with
   malformed lines takes.
 
+- Forecast: backtest, choice and forecast of the total and 12 categories over 365 days of
+  daily aggregates (synthetic weekly series), beside the cold import of statsmodels.
+
 - Any order: a late date (the oldest, loaded last into 30 loaded dates) beside an in-order
   date of the same volume (same weekday and month), production to analytics.
 
@@ -181,6 +184,27 @@ def late_date_against_in_order(conninfo: str, out: Path) -> tuple[float, float]:
     return seconds[first + timedelta(days=28)], late
 
 
+def forecast_a_year() -> tuple[float, float]:
+    """Seconds to forecast 13 series of 365 days (import excluded), and the import cold."""
+    import numpy as np
+
+    importing = subprocess.run(
+        [sys.executable, "-c", "import time; t = time.perf_counter(); "
+         "import statsmodels.tsa.exponential_smoothing.ets; print(time.perf_counter() - t)"],
+        capture_output=True, text=True, check=True)
+    from ecommerce.forecast import TOTAL, History, forecast_rows
+
+    days = np.arange(365)
+    weekly = np.array([0, -0.03, -0.02, 0, 0.04, 0.15, 0.17])
+    rng = np.random.default_rng(7)
+    categories = {f"category {i:02d}": 20_000 * (1 + i / 10) * (1 + weekly[days % 7] + days / 3650)
+                  + rng.normal(0, 1_500, len(days)) for i in range(12)}
+    history = History([DAY] * len(days), {TOTAL: sum(categories.values()), **categories}, len(days))
+    forecast_rows(history)  # the first call also loads statsmodels' compiled parts
+    _, seconds = timed(forecast_rows, history)
+    return seconds, float(importing.stdout)
+
+
 def main() -> None:
     from ecommerce.generation.config import GeneratorConfig
     from ecommerce.schema import apply_schema
@@ -229,6 +253,10 @@ def main() -> None:
         in_order, late = late_date_against_in_order(conninfo, Path(scratch))
     results.append(("late date, production to analytics", f"{late:.2f}s",
                     f"in-order date, same volume: {in_order:.2f}s", f"{late / in_order:.2f}x", "goal <= 2x"))
+
+    seconds, importing = forecast_a_year()
+    results.append(("forecast, total + 12 categories x 365 days", f"{seconds:.2f}s",
+                    f"statsmodels import (cold, once per task): {importing:.2f}s", "", "goal <= 2 s"))
 
     widths = [max(len(row[i]) for row in results) for i in range(5)]
     print("\nBenchmark (2 cores; figures vary with load, ratios less so)\n")
