@@ -3,13 +3,17 @@
 ``scan_records`` is the careful path the staging loader takes when PostgreSQL's COPY refuses a
 file: it walks the file line by line, yields each well-formed record with its line number, and
 each malformed one with a reason code, so the good rows still load and every bad line is
-quarantined.
+quarantined. Runs of plain lines — the right number of commas, no quote, ASCII, no NUL or
+carriage return — need no parsing: a regular expression finds the lines that are not plain,
+and the runs between them come back as byte ranges for COPY.
 """
 
 from __future__ import annotations
 
 import csv
-from collections import deque
+import functools
+import mmap
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +46,16 @@ class Record:
     line: int  # physical line number of the record's first line (the header is line 1)
     fields: list[str]
     lines: int = 1  # physical lines the record spans (more than one: a quoted line break)
+
+
+@dataclass(frozen=True)
+class PlainLines:
+    """Consecutive plain lines, as the file has them (each ends with a line break, the file's
+    last line possibly without): one record per line, its fields the text between commas."""
+
+    line: int  # line number of the first
+    data: bytes
+    count: int
 
 
 @dataclass(frozen=True)
@@ -145,55 +159,85 @@ def read_key(raw: bytes, key_index: int | None) -> str | None:
     return key if key.isascii() and key.isdigit() else None
 
 
-def scan_records(path: Path, columns: int, key_index: int | None = None) -> Iterator[Record | Malformed]:
+@functools.lru_cache(maxsize=None)
+def _not_plain(columns: int) -> re.Pattern:
+    """Matches a line that is not plain for ``columns`` fields (each at most MAX_FIELD_CHARS)."""
+    field = rb'[^,\n"\r\x00\x80-\xff]{0,%d}' % MAX_FIELD_CHARS
+    return re.compile(rb"^(?!" + field + rb"(?:," + field + rb"){%d}$).*$" % (columns - 1), re.MULTILINE)
+
+
+def _line_at(data, position: int) -> tuple[bytes, int]:
+    """The line starting at ``position`` without its line break, and where the next one starts."""
+    end = data.find(b"\n", position)
+    end = len(data) if end < 0 else end
+    return data[position:end].rstrip(b"\r\n"), end + 1
+
+
+def scan_records(path: Path, columns: int, key_index: int | None = None,
+                 plain_runs: bool = False) -> Iterator[Record | Malformed | PlainLines]:
     """Yield every data record of ``path`` or the reason its line is malformed.
 
     Blank lines are skipped. A line with an odd number of quotes continues on the next lines
     (an RFC 4180 field with a line break) until the quotes balance; if they do not within
     MAX_RECORD_LINES lines, the first line alone is rejected as broken quoting and the scan
-    resumes on the line after it. Memory holds at most MAX_RECORD_LINES lines. A malformed
-    line carries the field at ``key_index`` where it can be read (see ``read_key``).
+    resumes on the line after it. A malformed line carries the field at ``key_index`` where it
+    can be read (see ``read_key``). With ``plain_runs``, runs of plain lines come as PlainLines
+    instead of one Record each (the same records, unparsed). The file is memory-mapped.
     """
     with path.open("rb") as handle:
-        handle.readline()
-        lines = ((number, raw.rstrip(b"\r\n")) for number, raw in enumerate(handle, start=2))
-        pending: deque[tuple[int, bytes]] = deque()
+        if path.stat().st_size == 0:
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield from _scan(data, columns, key_index, _not_plain(columns) if plain_runs else None)
 
-        def next_line() -> tuple[int, bytes] | None:
-            return pending.popleft() if pending else next(lines, None)
 
-        while (item := next_line()) is not None:
-            line, raw = item
-            if not raw.strip():
+def _scan(data, columns: int, key_index: int | None, not_plain: re.Pattern | None):
+    _, position = _line_at(data, 0)  # the header
+    line = 2
+    size = len(data)
+    while position < size:
+        if not_plain is not None:
+            found = not_plain.search(data, position)
+            end = found.start() if found else size
+            if end > position:
+                run = data[position:end]
+                count = run.count(b"\n") + (not run.endswith(b"\n"))
+                yield PlainLines(line, run, count)
+                position, line = end, line + count
                 continue
-            if b"\x00" in raw:
-                yield Malformed(line, NUL_BYTE, _show(raw), read_key(raw, key_index))
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield Malformed(line, INVALID_UTF8, _show(raw), read_key(raw, key_index))
-                continue
-            extra = []
-            while text.count('"') % 2 and len(extra) < MAX_RECORD_LINES - 1:
-                following = next_line()
-                if following is None:
-                    break
-                extra.append(following)
-                text += "\n" + following[1].decode("utf-8", errors="replace")
-            try:
-                if text.count('"') % 2:
-                    raise csv.Error("unterminated quoted field")
-                fields = next(csv.reader([text], strict=True))
-            except csv.Error as error:
-                pending.extendleft(reversed(extra))
-                reason = FIELD_TOO_LARGE if "field larger than field limit" in str(error) else BROKEN_QUOTING
-                yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
-                continue
-            if len(fields) != columns:
-                pending.extendleft(reversed(extra))
-                # Quotes that balance only by swallowing other lines are the line's quoting fault.
-                reason = BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT
-                yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
-                continue
-            yield Record(line, fields, 1 + len(extra))
+        raw, after = _line_at(data, position)
+        if not raw.strip():
+            position, line = after, line + 1
+            continue
+        if b"\x00" in raw:
+            yield Malformed(line, NUL_BYTE, _show(raw), read_key(raw, key_index))
+            position, line = after, line + 1
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield Malformed(line, INVALID_UTF8, _show(raw), read_key(raw, key_index))
+            position, line = after, line + 1
+            continue
+        extra, end = 0, after
+        while text.count('"') % 2 and extra < MAX_RECORD_LINES - 1 and end < size:
+            following, end = _line_at(data, end)
+            text += "\n" + following.decode("utf-8", errors="replace")
+            extra += 1
+        try:
+            if text.count('"') % 2:
+                raise csv.Error("unterminated quoted field")
+            fields = next(csv.reader([text], strict=True))
+        except csv.Error as error:
+            reason = FIELD_TOO_LARGE if "field larger than field limit" in str(error) else BROKEN_QUOTING
+            yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
+            position, line = after, line + 1
+            continue
+        if len(fields) != columns:
+            # Quotes that balance only by swallowing other lines are the line's quoting fault.
+            yield Malformed(line, BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT, _show(raw),
+                            read_key(raw, key_index))
+            position, line = after, line + 1
+            continue
+        yield Record(line, fields, 1 + extra)
+        position, line = end, line + 1 + extra

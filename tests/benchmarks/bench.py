@@ -4,8 +4,8 @@ baselines measured in the same run on the same machine.
 - Generator: customer rows/s beside Faker called row by row for the same columns;
   transaction lines/s for a day of about 1,000,000 lines; that day's peak memory.
 - Ingestion: CsvToStagingOperator on the 1,000,000-line transaction_items file beside a raw
-  ``COPY`` of the same file into an all-text table; and the record-by-record path a file with
-  malformed lines takes.
+  ``COPY`` of the same file into an all-text table; and the careful path a file with 0.2%
+  malformed lines takes (plain runs straight to COPY), against the same raw COPY.
 
 - Forecast: backtest, choice and forecast of the total and 12 categories over 365 days of
   daily aggregates (synthetic weekly series), beside the cold import of statsmodels.
@@ -243,7 +243,7 @@ def main() -> None:
         ours_dirty = our_ingestion(dirty)
         results.append(("ingestion rows/s (0.2% defects)", f"{dirty_lines / ours_dirty:,.0f}",
                         f"raw COPY (clean): {lines / baseline:,.0f}",
-                        f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "record-by-record path"))
+                        f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "goal >= 40%"))
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("delete from staging.transaction_items where batch_date = %s", (DAY,))

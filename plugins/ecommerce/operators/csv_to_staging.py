@@ -10,8 +10,8 @@ from airflow.sdk import BaseOperator
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
 from ecommerce.failures import ContractViolation, fail_fast
-from ecommerce.raw_files import (ENCODING_HINT_LINES, INVALID_UTF8, MAX_FIELD_CHARS, Malformed, count_data_lines,
-                                 count_lines, likely_encoding, read_header, scan_records)
+from ecommerce.raw_files import (ENCODING_HINT_LINES, INVALID_UTF8, MAX_FIELD_CHARS, Malformed, PlainLines,
+                                 count_data_lines, count_lines, likely_encoding, read_header, scan_records)
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -33,7 +33,8 @@ class CsvToStagingOperator(BaseOperator):
 
     A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
     broken quoting, invalid UTF-8, a NUL byte) or a quoted field spans lines, the file is
-    scanned record by record instead: good records still load through COPY, and every
+    scanned record by record instead (runs of plain lines unparsed, straight to COPY): good
+    records still load through COPY, and every
     malformed line goes to ``quarantine.rejected_rows`` with its line number, a reason code,
     its text and, for a snapshot file, its business key where it can be read (a quarantined
     line is no deletion). Either way data lines = rows staged + rows quarantined, which the task
@@ -161,22 +162,53 @@ class CsvToStagingOperator(BaseOperator):
 
     def _copy_record_by_record(self, cursor, path: Path, columns: list[str]) -> tuple[int, int, int]:
         """The careful path: good records through COPY, malformed lines to quarantine.
-        Returns (records staged, lines they span, lines quarantined)."""
+        Returns (records staged, lines they span, lines quarantined).
+
+        Runs of plain lines go to COPY as the file has them, one COPY each, the line-number
+        sequence set to the run's first line; the records that needed parsing (quoted fields,
+        non-ASCII text) are written back as CSV with their line numbers and go in COPYs of
+        their own. Either way an empty unquoted field loads as NULL, as on the whole-file path.
+        """
+        import csv
+        import io
+
         from psycopg import sql
+
+        loading = sql.Identifier("staging", f"{self.partition}_loading")
+        names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+        copy_run = sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names)
+        copy_parsed = sql.SQL("copy {} (source_line, source_lines, {}) from stdin (format csv, encoding 'UTF8')"
+                              ).format(loading, names)
+        sequence = f"staging.{self.partition}_line"
+        parsed = io.StringIO()
+        writer = csv.writer(parsed, lineterminator="\n")
+
+        def flush_parsed() -> None:
+            if parsed.tell():
+                with cursor.copy(copy_parsed) as pipe:
+                    pipe.write(parsed.getvalue().encode("utf-8"))
+                parsed.seek(0)
+                parsed.truncate()
 
         malformed: list[Malformed] = []
         staged_records = staged_lines = 0
-        with cursor.copy(sql.SQL("copy {} (source_line, source_lines, {}) from stdin").format(
-                sql.Identifier("staging", f"{self.partition}_loading"),
-                sql.SQL(", ").join(sql.Identifier(name) for name in columns))) as pipe:
-            key = SNAPSHOT_KEYS.get(self.table)
-            for item in scan_records(path, len(columns), columns.index(key) if key else None):
-                if isinstance(item, Malformed):
-                    malformed.append(item)
-                else:
-                    pipe.write_row([item.line, item.lines, *item.fields])
-                    staged_records += 1
-                    staged_lines += item.lines
+        key = SNAPSHOT_KEYS.get(self.table)
+        for item in scan_records(path, len(columns), columns.index(key) if key else None, plain_runs=True):
+            if isinstance(item, PlainLines):
+                cursor.execute("select setval(%s, %s, false)", (sequence, item.line))
+                with cursor.copy(copy_run) as pipe:
+                    pipe.write(item.data)
+                staged_records += item.count
+                staged_lines += item.count
+            elif isinstance(item, Malformed):
+                malformed.append(item)
+            else:
+                writer.writerow([item.line, item.lines, *item.fields])
+                staged_records += 1
+                staged_lines += item.lines
+                if parsed.tell() >= COPY_CHUNK_BYTES:
+                    flush_parsed()
+        flush_parsed()
         with cursor.copy(
             "copy quarantine.rejected_rows (source_table, batch_date, source_file, source_line, stage, "
             "reason, raw_record, record_key) from stdin"
