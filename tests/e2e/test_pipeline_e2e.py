@@ -94,3 +94,29 @@ def test_second_run_for_the_same_date_leaves_identical_content(first_run):
     second = run_pipeline(BUSINESS_DATE)
     assert second.state == "success"
     assert snapshot(tables) == before
+
+
+def test_make_run_runs_every_date_in_one_airflow_process_each_a_dag_run(first_run, capfd):
+    import os
+    from types import SimpleNamespace
+
+    from airflow.models.dagrun import DagRun
+
+    from ecommerce.local.pipeline_run import run
+
+    args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
+    assert run(args, dict(os.environ)) == 0
+    output = capfd.readouterr().out
+    # One runner process for every date (each dag.test() also re-reads its own file: BundleDagBag).
+    assert output.count("[airflow.dag_processing.dagbag.DagBag]") == 1, "one process, one parse of the folder"
+    for line in ("==> [1/2] ecommerce_pipeline for business date 2026-11-21",
+                 "==> [2/2] ecommerce_pipeline for business date 2026-11-22", "==> refresh_dashboards",
+                 "2 business date(s) processed"):
+        assert line in output
+    for business_date in ("2026-11-21", "2026-11-22"):
+        logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
+        runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical)
+        assert [(r.state, r.conf["business_date"]) for r in runs] == [("success", business_date)]
+    with connect() as conn:
+        loaded = conn.execute("select business_date::text from audit.loaded_dates order by 1").fetchall()
+    assert loaded == [("2026-11-20",), ("2026-11-21",), ("2026-11-22",)]

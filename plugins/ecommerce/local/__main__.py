@@ -2,7 +2,7 @@
 
     run  --date D (--days N | --start S) [--source generate|landing] [--landing DIR] [--orders N]
          the ``ecommerce_pipeline`` DAG for each of the N business dates ending at D (or
-         each date from S to D), in order, with ``airflow dags test``; then a summary of
+         each date from S to D), in order, in one Airflow process; then a summary of
          what the warehouse holds.
     exec [--profile run|bench] -- COMMAND...
          COMMAND in the local environment (``make airflow``, ``make bench``).

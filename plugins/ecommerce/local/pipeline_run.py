@@ -1,5 +1,7 @@
 """``make run``: the pipeline for a range of business dates, oldest first, then a summary.
 
+All the dates run in one Airflow process (``ecommerce.local.dag_runs``), each as a real DagRun.
+
 Dates may be run in any order (``make run`` of an older range after a newer one is fine); two
 ``make run`` on the same machine take turns.
 """
@@ -11,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +21,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from ecommerce.local import summary
-from ecommerce.local.environment import airflow_bin
 
 
 def business_dates(last: str, days: int, first: str = "") -> list[date]:
@@ -65,27 +67,22 @@ def run(args, env: dict[str, str]) -> int:
 
 
 def _run(args, env: dict[str, str], dates: list[date]) -> int:
-    airflow = airflow_bin()
     started = time.perf_counter()
-    for number, business_date in enumerate(dates, start=1):
+    plan = []
+    for business_date in dates:
         conf = {"business_date": business_date.isoformat(), "source": args.source}
         if args.landing:
             conf["landing_dir"] = str(Path(args.landing).resolve())
         if args.orders:
             conf["orders"] = args.orders
         # The logical date is the end of the business date's interval, as for a scheduled run.
-        logical = (business_date + timedelta(days=1)).isoformat()
-        print(f"==> [{number}/{len(dates)}] ecommerce_pipeline for business date {business_date}", flush=True)
-        result = subprocess.run([airflow, "dags", "test", "ecommerce_pipeline", logical, "-c", json.dumps(conf)],
-                                env=env)
-        if result.returncode != 0:
-            print(f"ecommerce_pipeline failed for {business_date}; see the task log above.", file=sys.stderr)
-            return result.returncode
-    # In a deployment the Asset update triggers it; here it runs once after the last date.
-    print("==> refresh_dashboards", flush=True)
-    result = subprocess.run([airflow, "dags", "test", "refresh_dashboards"], env=env)
+        plan.append({"logical_date": (business_date + timedelta(days=1)).isoformat(), "conf": conf})
+    # One process for every date: Airflow starts and parses the DAGs once (ecommerce.local.dag_runs).
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="make-run-", dir=env["AIRFLOW_HOME"]) as plan_file:
+        json.dump(plan, plan_file)
+        plan_file.flush()
+        result = subprocess.run([sys.executable, "-m", "ecommerce.local.dag_runs", plan_file.name], env=env)
     if result.returncode != 0:
-        print("refresh_dashboards failed; see the task log above.", file=sys.stderr)
         return result.returncode
     print(f"\n{len(dates)} business date(s) processed in {time.perf_counter() - started:.0f}s\n")
     print(summary.render(env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"], env["ECOMMERCE_DATA_DIR"]))

