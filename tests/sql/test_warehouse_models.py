@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_models, stage_rows, table_checksum
+from conftest import run_models, stage_rows, table_checksum, task_context
 
 DAY1, DAY2, DAY3, DAY4 = "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"
 
@@ -142,6 +142,26 @@ def test_facts_point_at_the_version_valid_at_the_transaction_time(db):
         "select f.transaction_id, c.city from warehouse.fact_sales f "
         "join warehouse.dim_customers c using (customer_sk) order by 1").fetchall()
     assert rows == [(100, "Springfield"), (101, "Shelbyville")]
+
+
+def test_fact_keys_are_declared_not_enforced_and_checked_when_the_date_completes(db):
+    import psycopg
+
+    from ecommerce.operators import SqlModelOperator
+
+    enforced = db.execute("select conname, conenforced from pg_constraint where conrelid = 'warehouse.fact_sales'::regclass "
+                          "and contype = 'f' order by 1").fetchall()
+    assert enforced == [("fact_sales_customer_sk_fkey", False), ("fact_sales_date_key_fkey", False),
+                        ("fact_sales_product_sk_fkey", False)]
+    assert db.execute("select count(*) from pg_trigger where tgrelid = 'warehouse.fact_sales'::regclass").fetchone() == (0,)
+    orders = [order(300, 1, "2026-05-01T10:00:00Z")]
+    load_day(db, DAY1, BASE, CATALOG, orders, [line(300, 1, 10), line(300, 2, 11)])
+    assert db.execute("select count(*) from audit.loaded_dates").fetchone() == (1,)
+    # A fact on a product version that does not exist: the date's last step refuses to count it loaded.
+    db.execute("update warehouse.fact_sales set product_sk = 987654321 where line_number = 2")
+    completes = SqlModelOperator(task_id="loaded_dates", sql="warehouse/060_loaded_dates.sql", business_date=DAY1)
+    with pytest.raises(psycopg.errors.CheckViolation, match="invariant broken: a fact of 2026-05-01 points at no"):
+        completes.execute(task_context("warehouse.loaded_dates"))
 
 
 def test_a_fact_that_cannot_be_resolved_lands_on_the_unknown_member(db):

@@ -415,7 +415,13 @@ cross join (values {% for model in stale_models %}('{{ model }}'){{ ', ' if not 
 on conflict do nothing;
 
 delete from warehouse.{{ dimension }}
-where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions)
+where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions);
+
+-- What fact_sales' (not enforced) foreign key states: no fact is left on a deleted version.
+select audit.assert(
+    not exists (select from warehouse.fact_sales
+                where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions)),
+    'a fact points at a deleted {{ dimension }} version')
 {%- endmacro %}
 
 

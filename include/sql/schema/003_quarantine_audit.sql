@@ -75,3 +75,14 @@ create table if not exists audit.date_claims (
     run_id text not null,
     claimed_at timestamptz not null default clock_timestamp()
 );
+
+-- Runtime invariants: a model states what must hold with `select audit.assert(condition,
+-- message)`; a false condition fails the task (and rolls back its transaction) with the message.
+create or replace function audit.assert(condition boolean, message text) returns void
+language plpgsql as $$
+begin
+    if not condition then
+        raise exception using errcode = 'check_violation', message = 'invariant broken: ' || message;
+    end if;
+end
+$$;
