@@ -3,6 +3,7 @@
 -- newest updated_at wins; deleted when a later complete snapshot lacks the customer), so dates
 -- load in any order. Rows that cannot be typed are quarantined with a reason; duplicates of a
 -- key in one file collapse to the latest version.
+{% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('production.customers') }};
 
@@ -29,8 +30,7 @@ cleaned as (
         nullif(trim(postal_code), '') as postal_code,
         upper(trim(country)) as country,
         trim(signup_date) as signup_date,
-        trim(updated_at) as updated_at,
-        row_to_json(source)::text as raw_record
+        trim(updated_at) as updated_at
     from source
 ),
 
@@ -54,11 +54,7 @@ checked as (
 
 select * from checked;
 
-insert into quarantine.rejected_rows
-    (source_table, batch_date, source_file, source_line, stage, reason, raw_record, record_key)
-select 'customers', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record, customer_id
-from customers_batch
-where reject_reason is not null;
+{{ quarantine.quarantine_rejected('customers', 'customers_batch', 'customer_id') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
 select %(business_date)s, 'customers', count(*) - count(distinct customer_id::bigint)

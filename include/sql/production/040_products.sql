@@ -1,6 +1,7 @@
 -- production.products: the date's product snapshot, typed. Every loaded snapshot is kept in
 -- production.product_snapshots; production.products is derived from them like customers (see
 -- 010_customers.sql). Untypeable rows are quarantined with a reason.
+{% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('production.products') }};
 
@@ -23,8 +24,7 @@ cleaned as (
         trim(unit_price) as unit_price,
         trim(cost) as cost,
         lower(trim(is_active)) as is_active,
-        trim(updated_at) as updated_at,
-        row_to_json(source)::text as raw_record
+        trim(updated_at) as updated_at
     from source
 ),
 
@@ -49,11 +49,7 @@ checked as (
 
 select * from checked;
 
-insert into quarantine.rejected_rows
-    (source_table, batch_date, source_file, source_line, stage, reason, raw_record, record_key)
-select 'products', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record, product_id
-from products_batch
-where reject_reason is not null;
+{{ quarantine.quarantine_rejected('products', 'products_batch', 'product_id') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
 select %(business_date)s, 'products', count(*) - count(distinct product_id::bigint)

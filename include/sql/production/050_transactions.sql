@@ -4,6 +4,7 @@
 -- The date's orders are replaced as a whole (their lines go with them, on delete cascade).
 -- Identical copies of an order collapse into one; copies that disagree are all quarantined
 -- (conflicting_duplicate): no copy is more right than another.
+{% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
 {% import 'macros/copies.sql' as copies %}
 {{ history.serialize_date('production.transactions') }};
@@ -28,8 +29,7 @@ cleaned as (
         lower(trim(channel)) as channel,
         lower(trim(payment_method)) as payment_method,
         lower(trim(status)) as status,
-        trim(shipping_cost) as shipping_cost,
-        row_to_json(source)::text as raw_record
+        trim(shipping_cost) as shipping_cost
     from source
 ),
 
@@ -81,11 +81,7 @@ checked as (
 
 select * from checked;
 
-insert into quarantine.rejected_rows
-    (source_table, batch_date, source_file, source_line, stage, reason, raw_record)
-select 'transactions', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record
-from transactions_batch
-where reject_reason is not null;
+{{ quarantine.quarantine_rejected('transactions', 'transactions_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
 select %(business_date)s, 'transactions', count(*) - count(distinct transaction_id::bigint)

@@ -2,6 +2,7 @@
 -- production.transactions and the same date's product snapshot. Lines whose order was rejected are
 -- rejected too, so no line is lost without a reason. Identical copies of a line collapse; copies
 -- that disagree are all quarantined (conflicting_duplicate).
+{% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/history.sql' as history %}
 {{ history.serialize_date('production.transaction_items') }};
@@ -27,8 +28,7 @@ cleaned as (
         trim(product_id) as product_id,
         trim(quantity) as quantity,
         trim(unit_price) as unit_price,
-        coalesce(nullif(trim(discount), ''), '0') as discount,
-        row_to_json(source)::text as raw_record
+        coalesce(nullif(trim(discount), ''), '0') as discount
     from source
 ),
 
@@ -82,11 +82,7 @@ checked as (
 
 select * from checked;
 
-insert into quarantine.rejected_rows
-    (source_table, batch_date, source_file, source_line, stage, reason, raw_record)
-select 'transaction_items', %(business_date)s, source_file, source_line, 'production', reject_reason, raw_record
-from transaction_items_batch
-where reject_reason is not null;
+{{ quarantine.quarantine_rejected('transaction_items', 'transaction_items_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
 select %(business_date)s, 'transaction_items', count(*) - count(distinct (transaction_id::bigint, line_number::integer))

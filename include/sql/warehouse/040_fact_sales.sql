@@ -3,6 +3,7 @@
 -- to the unknown member -1. The date's rows are replaced as a whole; the first orders of the
 -- customers they name are brought up to date (a late date can be someone's first order).
 {% import 'macros/history.sql' as history %}
+{% import 'macros/statistics.sql' as statistics %}
 {{ history.serialize('warehouse') }};
 
 create temporary table replaced_customers on commit drop as
@@ -50,6 +51,8 @@ left join warehouse.dim_products as products
     on products.product_id = lines.product_id
     and transactions.transaction_ts >= products.valid_from
     and transactions.transaction_ts < products.valid_to;
+
+{{ statistics.analyze_if_stale(['warehouse.fact_sales', 'warehouse.dim_customers', 'warehouse.customer_first_orders']) }};
 
 {{ history.refresh_first_orders(
     "select customer_id from replaced_customers
