@@ -92,9 +92,10 @@ def ecommerce_pipeline():
         """Apply include/sql/schema/*.sql in order (idempotent DDL)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+        from ecommerce.failures import fail_fast
         from ecommerce.schema import apply_schema
 
-        with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
+        with fail_fast(), PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn:
             return apply_schema(conn)
 
     @task

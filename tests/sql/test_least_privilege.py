@@ -157,3 +157,24 @@ def test_the_pipeline_is_not_a_superuser_in_local_mode_either(db):
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(host=db.info.host, port=db.info.port, user="bi_reader", dbname="postgres")
 
+
+
+def test_a_warehouse_without_bi_reader_says_what_to_run_unless_the_connection_may_create_roles(tmp_path):
+    from ecommerce.failures import SetupProblem
+    from ecommerce.schema import apply_schema
+
+    pgdata = tmp_path / "pgdata"
+    socket_dir, port = warehouse.start(pgdata)
+    try:
+        bare = Server(socket_dir, port)
+        with bare.connect("postgres", "postgres") as admin:
+            admin.execute("create role pipeline login")
+            admin.execute("create database shop owner pipeline")
+        with bare.connect("pipeline", "shop") as conn, pytest.raises(SetupProblem, match="warehouse_roles.sql"):
+            apply_schema(conn)
+        with bare.connect("postgres", "shop") as admin:
+            apply_schema(admin)
+            assert admin.execute("select rolcanlogin, rolsuper from pg_roles where rolname = 'bi_reader'"
+                                 ).fetchone() == (True, False)
+    finally:
+        warehouse.stop(pgdata)
