@@ -149,11 +149,15 @@ def test_fact_keys_are_declared_not_enforced_and_checked_when_the_date_completes
 
     from ecommerce.operators import SqlModelOperator
 
-    enforced = db.execute("select conname, conenforced from pg_constraint where conrelid = 'warehouse.fact_sales'::regclass "
-                          "and contype = 'f' order by 1").fetchall()
+    enforced = db.execute(
+        "select conname, conenforced from pg_constraint where contype = 'f' and conrelid in "
+        "('warehouse.fact_sales'::regclass, 'production.transactions'::regclass, "
+        "'production.transaction_items'::regclass) order by 1").fetchall()
     assert enforced == [("fact_sales_customer_sk_fkey", False), ("fact_sales_date_key_fkey", False),
-                        ("fact_sales_product_sk_fkey", False)]
-    assert db.execute("select count(*) from pg_trigger where tgrelid = 'warehouse.fact_sales'::regclass").fetchone() == (0,)
+                        ("fact_sales_product_sk_fkey", False), ("transaction_items_product_id_fkey", False),
+                        ("transaction_items_transaction_id_fkey", False), ("transactions_customer_id_fkey", False)]
+    assert db.execute("select count(*) from pg_trigger where tgrelid in ('warehouse.fact_sales'::regclass, "
+                      "'production.transaction_items'::regclass) and tgisinternal").fetchone() == (0,)
     orders = [order(300, 1, "2026-05-01T10:00:00Z")]
     load_day(db, DAY1, BASE, CATALOG, orders, [line(300, 1, 10), line(300, 2, 11)])
     assert db.execute("select count(*) from audit.loaded_dates").fetchone() == (1,)
@@ -162,6 +166,29 @@ def test_fact_keys_are_declared_not_enforced_and_checked_when_the_date_completes
     completes = SqlModelOperator(task_id="loaded_dates", sql="warehouse/060_loaded_dates.sql", business_date=DAY1)
     with pytest.raises(psycopg.errors.CheckViolation, match="invariant broken: a fact of 2026-05-01 points at no"):
         completes.execute(task_context("warehouse.loaded_dates"))
+
+
+def test_an_order_naming_a_missing_customer_fails_its_model(db):
+    import psycopg
+
+    from ecommerce.operators import SqlModelOperator
+
+    load_day(db, DAY1, BASE, CATALOG, [order(310, 2, "2026-05-01T10:00:00Z")], [line(310, 1, 10)])
+    db.execute("delete from production.customers where customer_id = 2")
+    transactions = SqlModelOperator(task_id="transactions", sql="production/050_transactions.sql", business_date=DAY1)
+    with pytest.raises(psycopg.errors.CheckViolation, match="an order of 2026-05-01 names no production.customers"):
+        transactions.execute(task_context("production.transactions"))
+
+
+def test_reloading_a_date_whose_order_is_now_rejected_leaves_none_of_its_lines(db):
+    load_day(db, DAY1, BASE, CATALOG, [order(320, 3, "2026-05-01T10:00:00Z")], [line(320, 1, 10), line(320, 2, 11)])
+    assert db.execute("select count(*) from production.transaction_items").fetchone() == (2,)
+    # Reloaded: customer 3 is gone from the snapshot, so the order is quarantined, and its lines.
+    load_day(db, DAY1, [c for c in BASE if c["customer_id"] != "3"], CATALOG,
+             [order(320, 3, "2026-05-01T10:00:00Z")], [line(320, 1, 10), line(320, 2, 11)])
+    assert db.execute("select count(*) from production.transactions").fetchone() == (0,)
+    assert db.execute("select count(*) from production.transaction_items").fetchone() == (0,)
+    assert db.execute("select count(*) from warehouse.fact_sales").fetchone() == (0,)
 
 
 def test_a_fact_that_cannot_be_resolved_lands_on_the_unknown_member(db):

@@ -1,7 +1,8 @@
 -- production.transactions: the date's orders, typed and checked against the contract (a
 -- transaction file carries that day's orders only; the customer is in the same date's
 -- snapshot, so the check does not depend on which other dates are loaded).
--- The date's orders are replaced as a whole (their lines go with them, on delete cascade).
+-- The date's orders are replaced as a whole, their lines with them (060_transaction_items
+-- loads those again).
 -- Identical copies of an order collapse into one; copies that disagree are all quarantined
 -- (conflicting_duplicate): no copy is more right than another.
 {% import 'macros/quarantine.sql' as quarantine %}
@@ -11,6 +12,9 @@
 
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
+
+delete from production.transaction_items
+where transaction_id in (select transaction_id from production.transactions where batch_date = %(business_date)s);
 
 delete from production.transactions where batch_date = %(business_date)s;
 
@@ -105,3 +109,13 @@ select distinct on (transaction_id::bigint)
 from transactions_batch
 where reject_reason is null
 order by transaction_id::bigint, source_line desc;
+
+-- What the (not enforced) foreign key states: every order of the date names a customer.
+select audit.assert(
+    not exists (
+        select from production.transactions as orders
+        left join production.customers as customers using (customer_id)
+        where orders.batch_date = %(business_date)s and customers.customer_id is null
+    ),
+    'an order of ' || %(business_date)s::text || ' names no production.customers row'
+);

@@ -103,3 +103,15 @@ select distinct on (transaction_id::bigint, line_number::integer)
 from transaction_items_batch
 where reject_reason is null
 order by transaction_id::bigint, line_number::integer, source_line desc;
+
+-- What the (not enforced) foreign keys state: every line of the date belongs to one of its
+-- orders (it was inserted for one) and names a product.
+select audit.assert(
+    not exists (
+        select from production.transaction_items as lines
+        inner join production.transactions as orders using (transaction_id)
+        left join production.products as products on products.product_id = lines.product_id
+        where orders.batch_date = %(business_date)s and products.product_id is null
+    ),
+    'a line of ' || %(business_date)s::text || ' names no production.products row'
+);

@@ -47,9 +47,13 @@ alter table production.products drop column if exists last_batch_date;
 create index if not exists products_category_idx on production.products (category_id);
 create index if not exists products_brand_idx on production.products (brand_id);
 
+-- The order and line foreign keys are declared NOT ENFORCED, like fact_sales' (see
+-- 005_warehouse.sql): the models only keep rows whose references the same date's snapshots and
+-- orders hold, and assert it per date (050_transactions, 060_transaction_items); a date's lines
+-- are deleted with its orders by 050_transactions itself.
 create table if not exists production.transactions (
     transaction_id bigint primary key check (transaction_id > 0),
-    customer_id bigint not null references production.customers,
+    customer_id bigint not null references production.customers not enforced,
     transaction_ts timestamptz not null,
     channel text not null,
     payment_method text not null,
@@ -61,9 +65,9 @@ create index if not exists transactions_batch_date_idx on production.transaction
 create index if not exists transactions_customer_idx on production.transactions (customer_id, transaction_ts);
 
 create table if not exists production.transaction_items (
-    transaction_id bigint not null references production.transactions on delete cascade,
+    transaction_id bigint not null references production.transactions not enforced,
     line_number integer not null check (line_number > 0),
-    product_id bigint not null references production.products,
+    product_id bigint not null references production.products not enforced,
     quantity integer not null check (quantity > 0),
     unit_price numeric(12, 2) not null check (unit_price >= 0),
     discount numeric(5, 4) not null check (discount >= 0 and discount < 1),

@@ -89,10 +89,6 @@ create table if not exists warehouse.fact_sales (
     status text not null,
     primary key (transaction_id, line_number)
 );
-alter table warehouse.fact_sales
-    alter constraint fact_sales_date_key_fkey not enforced,
-    alter constraint fact_sales_customer_sk_fkey not enforced,
-    alter constraint fact_sales_product_sk_fkey not enforced;
 create index if not exists fact_sales_date_idx on warehouse.fact_sales (date_key);
 create index if not exists fact_sales_customer_idx on warehouse.fact_sales (customer_sk);
 create index if not exists fact_sales_product_idx on warehouse.fact_sales (product_sk);
@@ -128,3 +124,24 @@ create table if not exists warehouse.stale_dates (
     business_date date not null,
     primary key (model, business_date)
 );
+
+-- A warehouse created while the order, line and fact foreign keys were enforced turns them off
+-- once (dropping the lines' old ON DELETE CASCADE: 050_transactions deletes them itself).
+do $$
+declare
+    fk record;
+begin
+    for fk in
+        select conrelid::regclass as relation, conname, pg_get_constraintdef(oid) as definition
+        from pg_constraint
+        where contype = 'f' and conenforced
+            and connamespace in ('production'::regnamespace, 'warehouse'::regnamespace)
+            and conname in ('transactions_customer_id_fkey', 'transaction_items_transaction_id_fkey',
+                            'transaction_items_product_id_fkey', 'fact_sales_date_key_fkey',
+                            'fact_sales_customer_sk_fkey', 'fact_sales_product_sk_fkey')
+    loop
+        execute format('alter table %s drop constraint %I, add constraint %I %s not enforced',
+                       fk.relation, fk.conname, fk.conname, replace(fk.definition, ' ON DELETE CASCADE', ''));
+    end loop;
+end
+$$;
