@@ -172,14 +172,14 @@ def test_refresh_dashboards_writes_the_page_and_a_readable_tableau_extract(month
 
 # The forecast over the five weeks.
 
-def forecast_rows(query: str) -> list[tuple]:
+def query_rows(query: str) -> list[tuple]:
     with connect() as conn:
         return conn.execute(query).fetchall()
 
 
 def test_every_series_is_forecast_for_the_14_days_after_the_last_loaded_date(month):
-    categories = {row[0] for row in forecast_rows("select distinct category_name from warehouse.agg_daily_sales")}
-    per_series = forecast_rows("select category_name, count(*), min(forecast_date), max(forecast_date), "
+    categories = {row[0] for row in query_rows("select distinct category_name from warehouse.agg_daily_sales")}
+    per_series = query_rows("select category_name, count(*), min(forecast_date), max(forecast_date), "
                                "min(history_days), max(history_days) from analytics.sales_forecast group by 1")
     assert {row[0] for row in per_series} == categories | {"All categories"}
     first, last = LAST_DAY + timedelta(days=1), LAST_DAY + timedelta(days=14)
@@ -187,15 +187,15 @@ def test_every_series_is_forecast_for_the_14_days_after_the_last_loaded_date(mon
 
 
 def test_each_forecast_lies_inside_its_80_percent_band_inside_its_95_percent_band(month):
-    bad = forecast_rows("select * from analytics.sales_forecast where not (lower_95 <= lower_80 and "
+    bad = query_rows("select * from analytics.sales_forecast where not (lower_95 <= lower_80 and "
                         "lower_80 <= net_revenue and net_revenue <= upper_80 and upper_80 <= upper_95 and lower_95 >= 0)")
-    widths = forecast_rows("select bool_and(upper_80 > lower_80), bool_and(upper_95 - lower_95 > upper_80 - lower_80) "
+    widths = query_rows("select bool_and(upper_80 > lower_80), bool_and(upper_95 - lower_95 > upper_80 - lower_80) "
                            "from analytics.sales_forecast where category_name = 'All categories'")
     assert bad == [] and widths == [(True, True)]
 
 
 def test_weekend_days_are_forecast_above_weekdays(month):
-    weekend, weekday = forecast_rows("""
+    weekend, weekday = query_rows("""
         select avg(net_revenue) filter (where extract(isodow from forecast_date) >= 6),
                avg(net_revenue) filter (where extract(isodow from forecast_date) < 6)
         from analytics.sales_forecast where category_name = 'All categories'""")[0]
@@ -203,7 +203,7 @@ def test_weekend_days_are_forecast_above_weekdays(month):
 
 
 def test_the_chosen_model_beat_seasonal_naive_in_the_backtest_or_is_seasonal_naive(month):
-    rows = forecast_rows("select category_name, model, mase, chosen, backtest_windows, note "
+    rows = query_rows("select category_name, model, mase, chosen, backtest_windows, note "
                          "from analytics.forecast_accuracy")
     by_series = {}
     for series, model, mase, chosen, windows, note in rows:
@@ -216,14 +216,14 @@ def test_the_chosen_model_beat_seasonal_naive_in_the_backtest_or_is_seasonal_nai
         naive = found["seasonal_naive"][0]
         assert chosen == ["seasonal_naive"] or found[chosen[0]][0] < naive, (series, found)
         assert chosen[0] in found[chosen[0]][3] or "seasonal naive used" in found[chosen[0]][3]
-        used = forecast_rows(f"select distinct model from analytics.sales_forecast where category_name = '{series}'")
+        used = query_rows(f"select distinct model from analytics.sales_forecast where category_name = '{series}'")
         assert used == [(chosen[0],)]
 
 
 def test_the_insight_gives_the_next_7_days_with_their_80_percent_range(month):
-    headline, value, details = forecast_rows(
+    headline, value, details = query_rows(
         "select headline, metric_value, details from analytics.insights where insight_key = 'forecast_next_7_days'")[0]
-    daily = forecast_rows("select sum(net_revenue) from analytics.sales_forecast "
+    daily = query_rows("select sum(net_revenue) from analytics.sales_forecast "
                           "where category_name = 'All categories' and horizon_days <= 7")[0][0]
     assert abs(value - daily) < 1
     assert details["lower_95"] <= details["lower_80"] < value < details["upper_80"] <= details["upper_95"]

@@ -51,14 +51,19 @@ def _fitted(name: str, point: np.ndarray, paths: np.ndarray) -> Fitted:
     return Fitted(name, np.maximum(point, 0.0), np.maximum(paths, 0.0))
 
 
+def _spread(residuals: np.ndarray, y: np.ndarray) -> float:
+    """The standard deviation of a baseline's in-sample errors; with fewer than two, that of
+    the last week's values (a week of history has no error to measure yet)."""
+    return float(residuals.std(ddof=1)) if len(residuals) > 1 else float(np.std(y[-WEEK:], ddof=1))
+
+
 def seasonal_naive_point(y: np.ndarray, horizon: int) -> np.ndarray:
     return np.array([y[len(y) - WEEK + (h % WEEK)] for h in range(horizon)], dtype=float)
 
 
 def seasonal_naive(y: np.ndarray, horizon: int, n_paths: int, rng: np.random.Generator) -> Fitted:
     point = seasonal_naive_point(y, horizon)
-    residuals = y[WEEK:] - y[:-WEEK]
-    sigma = float(residuals.std(ddof=1)) if len(residuals) > 1 else float(np.std(y[-WEEK:], ddof=1))
+    sigma = _spread(y[WEEK:] - y[:-WEEK], y)
     # Week k ahead of a weekday: the sum of k + 1 weekly shocks.
     shocks = rng.normal(0.0, sigma, size=(horizon, n_paths))
     steps = np.zeros_like(shocks)
@@ -75,7 +80,7 @@ def trailing_mean(y: np.ndarray, horizon: int, n_paths: int, rng: np.random.Gene
     point = trailing_mean_point(y, horizon)
     residuals = (y[WEEK:] - np.lib.stride_tricks.sliding_window_view(y[:-1], WEEK).mean(axis=1)
                  if len(y) > WEEK else np.array([]))
-    sigma = float(residuals.std(ddof=1)) if len(residuals) > 1 else float(np.std(y[-WEEK:], ddof=1))
+    sigma = _spread(residuals, y)
     common = rng.normal(0.0, sigma / np.sqrt(WEEK), size=(1, n_paths))
     own = rng.normal(0.0, sigma, size=(horizon, n_paths))
     return _fitted("trailing_mean_7d", point, point[:, None] + common + own)
