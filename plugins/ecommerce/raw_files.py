@@ -205,39 +205,41 @@ def _scan(data, columns: int, key_index: int | None, not_plain: re.Pattern | Non
                 yield PlainLines(line, run, count)
                 position, line = end, line + count
                 continue
-        raw, after = _line_at(data, position)
-        if not raw.strip():
-            position, line = after, line + 1
-            continue
-        if b"\x00" in raw:
-            yield Malformed(line, NUL_BYTE, _show(raw), read_key(raw, key_index))
-            position, line = after, line + 1
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield Malformed(line, INVALID_UTF8, _show(raw), read_key(raw, key_index))
-            position, line = after, line + 1
-            continue
-        extra, end = 0, after
-        while text.count('"') % 2 and extra < MAX_RECORD_LINES - 1 and end < size:
-            following, end = _line_at(data, end)
-            text += "\n" + following.decode("utf-8", errors="replace")
-            extra += 1
-        try:
-            if text.count('"') % 2:
-                raise csv.Error("unterminated quoted field")
-            fields = next(csv.reader([text], strict=True))
-        except csv.Error as error:
-            reason = FIELD_TOO_LARGE if "field larger than field limit" in str(error) else BROKEN_QUOTING
-            yield Malformed(line, reason, _show(raw), read_key(raw, key_index))
-            position, line = after, line + 1
-            continue
-        if len(fields) != columns:
-            # Quotes that balance only by swallowing other lines are the line's quoting fault.
-            yield Malformed(line, BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT, _show(raw),
-                            read_key(raw, key_index))
-            position, line = after, line + 1
-            continue
-        yield Record(line, fields, 1 + extra)
-        position, line = end, line + 1 + extra
+        item, position = _record_at(data, position, line, columns, key_index)
+        if item is not None:
+            yield item
+        line += item.lines if isinstance(item, Record) else 1
+
+
+def _record_at(data, position: int, line: int, columns: int,
+               key_index: int | None) -> tuple[Record | Malformed | None, int]:
+    """The record starting at ``position`` (None for a blank line) or why its line is malformed,
+    and where the scan goes on: after the record, or after the malformed line alone."""
+    raw, after = _line_at(data, position)
+    if not raw.strip():
+        return None, after
+
+    def malformed(reason: str) -> tuple[Malformed, int]:
+        return Malformed(line, reason, _show(raw), read_key(raw, key_index)), after
+
+    if b"\x00" in raw:
+        return malformed(NUL_BYTE)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return malformed(INVALID_UTF8)
+    extra, end = 0, after
+    while text.count('"') % 2 and extra < MAX_RECORD_LINES - 1 and end < len(data):
+        following, end = _line_at(data, end)
+        text += "\n" + following.decode("utf-8", errors="replace")
+        extra += 1
+    try:
+        if text.count('"') % 2:
+            raise csv.Error("unterminated quoted field")
+        fields = next(csv.reader([text], strict=True))
+    except csv.Error as error:
+        return malformed(FIELD_TOO_LARGE if "field larger than field limit" in str(error) else BROKEN_QUOTING)
+    if len(fields) != columns:
+        # Quotes that balance only by swallowing other lines are the line's quoting fault.
+        return malformed(BROKEN_QUOTING if extra else WRONG_COLUMN_COUNT)
+    return Record(line, fields, 1 + extra), end

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 def run_plan(plan: list[dict]) -> int:
     """Run every planned pipeline run in order, stopping at the first failure; 0 when all succeed."""
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.state import DagRunState
 
     from ecommerce.settings import PROJECT_ROOT
 
@@ -31,17 +30,22 @@ def run_plan(plan: list[dict]) -> int:
         business_date = planned["conf"]["business_date"]
         print(f"==> [{number}/{len(plan)}] ecommerce_pipeline for business date {business_date}", flush=True)
         logical_date = datetime.fromisoformat(planned["logical_date"]).replace(tzinfo=timezone.utc)
-        run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
-        if run is None or run.state != DagRunState.SUCCESS:
-            print(f"ecommerce_pipeline failed for {business_date}; see the task log above.", file=sys.stderr)
+        if failed(pipeline.test(logical_date=logical_date, run_conf=planned["conf"]),
+                  f"ecommerce_pipeline failed for {business_date}"):
             return 1
     # In a deployment the Asset update triggers it; here it runs once after the last date.
     print("==> refresh_dashboards", flush=True)
-    run = dashboards.test()
-    if run is None or run.state != DagRunState.SUCCESS:
-        print("refresh_dashboards failed; see the task log above.", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed(dashboards.test(), "refresh_dashboards failed") else 0
+
+
+def failed(run, message: str) -> bool:
+    """Whether ``dag.test()`` returned no successful run; says so, pointing at the task log."""
+    from airflow.utils.state import DagRunState
+
+    if run is not None and run.state == DagRunState.SUCCESS:
+        return False
+    print(f"{message}; see the task log above.", file=sys.stderr)
+    return True
 
 
 if __name__ == "__main__":
