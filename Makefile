@@ -17,11 +17,11 @@ PYTEST_ARGS ?=
 -include .env
 export
 
-.PHONY: help install run test airflow backfill bench screenshots lock clean stop
+.PHONY: help install run test airflow backfill bench screenshots powerbi lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
-	@echo "make test | make airflow | make bench | make screenshots | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
+	@echo "make test | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
 	@echo "make stop | make clean | make lock"
 
 # The venv is rebuilt only when the lock changes.
@@ -55,6 +55,11 @@ bench: install
 # Needs Debian's chromium (apt-get install chromium) and a dashboard from `make run`.
 screenshots: install
 	PYTHONPATH=plugins $(PY) -m ecommerce.dashboards.screenshot "$${ECOMMERCE_DATA_DIR:-data}/dashboards/index.html" dashboards/screenshots
+
+# The Power BI project and the Tableau data source under dashboards/, from the warehouse catalog
+# and include/bi/semantic_model.yml (commit the result).
+powerbi: install
+	$(LOCAL) exec -- $(PY) -m ecommerce.bi dashboards
 
 stop: install
 	$(LOCAL) stop

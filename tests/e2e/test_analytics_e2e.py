@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import bi_files
 from conftest import connect, reset_warehouse, run_models, table_checksum, task_context
 from ecommerce.contract import RAW_TABLES
 from ecommerce.dashboards.render import CHART_TITLES
@@ -134,6 +135,53 @@ def test_counts_reconcile_too(month):
     assert scalar("select sum(cohort_size) from analytics.cohort_retention where months_since_first = 0") == customers
     assert scalar("select sum(days) from analytics.sales_by_weekday") == DAYS
     assert scalar("select count(*) from analytics.top_products") == 20
+
+
+def _measures_with_shown_by() -> list[tuple[str, str, str]]:
+    """(measure, the SQL its TMDL description states, where the HTML page shows it) per measure."""
+    from ecommerce.bi.model import load_spec
+
+    stated = {name: next(line[len("SQL: "):] for line in measure.description if line.startswith("SQL: "))
+              for name, measure in bi_files.tables()["fact_sales"].measures.items()}
+    shown_by = {m["name"]: m["shown_by"] for m in load_spec()["measures"]}
+    assert set(stated) == set(shown_by)
+    return [(name, stated[name], shown_by[name]) for name in sorted(stated)]
+
+
+@pytest.mark.parametrize("name,stated_sql,shown_by", _measures_with_shown_by())
+def test_each_power_bi_measure_equals_what_the_html_dashboard_shows(month, name, stated_sql, shown_by):
+    """The measure's SQL equivalent (as its description in the committed TMDL states it) on the
+    loaded warehouse gives the number the HTML page shows from the analytics tables."""
+    value, shown = scalar(stated_sql), scalar(shown_by)
+    assert value is not None and value == shown, f"{name}: {value} (warehouse) vs {shown} (dashboard)"
+
+
+def test_power_bi_relationships_hold_on_the_loaded_data(month):
+    """Every fact row finds its dimension row (no blank members), each key once; the date
+    table covers every date of the facts."""
+    tables = bi_files.tables()
+    with connect() as conn:
+        for from_table, from_column, to_table, to_column in bi_files.relationships():
+            source, target = ".".join(tables[from_table].source), ".".join(tables[to_table].source)
+            orphans, duplicates = conn.execute(f"""
+                select (select count(*) from {source} f where not exists (
+                            select from {target} d where d.{to_column} = f.{from_column})),
+                       (select count(*) - count(distinct {to_column}) from {target})""").fetchone()
+            assert (orphans, duplicates) == (0, 0), (from_table, from_column, to_table, to_column)
+        assert conn.execute("select count(*) from warehouse.fact_sales").fetchone()[0] > 0
+        uncovered = conn.execute("select count(*) from warehouse.fact_sales f where not exists "
+                                 "(select from warehouse.dim_date d where d.date_key = f.date_key)").fetchone()[0]
+    assert uncovered == 0
+
+
+def test_pipeline_health_gives_bi_tools_each_loaded_date_with_its_quarantine_counts(month):
+    with connect() as conn:
+        rows = conn.execute("select business_date, rows_quarantined from analytics.pipeline_health "
+                            "order by business_date").fetchall()
+        quarantined = dict(conn.execute("select batch_date, count(*) from quarantine.rejected_rows "
+                                        "group by batch_date").fetchall())
+    assert [row[0] for row in rows] == [MONTH_START + timedelta(days=d) for d in range(DAYS)]
+    assert {day: n for day, n in rows if n} == quarantined and sum(quarantined.values()) > 0
 
 
 def external_references(html: str) -> list[str]:

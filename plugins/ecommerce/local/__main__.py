@@ -17,6 +17,7 @@ import re
 import sys
 from datetime import date
 
+from ecommerce.failures import SetupProblem
 from ecommerce.local import environment, warehouse
 
 
@@ -75,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("stop", help="stop the embedded PostgreSQL server")
 
     args = parser.parse_args(argv)
+    try:
+        return _command(parser, args)
+    except SetupProblem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "stop":
         print("stopped" if warehouse.stop(environment.PGDATA) else "not running")
         return 0
