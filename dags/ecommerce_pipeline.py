@@ -36,7 +36,7 @@ from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
-from ecommerce.settings import WAREHOUSE_CONN_ID
+from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 from ecommerce.task_defaults import task_defaults
 
 GENERATOR_DEFAULTS = GeneratorConfig()
@@ -70,6 +70,8 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     default_args=task_defaults(execution_timeout=timedelta(minutes=30), max_retry_delay=timedelta(minutes=10)),
     doc_md=__doc__,
     tags=["ecommerce", "warehouse"],
+    # SqlModelOperator's model files (and the macros they import) are templates found here.
+    template_searchpath=[str(SQL_DIR)],
     params={
         "business_date": Param(None, type=["null", "string"], format="date",
                                pattern=r"^\d{4}-\d{2}-\d{2}$",

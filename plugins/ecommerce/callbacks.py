@@ -11,8 +11,14 @@ log = logging.getLogger("ecommerce.failures")
 
 
 def log_task_failure(context) -> None:
-    """Log one line an operator can grep: dag, task, business date, try and error."""
+    """Log one line an operator can grep: dag, task, business date, try and error.
+
+    Runs on every failed try (on_retry_callback and on_failure_callback). Airflow runs callbacks
+    inside the log's collapsed "Post Execute" group; the line closes that group first so it
+    shows in the UI without expanding anything, then opens it again for what follows.
+    """
     ti = context["ti"]
+    log.info("::endgroup::")
     error = context.get("exception")
     try:
         business_date = business_date_of(context)
@@ -23,3 +29,4 @@ def log_task_failure(context) -> None:
         ti.dag_id, ti.task_id, business_date, ti.try_number,
         f"{type(error).__name__}: {error}" if error else "unknown",
     )
+    log.info("::group::Post Execute")

@@ -92,6 +92,9 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag, dag_id):
         assert task.max_retry_delay is not None and task.max_retry_delay <= timedelta(hours=1), task.task_id
         assert task.execution_timeout is not None, task.task_id
         assert task.on_failure_callback, task.task_id
+        # the failure line on every failed try, an alert on the last
+        assert "log_task_failure" in repr(task.on_retry_callback), task.task_id
+        assert any(type(c).__name__ == "TaskFailureNotifier" for c in task.on_failure_callback), task.task_id
         assert task.owner == "data-engineering"
 
 
@@ -147,8 +150,29 @@ def test_failure_callback_logs_one_clear_line(caplog):
 
     ti = SimpleNamespace(dag_id="ecommerce_pipeline", task_id="production.customers", try_number=2)
     log_task_failure({"ti": ti, "params": {"business_date": "2026-11-20"}, "exception": ValueError("boom")})
-    [record] = [r for r in caplog.records if r.name == "ecommerce.failures"]
+    records = [r.getMessage() for r in caplog.records if r.name == "ecommerce.failures"]
+    # outside Airflow's collapsed "Post Execute" group, which is opened again after it
+    assert records[0] == "::endgroup::" and records[2] == "::group::Post Execute"
+    record = [r for r in caplog.records if r.name == "ecommerce.failures"][1]
     assert record.getMessage() == (
         "TASK FAILED dag=ecommerce_pipeline task=production.customers business_date=2026-11-20 "
         "try=2 error=ValueError: boom"
     )
+
+
+def test_each_sql_model_renders_its_file_for_the_rendered_templates_tab(pipeline):
+    """Airflow renders the model file (macros included) into the task's ``sql`` field: the UI's
+    Rendered Templates tab shows the SQL the task runs, and the task runs that text."""
+    from ecommerce.operators import SqlModelOperator
+    from ecommerce.operators.sql_model import model_statements
+
+    models = [task for task in pipeline.tasks if isinstance(task, SqlModelOperator)]
+    assert len(models) >= 15
+    for task in models:
+        assert task.template_ext == (".sql",) and "sql" in task.template_fields
+        rendered = task.render_template(task.sql, {"params": {}}, jinja_env=pipeline.get_template_env())
+        assert rendered != task.model and "select" in rendered, task.task_id  # the file's text, not its name
+        assert "{%" not in rendered and "{{" not in rendered, task.task_id
+        task.sql = rendered
+        assert task.statements() == model_statements(task.model), task.task_id
+        task.sql = task.model

@@ -134,6 +134,14 @@ def test_every_port_the_services_open_is_on_loopback(api, clean_run):
     assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
 
 
+def test_a_sql_model_shows_the_sql_it_ran_in_its_rendered_templates(api, clean_run):
+    _, run = clean_run
+    task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                           "warehouse.fact_sales")
+    sql = task["rendered_fields"]["sql"]
+    assert "insert into warehouse.fact_sales" in sql and "{%" not in sql and "%(business_date)s" in sql
+
+
 def test_the_metadata_database_is_readable_by_its_owner_only(api):
     assert (api.home / "airflow.db").stat().st_mode & 0o777 == 0o600
 
@@ -159,6 +167,20 @@ def test_the_dashboards_refresh_after_the_asset_update(api, clean_run):
     pytest.fail(f"refresh_dashboards did not run after the Asset update: {runs}")
 
 
+def ungrouped_events(task_log: dict) -> list[str]:
+    """The lines of a task log the UI shows without expanding a "::group::" section."""
+    depth, shown = 0, []
+    for entry in task_log["content"]:
+        event = str(entry.get("event", "")) if isinstance(entry, dict) else str(entry)
+        if event.startswith("::group::"):
+            depth += 1
+        elif event.startswith("::endgroup::"):
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            shown.append(event)
+    return shown
+
+
 def test_the_fail_once_switch_retries_and_the_data_equals_a_clean_run(api, clean_run):
     business_date, _ = clean_run
     tables = [("production", t) for t in ("customers", "products", "transactions", "transaction_items")] + [
@@ -171,10 +193,12 @@ def test_the_fail_once_switch_retries_and_the_data_equals_a_clean_run(api, clean
     task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
                            "production.transactions")
     assert (task["state"], task["try_number"]) == ("success", 2)
-    first_try = json.dumps(api.call(
-        "GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
-               "production.transactions/logs/1?full_content=true"))
-    assert "fail-once switch" in first_try
+    first_try = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                                "production.transactions/logs/1?full_content=true")
+    assert "fail-once switch" in json.dumps(first_try)
+    # The retried try's failure line is logged, outside every collapsed group.
+    assert [line for line in ungrouped_events(first_try) if line.startswith("TASK FAILED")
+            and "task=production.transactions" in line and "try=1" in line and "fail-once switch" in line]
     with connect() as conn, conn.cursor() as cursor:
         assert [table_checksum(cursor, schema, table) for schema, table in tables] == clean
 

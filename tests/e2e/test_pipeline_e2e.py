@@ -101,11 +101,14 @@ def test_make_run_runs_every_date_in_one_airflow_process_each_a_dag_run(first_ru
     from types import SimpleNamespace
 
     from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
 
     from ecommerce.local.pipeline_run import run
 
     args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
+    began = datetime.now(timezone.utc)
     assert run(args, dict(os.environ)) == 0
+    ended = datetime.now(timezone.utc)
     output = capfd.readouterr().out
     # One runner process for every date (each dag.test() also re-reads its own file: BundleDagBag).
     assert output.count("[airflow.dag_processing.dagbag.DagBag]") == 1, "one process, one parse of the folder"
@@ -117,6 +120,11 @@ def test_make_run_runs_every_date_in_one_airflow_process_each_a_dag_run(first_ru
         logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
         runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical)
         assert [(r.state, r.conf["business_date"]) for r in runs] == [("success", business_date)]
+        # the UI shows the business date and the run's real duration
+        with create_session() as session:
+            stored = session.get(DagRun, runs[0].id)
+            assert stored.note == f"make run: business date {business_date}"
+            assert began <= stored.start_date <= stored.end_date <= ended
     with connect() as conn:
         loaded = conn.execute("select business_date::text from audit.loaded_dates order by 1").fetchall()
     assert loaded == [("2026-11-20",), ("2026-11-21",), ("2026-11-22",)]

@@ -1,4 +1,4 @@
-"""The work of the refresh_dashboards DAG: read the warehouse once, write the page and extract."""
+"""The work of the refresh_dashboards DAG: the page and the extract, each read from the warehouse by its own task."""
 
 from __future__ import annotations
 

@@ -55,6 +55,9 @@ def build(profile: Profile) -> dict[str, str]:
         # Task logs stay readable in the terminal of `make run`.
         AIRFLOW__LOGGING__COLORED_CONSOLE_LOG="False",
     )
+    # Alerts link to the task's log in the UI of `make airflow`.
+    if not env.get("AIRFLOW__API__BASE_URL"):
+        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
     pythonpath = [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "dags")]
     if env.get("PYTHONPATH"):
         pythonpath.append(env["PYTHONPATH"])

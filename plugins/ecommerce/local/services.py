@@ -3,7 +3,9 @@
 Starts the api-server (UI and REST API), scheduler, dag-processor and triggerer — the
 components of docker-compose.yml — with the same FAB auth manager, and an admin user taken
 from AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD (local defaults: admin / admin, with a
-warning) so people and scripts can log in and call the REST API. Ctrl-C stops them all.
+warning) so people and scripts can log in and call the REST API. Ctrl-C (SIGINT), SIGTERM and
+SIGHUP (a closed terminal) stop them all: each runs in its own session, so a signal to this
+process's group reaches only this process, which then stops every process group it started.
 
 Nothing listens beyond this machine: the API on AIRFLOW_PORT (8080) and the task-log server
 on AIRFLOW_LOG_PORT (8793) bind 127.0.0.1. Airflow's own log servers in the scheduler and the
@@ -66,16 +68,23 @@ def service_env(env: dict[str, str], port: int, log_port: int = 8793) -> dict[st
     env.setdefault("AIRFLOW__API__HOST", LOOPBACK)  # loopback only, unless set otherwise
     env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(log_port)
     env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(log_port)
-    env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = f"{__name__}.loopback_hostname"
+    # by its module path: `make airflow` runs this file as __main__
+    env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "ecommerce.local.services.loopback_hostname"
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
+    env["AIRFLOW__API__BASE_URL"] = env.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}"
+    # One parsing process: two files parsed at once on a fresh SQLite metadata database both
+    # insert the Asset they share, and the second insert kills the dag-processor.
+    env.setdefault("AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES", "1")
     env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))  # >= 64 bytes for HS512
     env.setdefault("AIRFLOW__API__SECRET_KEY", secrets.token_urlsafe(64))
     return env
 
 
-def start(env: dict[str, str], port: int, log_dir: Path | None = None) -> dict[str, subprocess.Popen]:
+def start(env: dict[str, str], port: int, log_dir: Path | None = None,
+          processes: dict[str, subprocess.Popen] | None = None) -> dict[str, subprocess.Popen]:
     """Start every component and the loopback log server, each in its own process group;
-    their output goes to ``log_dir/<component>.log`` or the terminal."""
+    their output goes to ``log_dir/<component>.log`` or the terminal. Each is added to
+    ``processes`` as it starts, so a signal halfway leaves nothing unaccounted for."""
     commands = {component: [airflow_bin(), component] for component in COMPONENTS}
     commands["api-server"] += ["--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
     commands["scheduler"].append("--skip-serve-logs")
@@ -83,7 +92,7 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None) -> dict[s
     commands[LOG_SERVER] = [sys.executable, "-m", "uvicorn", "--factory", "airflow.utils.serve_logs.log_server:get_app",
                             "--host", LOOPBACK, "--port", env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"],
                             "--no-access-log"]
-    processes = {}
+    processes = {} if processes is None else processes
     for component, args in commands.items():
         output = (log_dir / f"{component}.log").open("w") if log_dir else None
         processes[component] = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -118,22 +127,35 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived."""
+
+
+def _raise_stopped(signum, frame) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
 def main() -> int:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stopped)
     port = int(os.environ.get("AIRFLOW_PORT") or 8080)
     env = service_env(dict(os.environ), port, int(os.environ.get("AIRFLOW_LOG_PORT") or 8793))
     user, password = admin_login(env)
     ensure_admin(env, user, password)
-    processes = start(env, port)
+    processes: dict[str, subprocess.Popen] = {}
     try:
+        start(env, port, processes=processes)
         wait_until_up(port, processes)
         print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
               f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
         while all(p.poll() is None for p in processes.values()):
             time.sleep(1)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the stop short
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         stop(processes)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from airflow.sdk import BaseOperator
 
-from ecommerce import audit
+from ecommerce import alerts, audit
 from ecommerce.failures import ContractViolation, fail_fast
 from ecommerce.settings import QUALITY_DIR, WAREHOUSE_CONN_ID
 
@@ -21,7 +21,7 @@ class QualityGateOperator(BaseOperator):
     Every result goes to ``audit.dq_results`` (with a sample of failing rows) and into the task
     log as a table. Any error-severity failure fails the task, which stops everything
     downstream at once, without retries (the same batch fails the same way); warn-severity
-    failures are reported and let the run go on.
+    failures are reported, sent as one alert (``ecommerce.alerts``) and let the run go on.
 
     :param checks_file: file name under ``include/quality``, e.g. ``staging.yml``.
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
@@ -60,6 +60,9 @@ class QualityGateOperator(BaseOperator):
             if result.status != "pass":
                 self.log.warning("%s %s: %d failing rows, sample: %s", result.status.upper(),
                                  result.check.name, result.failing_rows, result.sample)
+        warnings = [result for result in results if result.status == "warn"]
+        if warnings:
+            alerts.send(alerts.quality_warnings(context, self.business_date, warnings), context)
         failed = [result.check.name for result in results if result.blocks]
         if failed:
             raise QualityCheckFailed(

@@ -53,9 +53,11 @@ def split_statements(text: str) -> list[str]:
 class SqlModelOperator(BaseOperator):
     """Run a SQL model file for one business date, all its statements in one transaction.
 
-    The file is a Jinja template (macros from ``include/sql/macros``); its statements may use
-    the bound parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``). The task
-    log shows the rows each statement affected. The model's table is named by the file:
+    The file is a Jinja template (macros from ``include/sql/macros``), rendered by Airflow like
+    any templated ``.sql`` field (the DAG's ``template_searchpath`` holds ``include/sql``), so
+    the UI's Rendered Templates tab shows the SQL the task ran. Its statements may use the bound
+    parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``); values are never
+    rendered into the text. The task log shows the rows each statement affected. The model's table is named by the file:
     ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``; the last statement that
     inserts into it gives the task's rows written (the last statement, if none does).
     Statements that insert into ``quarantine`` count as rows rejected.
@@ -65,21 +67,31 @@ class SqlModelOperator(BaseOperator):
     :param conn_id: Airflow connection id of the warehouse.
     """
 
-    template_fields: Sequence[str] = ("business_date",)
+    template_fields: Sequence[str] = ("sql", "business_date")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql"}
     ui_color = "#cfe8fc"
 
     def __init__(self, *, sql: str, business_date: str, conn_id: str = WAREHOUSE_CONN_ID, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.model = sql  # the file's path; ``sql`` becomes its rendered text
         self.sql = sql
         self.business_date = business_date
         self.conn_id = conn_id
 
+    def statements(self) -> tuple[str, ...]:
+        """The model's statements: from the text Airflow rendered, or, when ``execute`` is called
+        outside a DAG run (tests, benchmarks), from the file rendered here."""
+        if self.sql == self.model:
+            return model_statements(self.model)
+        return tuple(split_statements(self.sql))
+
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        statements = model_statements(self.sql)
+        statements = self.statements()
         params = {"business_date": self.business_date}
-        layer, _, name = self.sql.removesuffix(".sql").partition("/")
+        layer, _, name = self.model.removesuffix(".sql").partition("/")
         table = f"{layer}.{name.split('_', 1)[-1]}"
         wrote_table = False
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
@@ -87,7 +99,7 @@ class SqlModelOperator(BaseOperator):
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
                     affected = max(cursor.rowcount, 0)
-                    self.log.info("%s statement %d/%d: %d rows", self.sql, number, len(statements), affected)
+                    self.log.info("%s statement %d/%d: %d rows", self.model, number, len(statements), affected)
                     if _QUARANTINE_INSERT.search(statement):
                         counts.rejected += affected
                     if inserts_into(statement, table):
