@@ -18,7 +18,12 @@ os.environ.update(environment.build(environment.PROFILES["test"]))
 
 import psycopg  # noqa: E402
 
+from ecommerce.dashboards.lineage import events_file  # noqa: E402
 from ecommerce.local.warehouse import psycopg_conninfo  # noqa: E402
+
+# The OpenLineage events of this session only (the file transport appends to its file).
+if (LINEAGE_EVENTS := events_file()) is not None:
+    LINEAGE_EVENTS.unlink(missing_ok=True)
 
 PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse", "analytics")
 

@@ -128,3 +128,84 @@ def test_make_run_runs_every_date_in_one_airflow_process_each_a_dag_run(first_ru
     with connect() as conn:
         loaded = conn.execute("select business_date::text from audit.loaded_dates order by 1").fetchall()
     assert loaded == [("2026-11-20",), ("2026-11-21",), ("2026-11-22",)]
+
+
+# --- Lineage: the OpenLineage events of the first run, read back from the file transport ---
+
+def lineage_events(run_id: str) -> dict[str, dict]:
+    """The COMPLETE event of each task of the run, from the local file transport."""
+    from ecommerce.dashboards.lineage import dag_run_id, events_file, read_events
+
+    found = {}
+    for event in read_events(events_file()):
+        if event["eventType"] == "COMPLETE" and dag_run_id(event) == run_id:
+            found[event["job"]["name"].removeprefix("ecommerce_pipeline.")] = event
+    return found
+
+
+def written(run_id: str) -> dict[str, int]:
+    with connect() as conn:
+        return dict(conn.execute("select task_id, rows_written from audit.task_runs where run_id = %s",
+                                 (run_id,)).fetchall())
+
+
+def names(datasets: list[dict]) -> set[str]:
+    return {d["name"].split(".", 1)[1] if d["namespace"] != "file" else d["name"] for d in datasets}
+
+
+def output_rows(event: dict, table: str) -> int | None:
+    [dataset] = [d for d in event["outputs"] if d["name"].endswith(f".{table}")]
+    return dataset["outputFacets"]["outputStatistics"]["rowCount"]
+
+
+def test_each_loader_reports_its_file_in_and_its_staging_table_out_with_rows(first_run):
+    events, rows = lineage_events(first_run.run_id), written(first_run.run_id)
+    for table in ("customers", "products", "transactions", "transaction_items"):
+        event = events[f"ingest_staging.{table}"]
+        [source] = event["inputs"]
+        assert source["namespace"] == "file" and source["name"].endswith(f"/{BUSINESS_DATE}/{table}.csv")
+        assert source["inputFacets"]["inputStatistics"]["rowCount"] > 0
+        assert output_rows(event, f"staging.{table}") == rows[f"ingest_staging.{table}"] > 0
+        assert event["outputs"][0]["namespace"].startswith("postgres://")
+
+
+def test_each_sql_model_reports_the_tables_it_reads_and_writes(first_run):
+    events, rows = lineage_events(first_run.run_id), written(first_run.run_id)
+    facts = events["warehouse.fact_sales"]
+    assert {"production.transaction_items", "warehouse.dim_customers", "warehouse.dim_products"} <= names(facts["inputs"])
+    assert "warehouse.fact_sales" in names(facts["outputs"])
+    assert output_rows(facts, "warehouse.fact_sales") == rows["warehouse.fact_sales"] > 0
+    assert "insert into warehouse.fact_sales" in facts["job"]["facets"]["sql"]["query"]
+    assert "staging.transactions" in names(events["production.transactions"]["inputs"])
+    assert {"warehouse.fact_sales", "warehouse.dim_products"} <= names(events["analytics.top_products"]["inputs"])
+    [top] = [d for d in events["analytics.top_products"]["outputs"] if d["name"].endswith(".analytics.top_products")]
+    product_name = top["facets"]["columnLineage"]["fields"]["product_name"]["inputFields"]
+    assert [(f["name"].split(".", 1)[1], f["field"]) for f in product_name] == [("warehouse.dim_products", "product_name")]
+
+
+def test_the_quality_gate_attaches_each_check_as_an_assertion(first_run):
+    event = lineage_events(first_run.run_id)["quality_checks.staging_gate"]
+    assertions = {a["assertion"]: a for d in event["inputs"] for a in d["facets"]["dataQualityAssertions"]["assertions"]}
+    with connect() as conn:
+        results = dict(conn.execute("select check_name, status from audit.dq_results where run_id = %s",
+                                    (first_run.run_id,)).fetchall())
+    assert set(assertions) == set(results) and len(results) > 10
+    assert {name: a["success"] for name, a in assertions.items()} == {n: s == "pass" for n, s in results.items()}
+    assert names(event["inputs"]) == {"staging.customers", "staging.products", "staging.transactions",
+                                      "staging.transaction_items"}
+
+
+def test_the_dashboard_lineage_view_links_every_layer_with_the_last_runs_rows(first_run):
+    from ecommerce.dashboards.lineage import dag_run_id, events_file, last_run_edges, read_events
+
+    events = [e for e in read_events(events_file()) if dag_run_id(e) == first_run.run_id]
+    edges = last_run_edges(events)
+    rows = written(first_run.run_id)
+    assert set(edges["source_layer"]) == {"raw files", "staging", "production", "warehouse"}
+    assert set(edges["target_layer"]) == {"staging", "production", "warehouse", "analytics"}
+    by_pair = {(e.source, e.target): e for e in edges.itertuples()}
+    for source, target, task in [("customers.csv", "staging.customers", "ingest_staging.customers"),
+                                 ("staging.customers", "production.customers", "production.customers"),
+                                 ("production.transaction_items", "warehouse.fact_sales", "warehouse.fact_sales"),
+                                 ("warehouse.fact_sales", "analytics.daily_kpis", "analytics.daily_kpis")]:
+        assert by_pair[(source, target)].task == task and by_pair[(source, target)].rows == rows[task]

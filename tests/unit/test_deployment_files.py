@@ -175,7 +175,7 @@ def test_compose_refuses_to_start_without_secrets(tmp_path):
 
 def test_published_ports_listen_on_loopback_unless_bind_address_opens_them(compose):
     published = {name: service["ports"] for name, service in compose["services"].items() if "ports" in service}
-    assert set(published) == {"postgres", "airflow-apiserver", "flower"}
+    assert set(published) == {"postgres", "airflow-apiserver", "flower", "marquez", "marquez-web"}
     for name, ports in published.items():
         for port in ports:
             assert str(port).startswith("${BIND_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} on every interface"
@@ -199,3 +199,21 @@ def test_the_jwt_secret_is_advised_and_checked_at_64_bytes_or_more():
     assert '"${#AIRFLOW__API_AUTH__JWT_SECRET}" -lt 64' in init.replace("$$", "$"), "airflow-init checks it"
     local = service_env({"PATH": ""}, 8080)
     assert len(local["AIRFLOW__API_AUTH__JWT_SECRET"].encode()) >= 64
+
+
+def test_lineage_goes_to_the_data_folder_or_to_the_marquez_of_the_lineage_profile(compose):
+    import yaml
+
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    path = env["AIRFLOW__OPENLINEAGE__CONFIG_PATH"]
+    assert path == "/opt/airflow/include/openlineage/${OPENLINEAGE_TARGET:-file}.yml"
+    configs = {target: yaml.safe_load((PROJECT_ROOT / "include" / "openlineage" / f"{target}.yml").read_text())
+               for target in ("file", "marquez")}
+    assert configs["file"]["transport"]["log_file_path"].startswith("/opt/airflow/data/lineage/")
+    assert "./data:/opt/airflow/data" in compose["x-airflow-common"]["volumes"]
+    marquez = configs["marquez"]["transport"]
+    assert marquez["type"] == "http" and marquez["url"] == "http://marquez:5000"
+    lineage = {name for name, service in compose["services"].items() if "lineage" in service.get("profiles", [])}
+    assert lineage == {"marquez", "marquez-web", "marquez-db"}
+    assert compose["services"]["marquez"]["environment"]["POSTGRES_HOST"] == "marquez-db"
+    assert compose["services"]["marquez-web"]["environment"]["MARQUEZ_HOST"] == "marquez"

@@ -61,8 +61,11 @@ class DashboardData:
 
 
 def read(conn) -> DashboardData:
-    """Run every dashboard query on ``conn`` (a DB-API connection)."""
-    frames = {}
+    """Run every dashboard query on ``conn`` (a DB-API connection); add the lineage of the last
+    run from the OpenLineage event file."""
+    from ecommerce.dashboards import lineage
+
+    frames = {"lineage": lineage.read()}
     with conn.cursor() as cursor:
         for name, query in _QUERIES.items():
             cursor.execute(query)

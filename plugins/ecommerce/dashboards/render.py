@@ -23,7 +23,10 @@ CHART_TITLES = {
     "cohort-retention": "Monthly cohort retention",
     "rfm-segments": "Revenue by RFM segment",
     "quarantine": "Rows quarantined per business date",
+    "lineage": "Lineage of each task's last run: rows written along the way (OpenLineage)",
 }
+LAYER_COLORS = {"raw files": "#64748b", "staging": "#eab308", "production": "#10b981", "warehouse": "#2563eb",
+                "analytics": "#a855f7"}
 
 
 def _layout(fig, title: str):
@@ -69,7 +72,34 @@ def figures(data: DashboardData) -> dict:
         ] or [go.Bar(x=[], y=[])]),
     }
     charts["quarantine"].update_layout(barmode="stack")
-    return {chart_id: _layout(fig, CHART_TITLES[chart_id]) for chart_id, fig in charts.items()}
+    charts["lineage"] = _lineage_sankey(data.frames.get("lineage"))
+    laid_out = {chart_id: _layout(fig, CHART_TITLES[chart_id]) for chart_id, fig in charts.items()}
+    laid_out["lineage"].update_layout(height=620)
+    return laid_out
+
+
+def _lineage_sankey(edges: pd.DataFrame | None):
+    """Raw files -> staging -> production -> warehouse -> analytics, one link per task edge."""
+    import plotly.graph_objects as go
+
+    from ecommerce.dashboards.lineage import LAYERS
+
+    if edges is None or edges.empty:
+        fig = go.Figure()
+        fig.add_annotation(text="No lineage events yet (see docs/operations.md, Lineage)", showarrow=False)
+        return fig
+    layer = {**dict(zip(edges["source"], edges["source_layer"])), **dict(zip(edges["target"], edges["target_layer"]))}
+    nodes = sorted(layer, key=lambda node: (LAYERS.index(layer[node]), node))
+    index = {node: position for position, node in enumerate(nodes)}
+    rows = [int(r) if pd.notna(r) else 0 for r in edges["rows"]]
+    return go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": nodes, "color": [LAYER_COLORS[layer[node]] for node in nodes], "pad": 8, "thickness": 12},
+        link={"source": [index[n] for n in edges["source"]], "target": [index[n] for n in edges["target"]],
+              "value": [max(r, 1) for r in rows], "customdata": list(zip(rows, edges["task"])),
+              "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]:,} rows written by "
+                               "%{customdata[1]}<extra></extra>"},
+    ))
 
 
 def _forecast_traces(forecast: pd.DataFrame) -> list:

@@ -7,6 +7,7 @@ machine: ``run`` (``make run``, ``make airflow``), ``test`` (``make test``) and 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,16 @@ def build(profile: Profile) -> dict[str, str]:
         # Task logs stay readable in the terminal of `make run`.
         AIRFLOW__LOGGING__COLORED_CONSOLE_LOG="False",
     )
+    # Lineage: OpenLineage events as JSON lines under <data root>/lineage/, unless the user
+    # configured a transport (any AIRFLOW__OPENLINEAGE__* or OPENLINEAGE_* setting).
+    if not any(name.startswith(("AIRFLOW__OPENLINEAGE__TRANSPORT", "AIRFLOW__OPENLINEAGE__CONFIG_PATH",
+                                "OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")) and value for name, value in env.items()):
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(Path(env["ECOMMERCE_DATA_DIR"]) / "lineage" / "events.jsonl"),
+             "append": True})
+    env.setdefault("AIRFLOW__OPENLINEAGE__NAMESPACE", "ecommerce")
+    # Emit from a thread of the task process (dag.test() runs every task in one process).
+    env.setdefault("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
     # Alerts link to the task's log in the UI of `make airflow`.
     if not env.get("AIRFLOW__API__BASE_URL"):
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
@@ -64,6 +75,7 @@ def build(profile: Profile) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     profile.airflow_home.mkdir(parents=True, exist_ok=True)
     Path(env["ECOMMERCE_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    (Path(env["ECOMMERCE_DATA_DIR"]) / "lineage").mkdir(exist_ok=True)
     migrate_metadata(profile.airflow_home, env)
     return env
 

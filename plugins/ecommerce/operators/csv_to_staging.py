@@ -115,7 +115,26 @@ class CsvToStagingOperator(BaseOperator):
                 counts.written = staged_records
         self.log.info("%s reconciles: %d data lines = %d staged (in %d records) + %d quarantined",
                       path.name, data_lines, staged_lines, counts.written, counts.rejected)
+        self.loaded = {"path": path, "lines": data_lines, "bytes": path.stat().st_size,
+                       "staged": counts.written, "quarantined": counts.rejected}
         return counts.written
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """OpenLineage: the CSV file (data lines, bytes) in, ``staging.<table>`` (rows staged) and
+        ``quarantine.rejected_rows`` (lines quarantined) out."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from ecommerce import lineage
+
+        place = lineage.warehouse(self.conn_id)
+        loaded = getattr(self, "loaded", None)
+        if loaded is None:  # failed before the file was read
+            return OperatorLineage(inputs=[lineage.file_dataset(Path(self.source_dir) / file_name(self.table))])
+        return OperatorLineage(
+            inputs=[lineage.file_dataset(loaded["path"], rows=loaded["lines"], size=loaded["bytes"])],
+            outputs=[lineage.table_dataset(place, f"staging.{self.table}", rows=loaded["staged"], output=True),
+                     lineage.table_dataset(place, "quarantine.rejected_rows", rows=loaded["quarantined"], output=True)],
+        )
 
     def _create_loading_table(self, cursor, path: Path, ignored: list[str]) -> None:
         """A new table shaped like the staging table, whose defaults fill the load metadata."""

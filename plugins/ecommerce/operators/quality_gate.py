@@ -60,6 +60,7 @@ class QualityGateOperator(BaseOperator):
             if result.status != "pass":
                 self.log.warning("%s %s: %d failing rows, sample: %s", result.status.upper(),
                                  result.check.name, result.failing_rows, result.sample)
+        self.results = results
         warnings = [result for result in results if result.status == "warn"]
         if warnings:
             alerts.send(alerts.quality_warnings(context, self.business_date, warnings), context)
@@ -69,3 +70,29 @@ class QualityGateOperator(BaseOperator):
                 f"{len(failed)} error-severity check(s) failed for {self.business_date}: {', '.join(failed)}"
             )
         return {status: sum(r.status == status for r in results) for status in ("pass", "warn", "fail")}
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """OpenLineage: each checked table as an input carrying the data-quality assertions facet
+        (one assertion per check: passed or not, observed value against threshold), and the
+        results written to ``audit.dq_results``."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.generated.data_quality_assertions_dataset import (
+            Assertion,
+            DataQualityAssertionsDatasetFacet,
+        )
+
+        from ecommerce import lineage
+
+        place = lineage.warehouse(self.conn_id)
+        results = getattr(self, "results", [])
+        by_table: dict[str, list] = {}
+        for result in results:
+            by_table.setdefault(result.check.table, []).append(Assertion(
+                assertion=result.check.name, success=result.status == "pass", column=result.check.options.get("column"),
+                severity=result.check.severity, expected=f"{result.check.threshold:.6g}",
+                actual=f"{result.observed:.6g}"))
+        return OperatorLineage(
+            inputs=[lineage.table_dataset(place, table, quality=DataQualityAssertionsDatasetFacet(assertions=checks))
+                    for table, checks in sorted(by_table.items())],
+            outputs=[lineage.table_dataset(place, "audit.dq_results", rows=len(results), output=True)] if results else [],
+        )

@@ -86,13 +86,18 @@ class SqlModelOperator(BaseOperator):
             return model_statements(self.model)
         return tuple(split_statements(self.sql))
 
+    @property
+    def table(self) -> str:
+        """The table the model writes: ``warehouse/040_fact_sales.sql`` -> ``warehouse.fact_sales``."""
+        layer, _, name = self.model.removesuffix(".sql").partition("/")
+        return f"{layer}.{name.split('_', 1)[-1]}"
+
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         statements = self.statements()
         params = {"business_date": self.business_date}
-        layer, _, name = self.model.removesuffix(".sql").partition("/")
-        table = f"{layer}.{name.split('_', 1)[-1]}"
+        table = self.table
         wrote_table = False
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
@@ -106,4 +111,26 @@ class SqlModelOperator(BaseOperator):
                         counts.written, wrote_table = affected, True
                     elif not wrote_table:
                         counts.written = affected
+        self.rows_written, self.rows_rejected = counts.written, counts.rejected
         return counts.written
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """OpenLineage: the tables the model's SQL reads and writes (openlineage-sql, as for
+        ``SQLExecuteQueryOperator``), column lineage where the parser gives it, the rows written
+        to the model's table and to quarantine, and the SQL itself."""
+        from airflow.providers.common.compat.openlineage.facet import SQLJobFacet
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from ecommerce import lineage
+
+        statements = self.statements()
+        parsed = lineage.parse_sql(statements)
+        place = lineage.warehouse(self.conn_id)
+        rows = {self.table: getattr(self, "rows_written", None),
+                "quarantine.rejected_rows": getattr(self, "rows_rejected", None)}
+        return OperatorLineage(
+            inputs=[lineage.table_dataset(place, table) for table in sorted(parsed.inputs)],
+            outputs=[lineage.table_dataset(place, table, rows=rows.get(table), columns=parsed.columns.get(table),
+                                           output=True) for table in sorted(parsed.outputs)],
+            job_facets={"sql": SQLJobFacet(query="\n\n".join(statements))},
+        )
