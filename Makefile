@@ -11,17 +11,20 @@ DAYS    ?= 14
 SOURCE  ?= generate
 LANDING ?=
 ORDERS  ?= 0
+CUSTOMER    ?=
+TRANSACTION ?=
 PYTEST_ARGS ?=
 
 # Settings from .env (never committed; see .env.example) reach every command.
 -include .env
 export
 
-.PHONY: help install run test airflow backfill bench screenshots powerbi lock clean stop
+.PHONY: help install run test airflow backfill bench screenshots powerbi trace lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
 	@echo "make test | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
+	@echo "make trace CUSTOMER=<id> | make trace TRANSACTION=<id>"
 	@echo "make stop | make clean | make lock"
 
 # The venv is rebuilt only when the lock changes.
@@ -60,6 +63,11 @@ screenshots: install
 # and include/bi/semantic_model.yml (commit the result).
 powerbi: install
 	$(LOCAL) exec -- $(PY) -m ecommerce.bi dashboards
+
+# One record's path: raw file and line -> staging -> production (or quarantine) -> dimensions ->
+# facts -> analytics. Values reach the command as environment variables.
+trace: install
+	$(LOCAL) exec -- $(PY) -m ecommerce.trace --customer "$$CUSTOMER" --transaction "$$TRANSACTION"
 
 stop: install
 	$(LOCAL) stop

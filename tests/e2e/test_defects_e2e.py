@@ -134,3 +134,58 @@ def test_valid_staged_amounts_equal_the_facts_and_the_aggregates(run):
             """, {"d": DATE}).fetchone()
     assert staged == facts
     assert completed == aggregated
+
+
+# --- make trace: one record's path, on this run's data ---
+
+def trace_output(kind: str, key: str, capsys) -> str:
+    from ecommerce.trace import main
+
+    assert main([f"--{kind}", key]) == 0
+    return capsys.readouterr().out
+
+
+def raw_line(path: str, number: int) -> str:
+    return Path(path).read_text(encoding="utf-8").splitlines()[number - 1]
+
+
+def test_trace_of_a_customer_goes_from_its_raw_line_to_its_rfm_segment(run, capsys):
+    with connect() as conn:
+        customer_id, file, line, segment = conn.execute(
+            "select r.customer_id, s.source_file, s.source_line, r.segment from analytics.rfm_segments r "
+            "join staging.customers s on trim(s.customer_id) = r.customer_id::text and s.batch_date = %s "
+            "order by r.frequency desc, r.customer_id limit 1", (DATE,)).fetchone()
+    out = trace_output("customer", str(customer_id), capsys)
+    assert raw_line(file, line).startswith(f"{customer_id},")  # the line it names is the customer's
+    sections = out.split("\n== ")
+    staging = next(s for s in sections if s.startswith("Raw file lines"))
+    assert f"{file}  {line}" in staging
+    assert "(none)" not in next(s for s in sections if s.startswith("Production row"))
+    assert "infinity  True" in next(s for s in sections if s.startswith("Dimension versions"))
+    assert "completed" in next(s for s in sections if s.startswith("Orders in the facts"))
+    assert segment in next(s for s in sections if s.startswith("Counted in: RFM"))
+
+
+def test_trace_of_a_quarantined_order_gives_its_file_line_and_reason(run, capsys):
+    with connect() as conn:
+        transaction_id, file, line, reason = conn.execute(
+            "select s.transaction_id, q.source_file, q.source_line, q.reason from quarantine.rejected_rows q "
+            "join staging.transactions s on s.batch_date = q.batch_date and s.source_line = q.source_line "
+            "where q.source_table = 'transactions' and q.stage = 'production' and q.batch_date = %s "
+            "and trim(s.transaction_id) ~ '^[0-9]+$' "
+            "and not exists (select from production.transactions p where p.transaction_id::text = trim(s.transaction_id)) "
+            "order by q.source_line limit 1", (DATE,)).fetchone()
+    out = trace_output("transaction", transaction_id.strip(), capsys)
+    assert transaction_id.strip() in raw_line(file, line)
+    quarantined = next(s for s in out.split("\n== ") if s.startswith("Quarantined"))
+    assert "production" in quarantined and reason in quarantined and f"{file}  {line}" in quarantined
+    assert "(none)" in next(s for s in out.split("\n== ") if s.startswith("Production row"))
+    assert "(none)" in next(s for s in out.split("\n== ") if s.startswith("Fact lines"))
+
+
+def test_trace_refuses_anything_but_one_numeric_id(capsys):
+    from ecommerce.trace import main
+
+    assert main([]) == 2 and main(["--customer", "12", "--transaction", "3"]) == 2
+    assert main(["--customer", "12; drop table x"]) == 2
+    assert "usage: make trace" in capsys.readouterr().err
