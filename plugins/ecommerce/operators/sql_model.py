@@ -57,10 +57,10 @@ class SqlModelOperator(BaseOperator):
     any templated ``.sql`` field (the DAG's ``template_searchpath`` holds ``include/sql``), so
     the UI's Rendered Templates tab shows the SQL the task ran. Its statements may use the bound
     parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``); values are never
-    rendered into the text. The task log shows the rows each statement affected. The model's table is named by the file:
-    ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``; the last statement that
-    inserts into it gives the task's rows written (the last statement, if none does).
-    Statements that insert into ``quarantine`` count as rows rejected.
+    rendered into the text. The task log shows the rows each statement affected. The model's
+    table is named by the file: ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``;
+    the last statement that inserts into it gives the task's rows written (the last statement,
+    if none does). Statements that insert into ``quarantine`` count as rows rejected.
 
     :param sql: path of the model relative to ``include/sql``, e.g. ``warehouse/040_fact_sales.sql``.
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
