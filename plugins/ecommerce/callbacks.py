@@ -8,17 +8,22 @@ from ecommerce.business_date import business_date_of
 from ecommerce.failures import ContractViolation
 
 log = logging.getLogger("ecommerce.failures")
+#: Log groups Airflow can have open when a callback runs: "Pre Execute" and "Post Execute".
+OPEN_GROUPS_AT_MOST = 2
 
 
 def log_task_failure(context) -> None:
     """Log one line an operator can grep: dag, task, business date, try and error.
 
     Runs on every failed try (on_retry_callback and on_failure_callback). Airflow runs callbacks
-    inside the log's collapsed "Post Execute" group; the line closes that group first so it
-    shows in the UI without expanding anything, then opens it again for what follows.
+    inside the log's collapsed "Post Execute" group, itself inside "Pre Execute" when the task
+    failed before its execute began (the fail-once switch does). The UI folds groups as a stack
+    and ignores a surplus close, so the line closes both first, to show without expanding
+    anything, then opens "Post Execute" again for what follows.
     """
     ti = context["ti"]
-    log.info("::endgroup::")
+    for _ in range(OPEN_GROUPS_AT_MOST):
+        log.info("::endgroup::")
     error = context.get("exception")
     try:
         business_date = business_date_of(context)

@@ -152,8 +152,8 @@ def test_failure_callback_logs_one_clear_line(caplog):
     log_task_failure({"ti": ti, "params": {"business_date": "2026-11-20"}, "exception": ValueError("boom")})
     records = [r.getMessage() for r in caplog.records if r.name == "ecommerce.failures"]
     # outside Airflow's collapsed "Post Execute" group, which is opened again after it
-    assert records[0] == "::endgroup::" and records[2] == "::group::Post Execute"
-    record = [r for r in caplog.records if r.name == "ecommerce.failures"][1]
+    assert records[:2] == ["::endgroup::", "::endgroup::"] and records[3] == "::group::Post Execute"
+    record = [r for r in caplog.records if r.name == "ecommerce.failures"][2]
     assert record.getMessage() == (
         "TASK FAILED dag=ecommerce_pipeline task=production.customers business_date=2026-11-20 "
         "try=2 error=ValueError: boom"

@@ -168,7 +168,8 @@ def test_the_dashboards_refresh_after_the_asset_update(api, clean_run):
 
 
 def ungrouped_events(task_log: dict) -> list[str]:
-    """The lines of a task log the UI shows without expanding a "::group::" section."""
+    """The lines of a task log the UI shows without expanding a "::group::" section (the UI
+    folds groups as a stack and ignores a surplus close)."""
     depth, shown = 0, []
     for entry in task_log["content"]:
         event = str(entry.get("event", "")) if isinstance(entry, dict) else str(entry)
