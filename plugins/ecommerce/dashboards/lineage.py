@@ -1,9 +1,9 @@
 """The dashboard's lineage view, built from the OpenLineage events the tasks emitted.
 
 Reads the JSON-lines file of the file transport (the local default, ``<data root>/lineage/
-events.jsonl``) and keeps, per task, its latest completed run: each of its inputs feeds each of
-its outputs, with the rows the task wrote there. Only edges that move data a layer forward
-(raw files -> staging -> production -> warehouse -> analytics) are drawn; the event file (or
+events.jsonl``) and keeps, per task, its latest completed run: each of its inputs feeds each
+output it reported rows for, with those rows. Only edges that move data a layer forward (raw
+files -> staging -> production -> warehouse -> analytics) are drawn; the event file (or
 Marquez) holds the whole graph.
 """
 
@@ -72,9 +72,10 @@ def last_run_edges(events: list[dict], dag_id: str = "ecommerce_pipeline") -> pd
             source_label, source_layer = _node(source)
             for target in event.get("outputs") or []:
                 target_label, target_layer = _node(target)
-                if source_layer in LAYERS and target_layer in LAYERS \
+                written = (target.get("outputFacets") or {}).get("outputStatistics", {}).get("rowCount")
+                # Tables a task writes on the side (keys to revisit, stale dates) carry no row count.
+                if written is not None and source_layer in LAYERS and target_layer in LAYERS \
                         and LAYERS.index(source_layer) < LAYERS.index(target_layer):
-                    written = (target.get("outputFacets") or {}).get("outputStatistics", {}).get("rowCount")
                     rows.append((source_label, target_label, task, written, source_layer, target_layer,
                                  event["eventTime"]))
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -91,12 +91,19 @@ def _lineage_sankey(edges: pd.DataFrame | None):
     layer = {**dict(zip(edges["source"], edges["source_layer"])), **dict(zip(edges["target"], edges["target_layer"]))}
     nodes = sorted(layer, key=lambda node: (LAYERS.index(layer[node]), node))
     index = {node: position for position, node in enumerate(nodes)}
-    rows = [int(r) if pd.notna(r) else 0 for r in edges["rows"]]
+    # One column per layer, its tables spread top to bottom.
+    column = {node: [n for n in nodes if layer[n] == layer[node]] for node in nodes}
+    x = [0.01 + 0.98 * LAYERS.index(layer[node]) / (len(LAYERS) - 1) for node in nodes]
+    y = [(column[node].index(node) + 1) / (len(column[node]) + 1) for node in nodes]
+    rows = [int(r) for r in edges["rows"]]
+    # A table's rows are shared among the links into it, so its node is as tall as what it got.
+    inputs = edges.groupby(["task", "target"])["source"].transform("count")
     return go.Figure(go.Sankey(
-        arrangement="snap",
-        node={"label": nodes, "color": [LAYER_COLORS[layer[node]] for node in nodes], "pad": 8, "thickness": 12},
+        arrangement="fixed",
+        node={"label": nodes, "color": [LAYER_COLORS[layer[node]] for node in nodes], "pad": 8, "thickness": 12,
+              "x": x, "y": y},
         link={"source": [index[n] for n in edges["source"]], "target": [index[n] for n in edges["target"]],
-              "value": [max(r, 1) for r in rows], "customdata": list(zip(rows, edges["task"])),
+              "value": [max(r / n, 1) for r, n in zip(rows, inputs)], "customdata": list(zip(rows, edges["task"])),
               "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]:,} rows written by "
                                "%{customdata[1]}<extra></extra>"},
     ))
