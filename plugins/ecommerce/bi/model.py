@@ -40,7 +40,6 @@ def stable_id(*parts: str) -> str:
 class Column:
     name: str
     sql_type: str            # information_schema data_type
-    scale: int | None
     hidden: bool = False
     is_key: bool = False
     format_kind: str | None = None  # a key of the YAML's formats: money, percent
@@ -147,11 +146,11 @@ def load_spec(path: Path = SPEC_FILE) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def read_catalog(cursor, tables: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str, int | None]]]:
-    """(schema, table) -> [(column, data_type, numeric_scale)] in column order, from information_schema."""
+def read_catalog(cursor, tables: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) -> [(column, data_type)] in column order, from information_schema."""
     cursor.execute(
         """
-        select table_schema, table_name, column_name, data_type, numeric_scale
+        select table_schema, table_name, column_name, data_type
         from information_schema.columns
         where (table_schema, table_name) in (select * from unnest(%s::text[], %s::text[]))
         order by table_schema, table_name, ordinal_position
@@ -159,19 +158,15 @@ def read_catalog(cursor, tables: list[tuple[str, str]]) -> dict[tuple[str, str],
         ([schema for schema, _ in tables], [name for _, name in tables]),
     )
     catalog: dict = {}
-    for schema, table, column, data_type, scale in cursor.fetchall():
-        catalog.setdefault((schema, table), []).append((column, data_type, scale))
+    for schema, table, column, data_type in cursor.fetchall():
+        catalog.setdefault((schema, table), []).append((column, data_type))
     return catalog
 
 
-def resolve(spec: dict, catalog: dict) -> Model:
-    """Check ``spec`` against ``catalog`` and build the model; ModelError lists every mismatch."""
-    problems: list[str] = []
-    formats = {kind: entry["format"] for kind, entry in spec.get("formats", {}).items()}
+def _tables(spec: dict, catalog: dict, problems: list[str]) -> list[Table]:
     format_of = {column: kind for kind, entry in spec.get("formats", {}).items() for column in entry["columns"]}
-    all_columns = {column for columns in catalog.values() for column, _, _ in columns}
+    all_columns = {column for columns in catalog.values() for column, _ in columns}
     problems += [f"formats: no table has a column {c!r}" for c in sorted(set(format_of) - all_columns)]
-
     tables = []
     for entry in spec["tables"]:
         name, schema = entry["name"], entry["schema"]
@@ -179,19 +174,19 @@ def resolve(spec: dict, catalog: dict) -> Model:
         if not found:
             problems.append(f"table {schema}.{name} is not in the warehouse")
             continue
-        names = [column for column, _, _ in found]
         hidden, sort_by = set(entry.get("hidden", [])), dict(entry.get("sort_by", {}))
         date_column = entry.get("date_column")
-        for wanted in [*hidden, *sort_by, *sort_by.values(), *([date_column] if date_column else [])]:
-            if wanted not in names:
-                problems.append(f"{name}: no column {wanted!r}")
-        columns = []
-        for column, data_type, scale in found:
-            columns.append(Column(column, data_type, scale, hidden=column in hidden, is_key=column == date_column,
-                                  format_kind=format_of.get(column), sort_by=sort_by.get(column)))
-        tables.append(Table(name, schema, entry["description"], tuple(columns), date_column))
-    by_name = {t.name: t for t in tables}
+        names = [column for column, _ in found]
+        problems += [f"{name}: no column {wanted!r}" for wanted in
+                     [*hidden, *sort_by, *sort_by.values(), *([date_column] if date_column else [])] if wanted not in names]
+        columns = tuple(Column(column, data_type, hidden=column in hidden, is_key=column == date_column,
+                               format_kind=format_of.get(column), sort_by=sort_by.get(column))
+                        for column, data_type in found)
+        tables.append(Table(name, schema, entry["description"], columns, date_column))
+    return tables
 
+
+def _relationships(spec: dict, by_name: dict[str, Table], problems: list[str]) -> list[Relationship]:
     relationships = []
     for left, right in spec.get("relationships", []):
         (from_table, from_column), (to_table, to_column) = left.split("."), right.split(".")
@@ -199,43 +194,57 @@ def resolve(spec: dict, catalog: dict) -> Model:
             if table not in by_name or not by_name[table].column(column):
                 problems.append(f"relationship {left} -> {right}: no column {table}.{column}")
         relationships.append(Relationship(from_table, from_column, to_table, to_column))
+    return relationships
 
+
+def _field(ref: str, by_name: dict[str, Table], measure_names: set[str], problem) -> Field | None:
+    """A visual's field from ``table.column``, ``table.[Measure]`` or ``agg(table.column)``."""
+    parsed = _FIELD.match(ref)
+    if not parsed:
+        problem(f"cannot read field {ref!r}")
+        return None
+    table, aggregation = parsed["table"], parsed["agg"]
+    if parsed["measure"]:
+        if parsed["measure"] not in measure_names or table != MEASURE_TABLE:
+            problem(f"no measure {ref!r}")
+        return Field(table, parsed["measure"], "measure")
+    if table not in by_name or not by_name[table].column(parsed["column"]):
+        problem(f"no column {ref!r}")
+    if aggregation and aggregation not in _AGGREGATIONS:
+        problem(f"unknown aggregation {aggregation!r}")
+    return Field(table, parsed["column"], "column", aggregation)
+
+
+def _pages(spec: dict, by_name: dict[str, Table], measure_names: set[str], problems: list[str]) -> list[Page]:
+    pages = []
+    for page in spec.get("pages", []):
+        def problem(text: str, page_name=page["name"]) -> None:
+            problems.append(f"page {page_name!r}: {text}")
+
+        visuals = []
+        for visual in page["visuals"]:
+            roles = {role: tuple(f for ref in refs if (f := _field(ref, by_name, measure_names, problem)))
+                     for role, refs in visual["fields"].items()}
+            visuals.append(Visual(visual["type"], visual["title"], int(visual.get("span", 1)), roles))
+        pages.append(Page(page["name"], tuple(visuals)))
+    return pages
+
+
+def resolve(spec: dict, catalog: dict) -> Model:
+    """Check ``spec`` against ``catalog`` and build the model; ModelError lists every mismatch."""
+    problems: list[str] = []
+    formats = {kind: entry["format"] for kind, entry in spec.get("formats", {}).items()}
+    tables = _tables(spec, catalog, problems)
+    by_name = {t.name: t for t in tables}
+    relationships = _relationships(spec, by_name, problems)
     measures = tuple(
         Measure(m["name"], m["description"], m["dax"], formats.get(m["format"], m["format"]), m["sql"], m["shown_by"])
         for m in spec.get("measures", [])
     )
-    measure_names = {m.name for m in measures}
-    pages = []
-    for page in spec.get("pages", []):
-        visuals = []
-        for visual in page["visuals"]:
-            roles = {}
-            for role, refs in visual["fields"].items():
-                fields = []
-                for ref in refs:
-                    parsed = _FIELD.match(ref)
-                    if not parsed:
-                        problems.append(f"page {page['name']!r}: cannot read field {ref!r}")
-                        continue
-                    table, agg = parsed["table"], parsed["agg"]
-                    if parsed["measure"]:
-                        if parsed["measure"] not in measure_names or table != MEASURE_TABLE:
-                            problems.append(f"page {page['name']!r}: no measure {ref!r}")
-                        fields.append(Field(table, parsed["measure"], "measure"))
-                    else:
-                        if table not in by_name or not by_name[table].column(parsed["column"]):
-                            problems.append(f"page {page['name']!r}: no column {ref!r}")
-                        if agg and agg not in _AGGREGATIONS:
-                            problems.append(f"page {page['name']!r}: unknown aggregation {agg!r}")
-                        fields.append(Field(table, parsed["column"], "column", agg))
-                roles[role] = tuple(fields)
-            visuals.append(Visual(visual["type"], visual["title"], int(visual.get("span", 1)), roles))
-        pages.append(Page(page["name"], tuple(visuals)))
-
+    pages = _pages(spec, by_name, {m.name for m in measures}, problems)
     if problems:
         raise ModelError("include/bi/semantic_model.yml does not match the warehouse:\n  " + "\n  ".join(problems))
-    connection = Connection(**spec["connection"])
-    return Model(connection, tuple(tables), tuple(relationships), measures, tuple(pages), formats)
+    return Model(Connection(**spec["connection"]), tuple(tables), tuple(relationships), measures, tuple(pages), formats)
 
 
 def aggregation_code(name: str) -> int:

@@ -14,7 +14,7 @@ import json
 from ecommerce.bi.model import MEASURE_TABLE, Column, Model, Table, stable_id
 
 NAME = "ecommerce_analytics"
-MONEY_DEFAULT = "#,0.00"
+NUMBER_FORMAT = "#,0.00"
 _TYPES = {"smallint": "int64", "integer": "int64", "bigint": "int64", "numeric": "decimal",
           "double precision": "double", "real": "double", "boolean": "boolean", "date": "dateTime",
           "timestamp with time zone": "dateTime", "timestamp without time zone": "dateTime"}
@@ -40,7 +40,7 @@ def format_string(column: Column, formats: dict[str, str]) -> str | None:
     if column.is_integer:
         return "0" if column.hidden or not column.additive else "#,0"
     if column.is_number:
-        return MONEY_DEFAULT
+        return NUMBER_FORMAT
     return None
 
 
