@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 from airflow.sdk import BaseNotifier
 
-from ecommerce.business_date import business_date_of
-from ecommerce.failures import ContractViolation
+from ecommerce.business_date import business_date_or_unknown
 
 log = logging.getLogger("ecommerce.alerts")
 
@@ -97,13 +96,6 @@ def send(alert: Alert, context) -> int:
     return len(configured)
 
 
-def _business_date(context) -> str:
-    try:
-        return business_date_of(context)
-    except ContractViolation:
-        return "unknown"
-
-
 def _first_line(error: BaseException | None) -> str:
     if error is None:
         return "unknown"
@@ -113,7 +105,7 @@ def _first_line(error: BaseException | None) -> str:
 
 def task_failure(context) -> Alert:
     ti = context["ti"]
-    date = _business_date(context)
+    date = business_date_or_unknown(context)
     return Alert(
         subject=f"[ecommerce] FAILED {ti.dag_id}.{ti.task_id} for {date}",
         lines=(("DAG", ti.dag_id), ("Task", ti.task_id), ("Business date", date),

@@ -17,3 +17,11 @@ def business_date_of(context) -> str:
     if start is None:
         raise ContractViolation("the run has no business_date param and no data interval")
     return start.strftime("%Y-%m-%d")
+
+
+def business_date_or_unknown(context) -> str:
+    """The business date for a failure report: ``unknown`` when the run has none to give."""
+    try:
+        return business_date_of(context)
+    except ContractViolation:
+        return "unknown"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ecommerce.business_date import business_date_of
-from ecommerce.failures import ContractViolation
+from ecommerce.business_date import business_date_or_unknown
 
 log = logging.getLogger("ecommerce.failures")
 #: Log groups Airflow can have open when a callback runs: "Pre Execute" and "Post Execute".
@@ -25,10 +24,7 @@ def log_task_failure(context) -> None:
     for _ in range(OPEN_GROUPS_AT_MOST):
         log.info("::endgroup::")
     error = context.get("exception")
-    try:
-        business_date = business_date_of(context)
-    except ContractViolation:
-        business_date = "unknown"
+    business_date = business_date_or_unknown(context)
     log.error(
         "TASK FAILED dag=%s task=%s business_date=%s try=%s error=%s",
         ti.dag_id, ti.task_id, business_date, ti.try_number,
