@@ -104,6 +104,20 @@ def test_quoted_line_break_is_one_record_with_its_first_line_number(db, tmp_path
     assert db.execute("select address from staging.customers where customer_id = '2'").fetchone()[0] == "1 Main St\nApt 4"
 
 
+def test_the_careful_path_keeps_every_line_number_around_blank_bad_and_spanning_lines(db, tmp_path):
+    """One COPY numbers the rows of the careful path: blank lines, malformed lines and the
+    extra lines of a record spanning lines must not shift the numbers after them."""
+    lines = [HEADER, customer_line(1), "", "9,too,few", customer_line(4, first="Zoë"),
+             customer_line(5).replace("1 Main St", '"1 Main St\nApt 4"'), customer_line(7), "   ",
+             customer_line(9).replace("Ann", '"Ann, Jr."'), customer_line(10)]
+    load(write(tmp_path, "\n".join(lines) + "\n"))
+    assert [(row[0], row[1], row[2]) for row in staged(db)] == [
+        (2, "1", "Ann"), (5, "4", "Zoë"), (6, "5", "Ann"), (8, "7", "Ann"), (10, "9", "Ann, Jr."), (11, "10", "Ann")]
+    assert db.execute("select source_line, source_lines from staging.customers where source_lines > 1").fetchall() == [(6, 2)]
+    assert [(row[0], row[1]) for row in quarantined(db)] == [(4, "wrong_column_count")]
+    assert db.execute("select count(*) from staging.customers where customer_id is null").fetchone()[0] == 0
+
+
 @pytest.mark.parametrize("bad_line, reason", [
     (b"9,too,few,columns", "wrong_column_count"),
     (customer_line(9).encode() + b",extra", "wrong_column_count"),

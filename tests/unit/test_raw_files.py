@@ -4,11 +4,13 @@ line-by-line scan finds there."""
 from __future__ import annotations
 
 import csv
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecommerce.raw_files import PlainLines, Record, scan_records
+from ecommerce import raw_files
+from ecommerce.raw_files import MAX_FIELD_CHARS, PlainLines, Record, count_data_lines, scan_records
 
 # Pieces of lines: plain text, separators, quotes, line breaks, and the bytes that are not plain.
 PIECES = st.sampled_from([b"1", b"42", b"ab", b" ", b",", b",", b",", b'"', b'""', b"\n", b"\r\n", b"\r",
@@ -42,3 +44,34 @@ def test_a_run_keeps_its_line_numbers_around_bad_lines(tmp_path):
     assert [(type(item).__name__, item.line) for item in items] == [
         ("PlainLines", 2), ("Malformed", 4), ("PlainLines", 5), ("PlainLines", 7)]
     assert [item.count for item in items if isinstance(item, PlainLines)] == [2, 1, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(PIECES, max_size=60).map(b"".join), columns=st.integers(min_value=2, max_value=4),
+       block=st.integers(min_value=1, max_value=12))
+def test_scanning_in_small_blocks_finds_the_same_records(tmp_path_factory, body, columns, block):
+    """Lines are judged plain block by block: a block boundary anywhere changes nothing."""
+    path = tmp_path_factory.mktemp("scan") / "file.csv"
+    path.write_bytes(b"a,b,c,d\n" + body)
+    with patch.object(raw_files, "SCAN_BLOCK", block):
+        assert expanded(path, columns, plain_runs=True) == expanded(path, columns, plain_runs=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(PIECES | st.sampled_from([b"\t", b"\x0b", b"\x0c", b"  \n"]), max_size=60).map(b"".join),
+       block=st.sampled_from([3, raw_files.SCAN_BLOCK]))
+def test_data_lines_are_the_lines_with_more_than_whitespace(tmp_path_factory, body, block):
+    path = tmp_path_factory.mktemp("count") / "file.csv"
+    path.write_bytes(b"a,b\n" + body)
+    with patch.object(raw_files, "SCAN_BLOCK", block):
+        assert count_data_lines(path) == sum(1 for line in body.split(b"\n") if line.strip())
+
+
+def test_a_line_longer_than_a_field_may_be_is_judged_record_by_record(tmp_path):
+    path = tmp_path / "file.csv"
+    long = b"x" * (MAX_FIELD_CHARS + 1)
+    path.write_bytes(b"a,b\n1,2\n" + long + b",3\n4,5\n")
+    items = list(scan_records(path, 2, plain_runs=True))
+    assert [(type(item).__name__, item.line) for item in items] == [
+        ("PlainLines", 2), ("Malformed", 3), ("PlainLines", 4)]
+    assert items[1].reason == "field_too_large"

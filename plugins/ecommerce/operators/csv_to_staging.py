@@ -183,10 +183,13 @@ class CsvToStagingOperator(BaseOperator):
         """The careful path: good records through COPY, malformed lines to quarantine.
         Returns (records staged, lines they span, lines quarantined).
 
-        Runs of plain lines go to COPY as the file has them, one COPY each, the line-number
-        sequence set to the run's first line; the records that needed parsing (quoted fields,
-        non-ASCII text) are written back as CSV with their line numbers and go in COPYs of
-        their own. Either way an empty unquoted field loads as NULL, as on the whole-file path.
+        One COPY takes a row for every line after the header, so the line-number sequence
+        numbers the rows: runs of plain lines as the file has them; a record that needed
+        parsing (quoted fields, non-ASCII text) written back as CSV; an all-NULL placeholder for
+        a malformed or blank line. The placeholders are deleted afterwards (by line number), and
+        the rare records spanning lines (a quoted line break) load in a COPY of their own with
+        their line numbers. Either way an empty unquoted field loads as NULL, as on the
+        whole-file path.
         """
         import csv
         import io
@@ -195,39 +198,57 @@ class CsvToStagingOperator(BaseOperator):
 
         loading = sql.Identifier("staging", f"{self.partition}_loading")
         names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
-        copy_run = sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names)
-        copy_parsed = sql.SQL("copy {} (source_line, source_lines, {}) from stdin (format csv, encoding 'UTF8')"
-                              ).format(loading, names)
-        sequence = f"staging.{self.partition}_line"
+        rows = bytearray()  # the COPY's rows, sent a megabyte at a time
+        empty_row = b"," * (len(columns) - 1) + b"\n"  # all NULL
+        placeholders: list[int] = []  # their line numbers
+        spanning = io.StringIO()  # records spanning lines, as CSV with their line numbers
         parsed = io.StringIO()
-        writer = csv.writer(parsed, lineterminator="\n")
+        writer, spanning_writer = csv.writer(parsed, lineterminator="\n"), csv.writer(spanning, lineterminator="\n")
 
-        def flush_parsed() -> None:
-            if parsed.tell():
-                with cursor.copy(copy_parsed) as pipe:
-                    pipe.write(parsed.getvalue().encode("utf-8"))
-                parsed.seek(0)
-                parsed.truncate()
+        def hold(first: int, after: int) -> None:
+            """Placeholder rows for lines first..after-1."""
+            placeholders.extend(range(first, after))
+            rows.extend(empty_row * (after - first))
 
         malformed: list[Malformed] = []
         staged_records = staged_lines = 0
+        next_line = 2
         key = SNAPSHOT_KEYS.get(self.table)
-        for item in scan_records(path, len(columns), columns.index(key) if key else None, plain_runs=True):
-            if isinstance(item, PlainLines):
-                cursor.execute("select setval(%s, %s, false)", (sequence, item.line))
-                with cursor.copy(copy_run) as pipe:
-                    pipe.write(item.data)
-                staged_records += item.count
-                staged_lines += item.count
-            elif isinstance(item, Malformed):
-                malformed.append(item)
-            else:
-                writer.writerow([item.line, item.lines, *item.fields])
-                staged_records += 1
-                staged_lines += item.lines
-                if parsed.tell() >= COPY_CHUNK_BYTES:
-                    flush_parsed()
-        flush_parsed()
+        # The failed whole-file COPY drew numbers too: start again at the first data line.
+        cursor.execute("select setval(%s, 2, false)", (f"staging.{self.partition}_line",))
+        with cursor.copy(sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names)
+                         ) as pipe:
+            for item in scan_records(path, len(columns), columns.index(key) if key else None, plain_runs=True):
+                hold(next_line, item.line)  # blank lines, which the scan skips
+                if isinstance(item, PlainLines):
+                    rows += item.data if item.data.endswith(b"\n") else item.data + b"\n"
+                    staged_records, staged_lines = staged_records + item.count, staged_lines + item.count
+                    next_line = item.line + item.count
+                elif isinstance(item, Malformed):
+                    malformed.append(item)
+                    hold(item.line, item.line + 1)
+                    next_line = item.line + 1
+                else:
+                    if item.lines == 1:
+                        writer.writerow(item.fields)
+                        rows += parsed.getvalue().encode("utf-8")
+                        parsed.seek(0)
+                        parsed.truncate()
+                    else:
+                        spanning_writer.writerow([item.line, item.lines, *item.fields])
+                        hold(item.line, item.line + item.lines)
+                    staged_records, staged_lines = staged_records + 1, staged_lines + item.lines
+                    next_line = item.line + item.lines
+                if len(rows) >= COPY_CHUNK_BYTES:
+                    pipe.write(bytes(rows))
+                    rows.clear()
+            pipe.write(bytes(rows))
+        if placeholders:
+            cursor.execute(sql.SQL("delete from {} where source_line = any(%s)").format(loading), (placeholders,))
+        if spanning.tell():
+            with cursor.copy(sql.SQL("copy {} (source_line, source_lines, {}) from stdin (format csv, encoding 'UTF8')"
+                                     ).format(loading, names)) as pipe:
+                pipe.write(spanning.getvalue().encode("utf-8"))
         with cursor.copy(
             "copy quarantine.rejected_rows (source_table, batch_date, source_file, source_line, stage, "
             "reason, raw_record, record_key) from stdin"
