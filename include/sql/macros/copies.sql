@@ -1,20 +1,53 @@
 {#- Copies of one record in one file: identical ones collapse, copies that disagree are all
     quarantined (no copy is more right than another). -#}
 
-{#- The rows of `source` with `conflicting`: true when a valid row (type_reason null) shares
-    its key (`keys`: name and expression pairs) with a valid row of other `content`. -#}
+{#- The rows of `source` with their keys (`keys`: name and expression pairs; null for a row
+    with a type_reason, so no cast meets a value that failed its type) and `conflicting`: true
+    when a valid row shares its key with a valid row of other `content`. The content is built
+    for shared keys only: most keys are not shared, and grouping by a key is cheaper than
+    sorting every row by it. -#}
 {% macro flag_conflicting_copies(source, keys, content) -%}
+{%- set names = keys | map(attribute=0) | list -%}
+{%- set guarded -%}
+{% for name, expression in keys %}{{ guard(expression) }}{{ ', ' if not loop.last }}{% endfor %}
+{%- endset -%}
 select
-    *,
-    min(content) over same_key <> max(content) over same_key as conflicting
+    keyed.*,
+    conflicts.{{ names[0] }} is not null as conflicting
 from (
     select
         *,
         {%- for name, expression in keys %}
-        case when type_reason is null then {{ expression }} end as {{ name }},
+        {{ guard(expression) }} as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        case when type_reason is null then concat_ws('|', {{ content | join(', ') }}) end as content
     from {{ source }}
 ) as keyed
-window same_key as (partition by {{ keys | map(attribute=0) | join(', ') }})
+left join (
+    select
+        {%- for name, expression in keys %}
+        {{ guard(expression) }} as {{ name }},
+        {%- endfor %}
+        min(content) <> max(content) as conflicting
+    from (
+        select *, case when type_reason is null then concat_ws('|', {{ content | join(', ') }}) end as content
+        from {{ source }}
+    ) as copies
+    where type_reason is null
+        and ({{ guarded }}) in (
+            select {{ guarded }}
+            from {{ source }}
+            where type_reason is null
+            group by {{ guarded }}
+            having count(*) > 1
+        )
+    group by {{ guarded }}
+) as conflicts
+    on {% for name in names %}conflicts.{{ name }} = keyed.{{ name }} and {% endfor %}conflicts.conflicting
+{%- endmacro %}
+
+
+
+{#- `expression` for a row without a type_reason, else null. -#}
+{% macro guard(expression) -%}
+case when type_reason is null then {{ expression }} end
 {%- endmacro %}

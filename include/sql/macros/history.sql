@@ -30,17 +30,17 @@ select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'), hashtext(%(busine
 {%- endmacro %}
 
 
-{% macro snapshot_reference(snapshots, key, value, entity) -%}
--- the date's own snapshot lists every {{ entity }} as of the end of the day
-when not exists (
-    select from production.{{ snapshots }} as snapshot
-    where snapshot.batch_date = %(business_date)s and snapshot.{{ key }} = {{ value }}
-) then 'unknown_{{ entity }}'
-when not exists (
-    select from production.{{ snapshots }} as snapshot
-    where snapshot.batch_date = %(business_date)s and snapshot.{{ key }} = {{ value }}
-        and snapshot.row_hash is not null
-) then '{{ entity }}_quarantined'
+{% macro snapshot_join(snapshots, key, value) -%}
+-- the date's own snapshot lists every key as of the end of the day (one row per key)
+left join production.{{ snapshots }} as {{ snapshots }}
+    on {{ snapshots }}.batch_date = %(business_date)s and {{ snapshots }}.{{ key }} = {{ value }}
+{%- endmacro %}
+
+
+{#- The reasons a row referring to a key of the snapshot joined by snapshot_join fails. -#}
+{% macro snapshot_reference(snapshots, key, entity) -%}
+when {{ snapshots }}.{{ key }} is null then 'unknown_{{ entity }}'
+when {{ snapshots }}.row_hash is null then '{{ entity }}_quarantined'
 {%- endmacro %}
 
 

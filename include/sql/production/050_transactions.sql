@@ -37,7 +37,8 @@ cleaned as (
     from source
 ),
 
-typed as (
+-- Typed once: the checks below read these rows three times.
+typed as materialized (
     select
         *,
         case
@@ -62,7 +63,7 @@ copies as (
     {{ copies.flag_conflicting_copies(
         'typed', [('order_key', 'transaction_id::bigint')],
         ['customer_id::bigint', 'transaction_ts::timestamptz', 'channel', 'payment_method', 'status',
-         'shipping_cost::numeric']) }}
+         'shipping_cost::numeric']) | indent(4) }}
 ),
 
 checked as (
@@ -72,15 +73,14 @@ checked as (
             typed.type_reason,
             case
                 when typed.conflicting then 'conflicting_duplicate'
-                {{ history.snapshot_reference('customer_snapshots', 'customer_id', 'typed.customer_id::bigint',
-                                              'customer') }}
-                when exists (
-                    select from production.transactions as loaded
-                    where loaded.transaction_id = typed.transaction_id::bigint
-                ) then 'transaction_id_of_another_date'
+                {{ history.snapshot_reference('customer_snapshots', 'customer_id', 'customer') | indent(16) }}
+                when loaded.transaction_id is not null then 'transaction_id_of_another_date'
             end
         ) as reject_reason
     from copies as typed
+    {{ history.snapshot_join('customer_snapshots', 'customer_id',
+                             'case when typed.type_reason is null then typed.customer_id::bigint end') | indent(4) }}
+    left join production.transactions as loaded on loaded.transaction_id = typed.order_key
 )
 
 select * from checked;

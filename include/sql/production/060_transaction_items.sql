@@ -32,7 +32,8 @@ cleaned as (
     from source
 ),
 
-typed as (
+-- Typed once: the checks below read these rows three times.
+typed as materialized (
     select
         *,
         case
@@ -58,7 +59,7 @@ typed as (
 copies as (
     {{ copies.flag_conflicting_copies(
         'typed', [('order_key', 'transaction_id::bigint'), ('line_key', 'line_number::integer')],
-        ['product_id::bigint', 'quantity::integer', 'unit_price::numeric', 'discount::numeric']) }}
+        ['product_id::bigint', 'quantity::integer', 'unit_price::numeric', 'discount::numeric']) | indent(4) }}
 ),
 
 checked as (
@@ -68,16 +69,15 @@ checked as (
             typed.type_reason,
             case
                 when typed.conflicting then 'conflicting_duplicate'
-                when not exists (
-                    select from production.transactions as transactions
-                    where transactions.transaction_id = typed.transaction_id::bigint
-                        and transactions.batch_date = %(business_date)s
-                ) then 'unknown_or_rejected_transaction'
-                {{ history.snapshot_reference('product_snapshots', 'product_id', 'typed.product_id::bigint',
-                                              'product') }}
+                when transactions.transaction_id is null then 'unknown_or_rejected_transaction'
+                {{ history.snapshot_reference('product_snapshots', 'product_id', 'product') | indent(16) }}
             end
         ) as reject_reason
     from copies as typed
+    left join production.transactions as transactions
+        on transactions.transaction_id = typed.order_key and transactions.batch_date = %(business_date)s
+    {{ history.snapshot_join('product_snapshots', 'product_id',
+                             'case when typed.type_reason is null then typed.product_id::bigint end') | indent(4) }}
 )
 
 select * from checked;
