@@ -19,6 +19,9 @@ baselines measured in the same run on the same machine.
 - Any order: a late date (the oldest, loaded last into 30 loaded dates) beside an in-order
   date of the same volume (same weekday and month), production to analytics.
 
+- Daily cost against history: each task's time on the 28th date loaded beside the 7th (both
+  Fridays, so about the same volume), from ``audit.task_runs``.
+
 Runs in its own database (``ecommerce_bench``) and a scratch folder; prints a table.
 """
 
@@ -200,9 +203,10 @@ def million_line_day(conninfo: str, folder: Path) -> tuple[float, list[tuple[str
     return seconds, slowest
 
 
-def late_date_against_in_order(conninfo: str, out: Path) -> tuple[float, float]:
+def late_date_against_in_order(conninfo: str, out: Path) -> tuple[float, float, list[tuple[str, float, float]]]:
     """Load May 2nd..31st in order, then May 1st last; return (seconds of May 29th, loaded in
-    order, a Friday like May 1st; seconds of May 1st, loaded last into 30 dates)."""
+    order, a Friday like May 1st; seconds of May 1st, loaded last into 30 dates; each task's
+    seconds on May 8th and May 29th, the 7th and the 28th date loaded, both Fridays)."""
     from datetime import timedelta
 
     from ecommerce.contract import RAW_TABLES
@@ -220,7 +224,26 @@ def late_date_against_in_order(conninfo: str, out: Path) -> tuple[float, float]:
                                  business_date=day.isoformat()).execute(bench_context(f"ingest_staging.{table}"))
     seconds = {day: load_models(day.isoformat()) for day in dates[1:]}
     late = load_models(first.isoformat())
-    return seconds[first + timedelta(days=28)], late
+    early, later = first + timedelta(days=7), first + timedelta(days=28)
+    with psycopg.connect(conninfo) as conn:
+        growth = conn.execute(
+            "select task_id, sum(duration_seconds) filter (where business_date = %(early)s)::float, "
+            "sum(duration_seconds) filter (where business_date = %(later)s)::float "
+            "from audit.task_runs where business_date in (%(early)s, %(later)s) group by task_id order by task_id",
+            {"early": early, "later": later}).fetchall()
+    return seconds[later], late, growth
+
+
+def growth_rows(growth: list[tuple[str, float, float]]) -> list[tuple[str, ...]]:
+    """Bench rows: every task's time on the 28th date against the 7th (same weekday, so about
+    the same volume): the whole day, and the tasks that grew most among those taking 0.1 s."""
+    early, later = sum(row[1] for row in growth), sum(row[2] for row in growth)
+    rows = [("daily cost, date 28 vs date 7 (all tasks)", f"{later:.2f}s", f"date 7: {early:.2f}s",
+             f"{later / early:.2f}x", "goal <= 1.25x per task")]
+    timed_tasks = sorted((row for row in growth if row[1] >= 0.1), key=lambda row: row[2] / row[1], reverse=True)
+    for task, on_early, on_later in timed_tasks[:3]:
+        rows.append((f"  {task}", f"{on_later:.2f}s", f"date 7: {on_early:.2f}s", f"{on_later / on_early:.2f}x", ""))
+    return rows
 
 
 NOOP_DAG = """
@@ -334,9 +357,10 @@ def main() -> None:
         conn.execute("delete from quarantine.rejected_rows where batch_date = %s", (DAY,))
 
     with tempfile.TemporaryDirectory() as scratch:
-        in_order, late = late_date_against_in_order(conninfo, Path(scratch))
+        in_order, late, growth = late_date_against_in_order(conninfo, Path(scratch))
     results.append(("late date, production to analytics", f"{late:.2f}s",
                     f"in-order date, same volume: {in_order:.2f}s", f"{late / in_order:.2f}x", "goal <= 2x"))
+    results.extend(growth_rows(growth))
 
     with tempfile.TemporaryDirectory() as scratch:
         noop = noop_dags_test(Path(scratch))

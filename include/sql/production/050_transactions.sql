@@ -88,17 +88,22 @@ select * from checked;
 {{ quarantine.quarantine_rejected('transactions', 'transactions_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
-select %(business_date)s, 'transactions', count(*) - count(distinct transaction_id::bigint)
-from transactions_batch
-where reject_reason is null
+select %(business_date)s, 'transactions', coalesce(sum(copies - 1), 0)
+from (
+    select count(*) as copies
+    from transactions_batch
+    where reject_reason is null
+    group by order_key
+    having count(*) > 1
+) as collapsed
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
 insert into production.transactions (
     transaction_id, customer_id, transaction_ts, channel, payment_method, status,
     shipping_cost, batch_date
 )
-select distinct on (transaction_id::bigint)
-    transaction_id::bigint,
+select distinct on (order_key)
+    order_key,
     customer_id::bigint,
     transaction_ts::timestamptz,
     channel,
@@ -108,7 +113,7 @@ select distinct on (transaction_id::bigint)
     %(business_date)s
 from transactions_batch
 where reject_reason is null
-order by transaction_id::bigint, source_line desc;
+order by order_key, source_line desc;
 
 -- What the (not enforced) foreign key states: every order of the date names a customer.
 select audit.assert(

@@ -85,24 +85,29 @@ select * from checked;
 {{ quarantine.quarantine_rejected('transaction_items', 'transaction_items_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
-select %(business_date)s, 'transaction_items', count(*) - count(distinct (transaction_id::bigint, line_number::integer))
-from transaction_items_batch
-where reject_reason is null
+select %(business_date)s, 'transaction_items', coalesce(sum(copies - 1), 0)
+from (
+    select count(*) as copies
+    from transaction_items_batch
+    where reject_reason is null
+    group by order_key, line_key
+    having count(*) > 1
+) as collapsed
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
 insert into production.transaction_items (
     transaction_id, line_number, product_id, quantity, unit_price, discount
 )
-select distinct on (transaction_id::bigint, line_number::integer)
-    transaction_id::bigint,
-    line_number::integer,
+select distinct on (order_key, line_key)
+    order_key,
+    line_key,
     product_id::bigint,
     quantity::integer,
     unit_price::numeric(12, 2),
     discount::numeric(5, 4)
 from transaction_items_batch
 where reject_reason is null
-order by transaction_id::bigint, line_number::integer, source_line desc;
+order by order_key, line_key, source_line desc;
 
 -- What the (not enforced) foreign keys state: every line of the date belongs to one of its
 -- orders (it was inserted for one) and names a product.
