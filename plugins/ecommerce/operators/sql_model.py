@@ -22,7 +22,7 @@ def inserts_into(statement: str, table: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def model_statements(sql: str) -> tuple[str, ...]:
     """The statements of the model file ``sql``, rendered and split once per process."""
-    return tuple(split_statements(render_model(sql)))
+    return split_statements(render_model(sql))
 
 
 def render_model(sql: str) -> str:
@@ -38,8 +38,13 @@ def render_model(sql: str) -> str:
     return environment.get_template(sql).render()
 
 
-def split_statements(text: str) -> list[str]:
-    """Split a SQL file into statements, leaving out empty ones and bare comments."""
+@functools.lru_cache(maxsize=256)
+def split_statements(text: str) -> tuple[str, ...]:
+    """Split a SQL file into statements, leaving out empty ones and bare comments.
+
+    Kept per text: sqlparse takes a good part of a second on a large model, and a model's
+    rendered text is the same for every business date (the date is a bound parameter).
+    """
     import sqlparse
 
     statements = []
@@ -47,7 +52,7 @@ def split_statements(text: str) -> list[str]:
         code = sqlparse.format(statement, strip_comments=True).strip().rstrip(";").strip()
         if code:
             statements.append(statement)
-    return statements
+    return tuple(statements)
 
 
 class SqlModelOperator(BaseOperator):
@@ -84,7 +89,7 @@ class SqlModelOperator(BaseOperator):
         outside a DAG run (tests, benchmarks), from the file rendered here."""
         if self.sql == self.model:
             return model_statements(self.model)
-        return tuple(split_statements(self.sql))
+        return split_statements(self.sql)
 
     @property
     def table(self) -> str:
