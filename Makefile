@@ -19,11 +19,11 @@ PYTEST_ARGS ?=
 -include .env
 export
 
-.PHONY: help install run test airflow backfill bench screenshots powerbi trace lock clean stop
+.PHONY: help install run test check airflow backfill bench screenshots powerbi trace lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
-	@echo "make test | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
+	@echo "make test | make check | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
 	@echo "make trace CUSTOMER=<id> | make trace TRANSACTION=<id>"
 	@echo "make stop | make clean | make lock"
 
@@ -44,6 +44,11 @@ run: install
 # tests/conftest.py sets up the test profile: embedded database ecommerce_test, .local/test/.
 test: install
 	$(PY) -m pytest -v $(PYTEST_ARGS)
+
+# The quick edit loop: unit, DAG and SQL tests without the e2e runs and the many-load ones
+# (make test runs everything).
+check: install
+	$(PY) -m pytest -q -m "not e2e and not slow" tests/unit tests/dags tests/sql $(PYTEST_ARGS)
 
 airflow: install
 	$(LOCAL) exec -- $(PY) -m ecommerce.local.services

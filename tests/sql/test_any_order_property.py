@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 
 from conftest import assert_same_content, load_after_staging, stage_generated
 
+# Many loads each: make test runs them, make check (the quick edit loop) leaves them out.
+pytestmark = pytest.mark.slow
+
 FIRST_DATE = date(2026, 3, 27)  # a Friday: the range holds a weekend and a month end
 DATES = [(FIRST_DATE + timedelta(days=n)).isoformat() for n in range(8)]
 SHOP = dict(seed=7, orders=40, customers=150, new_customers=2, products=60, customer_change_rate=0.04,

@@ -16,6 +16,9 @@ import pytest
 
 from conftest import LOADED_LAYERS, assert_same_content, connect, load_after_staging, stage_generated
 
+# Many loads each: make test runs them, make check (the quick edit loop) leaves them out.
+pytestmark = pytest.mark.slow
+
 DATES = ["2026-06-05", "2026-06-06", "2026-06-07"]
 SHOP = dict(seed=11, orders=40, customers=150, new_customers=2, products=60, customer_change_rate=0.04,
             customer_delete_rate=0.01, price_change_rate=0.06, discontinue_rate=0.0008, defect_rate=0.03)
