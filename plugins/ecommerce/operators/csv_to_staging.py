@@ -266,7 +266,9 @@ class CsvToStagingOperator(BaseOperator):
         return staged_records, staged_lines, len(malformed)
 
     def _swap_partition(self, cursor, ignored: list[str]) -> None:
-        """Replace the date's partition with the loaded table."""
+        """Replace the date's partition with the loaded table, its planner statistics taken: the
+        models read it next, before autovacuum would, and planned blind they may loop over the
+        batch once per row."""
         from psycopg import sql
 
         parent = sql.Identifier("staging", self.table)
@@ -286,3 +288,4 @@ class CsvToStagingOperator(BaseOperator):
         ).format(loading=loading, sequence=sql.Identifier("staging", f"{self.partition}_line"),
                  name=sql.Identifier(self.partition), parent=parent, old=old,
                  date=sql.Literal(self.business_date)))
+        cursor.execute(sql.SQL("analyze {}").format(old))
