@@ -59,6 +59,14 @@ def test_loads_rows_with_line_numbers_and_metadata(db, tmp_path):
     assert source_file == str(folder / "customers.csv") and loaded_at
 
 
+def test_a_loaded_batch_has_planner_statistics_at_once(db, tmp_path):
+    """The models run right after the load; planned on a partition never analyzed (reltuples
+    -1) they looped over the batch once per row."""
+    load(write(tmp_path, "\n".join([HEADER, customer_line(1), customer_line(2), customer_line(3)]) + "\n"))
+    assert db.execute("select reltuples from pg_class where oid = 'staging.customers_20261120'::regclass"
+                      ).fetchone()[0] == 3
+
+
 def test_rerun_replaces_the_batch_and_never_appends(db, tmp_path):
     folder = write(tmp_path, "\n".join([HEADER, customer_line(1), customer_line(2)]) + "\n")
     load(folder)
