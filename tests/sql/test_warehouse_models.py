@@ -282,3 +282,33 @@ def test_a_cleared_transaction_items_task_reruns_on_its_own(db):
         SqlModelOperator(task_id="items", sql="production/060_transaction_items.sql", business_date=DAY1).execute(
             task_context("production.transaction_items"))
         assert table_checksum(cursor, "production", "transaction_items") == before
+
+
+def first_orders(db) -> dict[int, int]:
+    return dict(db.execute("select customer_id, first_date_key from warehouse.customer_first_orders "
+                           "where customer_id > 0").fetchall())
+
+
+def test_a_first_order_follows_a_rerun_of_its_date(db):
+    """The fact load keeps first orders from the replaced date alone; a customer whose first
+    order was that date and is gone from it needs their whole history read."""
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z"), order(202, 2, "2026-05-02T09:00:00Z")],
+             [line(201, 1, 10), line(202, 1, 10)])
+    load_day(db, DAY3, BASE, CATALOG, [order(301, 1, "2026-05-03T09:00:00Z")], [line(301, 1, 10)])
+    assert first_orders(db) == {1: 20260502, 2: 20260502}
+
+    # An earlier date loaded late moves customer 2's first order; customer 1's (cancelled) does not.
+    load_day(db, DAY1, BASE, CATALOG, [order(101, 1, "2026-05-01T09:00:00Z", status="cancelled"),
+                                       order(102, 2, "2026-05-01T09:00:00Z")], [line(101, 1, 10), line(102, 1, 10)])
+    assert first_orders(db) == {1: 20260502, 2: 20260501}
+
+    # May 2nd again, customer 1's order now cancelled and customer 2's gone: 1's first order moves
+    # on to May 3rd, 2's stays on May 1st.
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z", status="cancelled")], [line(201, 1, 10)])
+    assert first_orders(db) == {1: 20260503, 2: 20260501}
+
+    # Its order completed again: May 2nd is customer 1's first order once more.
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10)])
+    assert first_orders(db) == {1: 20260502, 2: 20260501}
+    assert db.execute("select count(*) from warehouse.agg_daily_sales where date_key = 20260503 "
+                      "and new_customers > 0").fetchone()[0] == 0, "May 3rd's aggregate was made stale and redone"

@@ -425,29 +425,60 @@ select audit.assert(
 {%- endmacro %}
 
 
+{#- The date key of the first completed fact of the customer `customer_id` (an expression). -#}
+{% macro first_completed_date_key(customer_id) -%}
+select min(facts.date_key)
+from warehouse.fact_sales as facts
+inner join warehouse.dim_customers as dim using (customer_sk)
+where dim.customer_id = {{ customer_id }} and facts.status = 'completed'
+{%- endmacro %}
+
+
 {% macro key_of(dimension) -%}
 {{ {'dim_customers': 'customer_id', 'dim_products': 'product_id'}[dimension] }}
 {%- endmacro %}
 
 
-{% macro refresh_first_orders(customers) -%}
+{% macro refresh_first_orders(customers, replaced_date_key=none) -%}
 -- First completed orders of the customers `customers` selects (by dim_customers' customer_id);
 -- a first order that moves makes both its old and its new date's aggregates stale.
+{%- if replaced_date_key %}
+-- Only the facts of the replaced date changed: a first order before it stands, one on it or
+-- after it is that date's when the customer has a completed order there now, and all of a
+-- customer's facts are read only when their first order was that date and is gone.
+{%- endif %}
 create temporary table first_order_changes on commit drop as
 with affected as (
     select distinct customer_id from ({{ customers }}) as customers
 ),
 
+{%- if replaced_date_key %}
+
+completed_on_date as (
+    select distinct dim.customer_id
+    from warehouse.fact_sales as facts
+    inner join warehouse.dim_customers as dim using (customer_sk)
+    where facts.date_key = {{ replaced_date_key }} and facts.status = 'completed'
+),
+{%- endif %}
+
 recomputed as (
     select
         affected.customer_id,
-        (
-            select min(facts.date_key)
-            from warehouse.fact_sales as facts
-            inner join warehouse.dim_customers as dim using (customer_sk)
-            where dim.customer_id = affected.customer_id and facts.status = 'completed'
-        ) as first_date_key
+        {%- if replaced_date_key %}
+        case
+            when known.first_date_key < {{ replaced_date_key }} then known.first_date_key
+            when on_date.customer_id is not null then {{ replaced_date_key }}
+            when known.first_date_key is distinct from {{ replaced_date_key }} then known.first_date_key
+            else ({{ first_completed_date_key('affected.customer_id') | indent(16) }})
+        end as first_date_key
     from affected
+    left join warehouse.customer_first_orders as known using (customer_id)
+    left join completed_on_date as on_date using (customer_id)
+        {%- else %}
+        ({{ first_completed_date_key('affected.customer_id') | indent(8) }}) as first_date_key
+    from affected
+        {%- endif %}
 )
 
 select recomputed.customer_id, known.first_date_key as old_date_key, recomputed.first_date_key as new_date_key

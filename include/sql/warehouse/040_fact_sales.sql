@@ -60,4 +60,5 @@ left join warehouse.dim_products as products
      select dim.customer_id
      from warehouse.fact_sales as facts
      inner join warehouse.dim_customers as dim using (customer_sk)
-     where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer") }};
+     where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer",
+    replaced_date_key="to_char(%(business_date)s::date, 'YYYYMMDD')::integer") }};
