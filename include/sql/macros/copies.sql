@@ -25,11 +25,10 @@ from (
 left join (
     select
         {%- for name, expression in keys %}
-        {{ guard(expression) }} as {{ name }},
+        {{ guard(expression) }} as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        min(content) <> max(content) as conflicting
     from (
-        select *, case when type_reason is null then concat_ws('|', {{ content | join(', ') }}) end as content
+        select *, {{ guard("concat_ws('|', " ~ content | join(', ') ~ ")") }} as content
         from {{ source }}
     ) as copies
     where type_reason is null
@@ -41,10 +40,10 @@ left join (
             having count(*) > 1
         )
     group by {{ guarded }}
+    having min(content) <> max(content)
 ) as conflicts
-    on {% for name in names %}conflicts.{{ name }} = keyed.{{ name }} and {% endfor %}conflicts.conflicting
+    on {% for name in names %}conflicts.{{ name }} = keyed.{{ name }}{{ ' and ' if not loop.last }}{% endfor %}
 {%- endmacro %}
-
 
 
 {#- `expression` for a row without a type_reason, else null. -#}

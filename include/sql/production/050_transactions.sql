@@ -79,7 +79,7 @@ checked as (
         ) as reject_reason
     from copies as typed
     {{ history.snapshot_join('customer_snapshots', 'customer_id',
-                             'case when typed.type_reason is null then typed.customer_id::bigint end') | indent(4) }}
+                             copies.guard('typed.customer_id::bigint')) | indent(4) }}
     left join production.transactions as loaded on loaded.transaction_id = typed.order_key
 )
 

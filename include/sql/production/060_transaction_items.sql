@@ -77,7 +77,7 @@ checked as (
     left join production.transactions as transactions
         on transactions.transaction_id = typed.order_key and transactions.batch_date = %(business_date)s
     {{ history.snapshot_join('product_snapshots', 'product_id',
-                             'case when typed.type_reason is null then typed.product_id::bigint end') | indent(4) }}
+                             copies.guard('typed.product_id::bigint')) | indent(4) }}
 )
 
 select * from checked;
