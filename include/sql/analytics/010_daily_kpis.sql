@@ -12,6 +12,7 @@ with taken as (
 select business_date as date from taken
 union
 select %(business_date)s::date;
+analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
 
 delete from analytics.daily_kpis where date in (select date from recomputed_dates);
 

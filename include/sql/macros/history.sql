@@ -109,7 +109,8 @@ neighbours as (
                  'infinity') as next_complete
 ),
 
-observed as (
+-- not materialized: each use below reads only its dates' snapshots (by index), not all of them
+observed as not materialized (
     select batch_date, {{ key }} as natural_key, coalesce(row_hash, 'quarantined') as observation
     from production.{{ snapshots }}
 ),
@@ -159,6 +160,9 @@ from observed, neighbours
 where exists (select from uncertain)
     and observed.batch_date between neighbours.previous_complete and neighbours.next_complete;
 
+-- A handful of keys on most dates: planned as such, their snapshots are read by index.
+analyze changed_keys;
+
 -- The current state of the changed keys: the version with the newest updated_at (a later
 -- snapshot breaks a tie), deleted as of the first complete snapshot after its last appearance.
 insert into production.{{ table }} as target ({{ key }}, {{ columns | join(', ') }}, deleted_on)
@@ -178,7 +182,7 @@ inner join (
     where {{ key }} in (select natural_key from changed_keys)
     group by {{ key }}
 ) as presence using ({{ key }})
-where snapshots.row_hash is not null
+where snapshots.{{ key }} in (select natural_key from changed_keys) and snapshots.row_hash is not null
 order by snapshots.{{ key }}, snapshots.updated_at desc, snapshots.batch_date desc
 on conflict ({{ key }}) do update set
     {%- for column in columns %}

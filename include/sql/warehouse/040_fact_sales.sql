@@ -18,16 +18,6 @@ insert into warehouse.fact_sales (
     date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
     unit_price, discount, gross_amount, net_amount, status
 )
-with transactions as (
-    select * from production.transactions where batch_date = %(business_date)s
-),
-
-lines as (
-    select items.*
-    from production.transaction_items as items
-    inner join transactions using (transaction_id)
-)
-
 select
     to_char(%(business_date)s::date, 'YYYYMMDD')::integer,
     coalesce(customers.customer_sk, -1),
@@ -41,8 +31,8 @@ select
     round(lines.quantity * lines.unit_price, 2),
     round(lines.quantity * lines.unit_price * (1 - lines.discount), 2),
     transactions.status
-from lines
-inner join transactions using (transaction_id)
+from production.transactions as transactions
+inner join production.transaction_items as lines using (transaction_id)
 left join warehouse.dim_customers as customers
     on customers.customer_id = transactions.customer_id
     and transactions.transaction_ts >= customers.valid_from
@@ -50,7 +40,8 @@ left join warehouse.dim_customers as customers
 left join warehouse.dim_products as products
     on products.product_id = lines.product_id
     and transactions.transaction_ts >= products.valid_from
-    and transactions.transaction_ts < products.valid_to;
+    and transactions.transaction_ts < products.valid_to
+where transactions.batch_date = %(business_date)s;
 
 {{ statistics.analyze_if_stale(['warehouse.fact_sales', 'warehouse.dim_customers', 'warehouse.customer_first_orders']) }};
 

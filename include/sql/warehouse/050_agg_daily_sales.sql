@@ -13,6 +13,7 @@ with taken as (
 select to_char(business_date, 'YYYYMMDD')::integer as date_key from taken
 union
 select to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
 
 delete from warehouse.agg_daily_sales where date_key in (select date_key from recomputed_dates);
 
