@@ -10,7 +10,8 @@ One business date per run, end to end:
 3. **ingest_staging** — COPY each file into `staging`, replacing the date's batch.
 4. **quality_checks** — declared checks on the batch; an error stops the run here.
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
-6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`.
+6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`, and the
+   monthly sales per customer and product the customer analytics read.
 7. **analytics** — BI-ready tables, a 14-day sales forecast (**forecast**, after
    `daily_kpis`) and the headline insights; updates the analytics Asset, which triggers
    `refresh_dashboards`.
@@ -44,7 +45,8 @@ GENERATOR_DEFAULTS = GeneratorConfig()
 PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
                      "050_transactions", "060_transaction_items"]
 WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "040_fact_sales",
-                    "050_agg_daily_sales", "060_loaded_dates"]
+                    "050_agg_daily_sales", "060_customer_monthly_sales", "070_product_monthly_sales",
+                    "080_loaded_dates"]
 ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
                     "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
                     "070_cohort_retention", "090_insights"]

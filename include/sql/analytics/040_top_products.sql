@@ -1,4 +1,5 @@
--- analytics.top_products: the 20 products with the most completed revenue.
+-- analytics.top_products: the 20 products with the most completed revenue. From the monthly
+-- sales per product (warehouse.product_monthly_sales), not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -6,14 +7,10 @@ delete from analytics.top_products;
 
 insert into analytics.top_products
 with per_product as (
-    select
-        products.product_id,
-        sum(facts.quantity) as units,
-        sum(facts.net_amount) as net_revenue
-    from warehouse.fact_sales as facts
-    inner join warehouse.dim_products as products using (product_sk)
-    where facts.status = 'completed' and facts.product_sk <> -1
-    group by products.product_id
+    select product_id, sum(units) as units, sum(net_revenue) as net_revenue
+    from warehouse.product_monthly_sales
+    where product_id <> -1
+    group by product_id
 ),
 
 ranked as (

@@ -1,5 +1,6 @@
 -- analytics.customer_revenue_mix: revenue from customers with one completed order (new)
--- against those who came back (repeat).
+-- against those who came back (repeat). From the monthly sales per customer
+-- (warehouse.customer_monthly_sales), not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -7,14 +8,9 @@ delete from analytics.customer_revenue_mix;
 
 insert into analytics.customer_revenue_mix
 with per_customer as (
-    select
-        customers.customer_id,
-        count(distinct facts.transaction_id) as orders,
-        sum(facts.net_amount) as net_revenue
-    from warehouse.fact_sales as facts
-    inner join warehouse.dim_customers as customers using (customer_sk)
-    where facts.status = 'completed'
-    group by customers.customer_id
+    select customer_id, sum(orders) as orders, sum(net_revenue) as net_revenue
+    from warehouse.customer_monthly_sales
+    group by customer_id
 ),
 
 per_type as (

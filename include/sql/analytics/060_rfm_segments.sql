@@ -1,6 +1,7 @@
 -- analytics.rfm_segments: each customer with completed orders, scored 1-5 on recency (days
 -- before the latest loaded date), frequency (orders) and monetary value (net revenue), and
--- named by the usual RFM rules.
+-- named by the usual RFM rules. From the monthly sales per customer
+-- (warehouse.customer_monthly_sales), not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -8,19 +9,15 @@ delete from analytics.rfm_segments;
 
 insert into analytics.rfm_segments
 with sales as (
-    select customers.customer_id, facts.transaction_id, facts.net_amount, dates.date
-    from warehouse.fact_sales as facts
-    inner join warehouse.dim_customers as customers using (customer_sk)
-    inner join warehouse.dim_date as dates using (date_key)
-    where facts.status = 'completed' and facts.customer_sk <> -1
+    select * from warehouse.customer_monthly_sales where customer_id <> -1
 ),
 
 per_customer as (
     select
         customer_id,
-        (select max(date) from sales) - max(date) as recency_days,
-        count(distinct transaction_id) as frequency,
-        sum(net_amount) as monetary
+        (select max(last_date) from sales) - max(last_date) as recency_days,
+        sum(orders) as frequency,
+        sum(net_revenue) as monetary
     from sales
     group by customer_id
 ),

@@ -1,5 +1,6 @@
 -- analytics.cohort_retention: customers grouped by the month of their first completed order;
--- for each later month, the share of the cohort that ordered again.
+-- for each later month, the share of the cohort that ordered again. From the months with
+-- completed orders per customer (warehouse.customer_monthly_sales), not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -7,11 +8,9 @@ delete from analytics.cohort_retention;
 
 insert into analytics.cohort_retention
 with activity as (
-    select distinct customers.customer_id, date_trunc('month', dates.date)::date as active_month
-    from warehouse.fact_sales as facts
-    inner join warehouse.dim_customers as customers using (customer_sk)
-    inner join warehouse.dim_date as dates using (date_key)
-    where facts.status = 'completed' and facts.customer_sk <> -1
+    select customer_id, month as active_month
+    from warehouse.customer_monthly_sales
+    where customer_id <> -1
 ),
 
 cohorts as (

@@ -58,7 +58,7 @@ create table if not exists audit.duplicates_collapsed (
 );
 
 -- Business dates completely loaded: a date enters when its last warehouse step commits (see
--- include/sql/warehouse/060_loaded_dates.sql). Dates load in any order; this is a record of
+-- include/sql/warehouse/080_loaded_dates.sql). Dates load in any order; this is a record of
 -- which have finished, not a gate.
 create table if not exists audit.loaded_dates (
     business_date date primary key,

@@ -72,7 +72,7 @@ on conflict do nothing;
 -- Its foreign keys are declared, for readers and BI tools, but NOT ENFORCED: the SQL that writes
 -- facts resolves every key (a dimension row, or the unknown member -1), and checking that again
 -- row by row in triggers cost half of a million-line day's insert. The guarantee is checked
--- once per statement instead (audit.assert in warehouse/060_loaded_dates.sql for the date's
+-- once per statement instead (audit.assert in warehouse/080_loaded_dates.sql for the date's
 -- facts, and in history.merge_versions for facts of replaced versions).
 create table if not exists warehouse.fact_sales (
     date_key integer not null references warehouse.dim_date not enforced,
@@ -120,10 +120,72 @@ create table if not exists warehouse.customer_first_orders (
 -- Dates whose aggregates a load of another date made stale (re-resolved facts, moved first
 -- orders), per model that must recompute them. Each model takes and clears its own rows.
 create table if not exists warehouse.stale_dates (
-    model text not null check (model in ('agg_daily_sales', 'daily_kpis')),
+    model text not null,
     business_date date not null,
     primary key (model, business_date)
 );
+
+-- The models that take stale dates (set again when one is added).
+do $$
+begin
+    if not exists (select from pg_constraint
+                   where conrelid = 'warehouse.stale_dates'::regclass and conname = 'stale_dates_model_check'
+                       and pg_get_constraintdef(oid) like '%product_monthly_sales%') then
+        alter table warehouse.stale_dates
+            drop constraint if exists stale_dates_model_check,
+            add constraint stale_dates_model_check
+                check (model in ('agg_daily_sales', 'daily_kpis', 'customer_monthly_sales',
+                                 'product_monthly_sales'));
+    end if;
+end
+$$;
+
+-- Completed sales per customer and product (natural keys as the dimensions name them; -1 for
+-- the unknown member), per date and per month: what the customer and product analytics read
+-- instead of every fact (warehouse/060_customer_monthly_sales.sql and 070_product_monthly_sales.sql).
+create table if not exists warehouse.customer_daily_sales (
+    customer_id bigint not null,
+    date_key integer not null,
+    orders integer not null,
+    net_revenue numeric(16, 2) not null,
+    primary key (customer_id, date_key)
+);
+create index if not exists customer_daily_sales_date_idx on warehouse.customer_daily_sales (date_key);
+
+create table if not exists warehouse.customer_monthly_sales (
+    customer_id bigint not null,
+    month date not null,
+    orders integer not null,
+    net_revenue numeric(16, 2) not null,
+    last_date date not null,
+    primary key (customer_id, month)
+);
+
+create table if not exists warehouse.product_daily_sales (
+    product_id bigint not null,
+    date_key integer not null,
+    units integer not null,
+    net_revenue numeric(16, 2) not null,
+    primary key (product_id, date_key)
+);
+create index if not exists product_daily_sales_date_idx on warehouse.product_daily_sales (date_key);
+
+create table if not exists warehouse.product_monthly_sales (
+    product_id bigint not null,
+    month date not null,
+    units integer not null,
+    net_revenue numeric(16, 2) not null,
+    primary key (product_id, month)
+);
+
+-- A warehouse loaded before the summaries existed: the next run sums every date with facts once.
+insert into warehouse.stale_dates (model, business_date)
+select models.model, to_date(dates.date_key::text, 'YYYYMMDD')
+from (values ('customer_monthly_sales'), ('product_monthly_sales')) as models (model)
+cross join (select distinct date_key from warehouse.fact_sales) as dates
+where not exists (select from warehouse.customer_daily_sales)
+    and not exists (select from warehouse.product_daily_sales)
+on conflict do nothing;
 
 -- A warehouse created while the order, line and fact foreign keys were enforced turns them off
 -- once (dropping the lines' old ON DELETE CASCADE: 050_transactions deletes them itself).

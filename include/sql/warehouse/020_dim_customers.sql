@@ -19,7 +19,7 @@
             from production.customer_snapshots",
     unknown_member_key="select transactions.customer_id from production.transactions
                         where transactions.transaction_id = facts.transaction_id",
-    stale_models=['agg_daily_sales', 'daily_kpis']) }};
+    stale_models=['agg_daily_sales', 'daily_kpis', 'customer_monthly_sales']) }};
 
 -- A fact that moved between the unknown member and a customer changes both first orders.
 {{ history.refresh_first_orders(

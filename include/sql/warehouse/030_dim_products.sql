@@ -18,4 +18,4 @@
     unknown_member_key="select items.product_id from production.transaction_items as items
                         where items.transaction_id = facts.transaction_id
                             and items.line_number = facts.line_number",
-    stale_models=['agg_daily_sales']) }};
+    stale_models=['agg_daily_sales', 'product_monthly_sales']) }};

@@ -1,0 +1,14 @@
+-- warehouse.customer_daily_sales and warehouse.customer_monthly_sales: completed orders and net
+-- revenue per customer (dim_customers' customer_id; -1 for the unknown member) and date, and
+-- per customer and month with the month's last order date. The customer analytics (RFM,
+-- cohorts, revenue mix) read the monthly rows instead of every fact. Recomputed for the
+-- business date and every date whose facts dim_customers re-pointed (macros/sales_summary.sql).
+{% import 'macros/history.sql' as history %}
+{% import 'macros/sales_summary.sql' as sales_summary %}
+{{ history.serialize('warehouse') }};
+
+{{ sales_summary.refresh(
+    'customer', 'dim_customers', 'customer_sk',
+    daily={'orders': 'count(distinct facts.transaction_id)', 'net_revenue': 'sum(facts.net_amount)'},
+    monthly={'orders': 'sum(daily.orders)', 'net_revenue': 'sum(daily.net_revenue)',
+             'last_date': "to_date(max(daily.date_key)::text, 'YYYYMMDD')"}) }};
