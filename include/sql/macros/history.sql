@@ -220,6 +220,8 @@ with taken as (
 )
 insert into rebuilt_keys select natural_key from taken;
 
+analyze rebuilt_keys;  -- a handful on most dates: their facts are then read by index
+
 -- The versions of the rebuilt keys, from every loaded snapshot (see the top of this file).
 create temporary table rebuilt_versions on commit drop as
 with dates as (
