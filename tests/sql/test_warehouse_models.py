@@ -376,3 +376,50 @@ def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_ne
     load_day(db, DAY3, BASE, CATALOG)
     assert db.execute("select count(*) from warehouse.customer_monthly_sales").fetchone() == (2,)
     assert_monthly_sales_match_the_facts(db)
+
+
+def fact_partitions(db) -> list[tuple]:
+    return db.execute("select tableoid::regclass::text, count(*), min(date_key), max(date_key) "
+                      "from warehouse.fact_sales group by 1 order by 1").fetchall()
+
+
+def test_facts_are_kept_in_a_partition_per_month_with_their_statistics(db):
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
+    load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
+    assert fact_partitions(db) == [("warehouse.fact_sales_2026_05", 2, 20260502, 20260502),
+                                   ("warehouse.fact_sales_2026_06", 1, 20260601, 20260601)]
+    # the planner knows each partition at once, and the whole table (autovacuum never analyzes it)
+    assert db.execute("select relname, reltuples from pg_class where relname in "
+                      "('fact_sales_2026_05', 'fact_sales_2026_06') order by 1").fetchall() == [
+        ("fact_sales_2026_05", 2), ("fact_sales_2026_06", 1)]
+    assert db.execute("select reltuples >= 2 from pg_class where oid = 'warehouse.fact_sales'::regclass"
+                      ).fetchone() == (True,)
+
+
+def test_facts_of_a_warehouse_from_before_partitioning_move_into_month_partitions(db):
+    from ecommerce.schema import apply_schema
+
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
+    load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
+    with db.cursor() as cursor:
+        facts = table_checksum(cursor, "warehouse", "fact_sales")
+    # The table as it was created before: an ordinary one, primary key (transaction_id, line_number).
+    db.execute("create table public.facts as select * from warehouse.fact_sales")
+    db.execute("drop table warehouse.fact_sales")
+    db.execute("create table warehouse.fact_sales (like public.facts including all, "
+               "primary key (transaction_id, line_number))")
+    db.execute("create index fact_sales_date_idx on warehouse.fact_sales (date_key)")
+    db.execute("insert into warehouse.fact_sales select * from public.facts")
+    db.execute("drop table public.facts")
+
+    apply_schema(db)
+    apply_schema(db)  # and again: nothing left to move
+    assert db.execute("select relkind from pg_class where oid = 'warehouse.fact_sales'::regclass").fetchone() == ("p",)
+    assert db.execute("select to_regclass('warehouse.fact_sales_unpartitioned')").fetchone() == (None,)
+    assert [row[:2] for row in fact_partitions(db)] == [("warehouse.fact_sales_2026_05", 2),
+                                                         ("warehouse.fact_sales_2026_06", 1)]
+    with db.cursor() as cursor:
+        assert table_checksum(cursor, "warehouse", "fact_sales") == facts
+    load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
+    with db.cursor() as cursor:
+        assert table_checksum(cursor, "warehouse", "fact_sales") == facts

@@ -411,7 +411,8 @@ from facts;
 update warehouse.fact_sales as facts
 set {{ surrogate_key }} = refreshed.new_key
 from refreshed_facts as refreshed
-where (facts.transaction_id, facts.line_number) = (refreshed.transaction_id, refreshed.line_number)
+where (facts.transaction_id, facts.line_number, facts.date_key)
+        = (refreshed.transaction_id, refreshed.line_number, refreshed.date_key)
     and refreshed.old_key <> refreshed.new_key;
 
 insert into warehouse.stale_dates (model, business_date)

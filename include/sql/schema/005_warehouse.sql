@@ -69,6 +69,31 @@ insert into warehouse.dim_products
 values (-1, -1, 'Unknown', 'Unknown', 'Unknown', 0, 0, false, '', '-infinity', 'infinity', false)
 on conflict do nothing;
 
+-- A warehouse from before fact_sales was partitioned: the ordinary table steps aside (its
+-- index names freed) and its facts move into the partitioned one below.
+do $$
+declare
+    old_index regclass;
+begin
+    if exists (select from pg_class where oid = to_regclass('warehouse.fact_sales') and relkind = 'r') then
+        alter table warehouse.fact_sales rename to fact_sales_unpartitioned;
+        for old_index in select indexrelid::regclass from pg_index
+                     where indrelid = 'warehouse.fact_sales_unpartitioned'::regclass loop
+            execute format('alter index %s rename to %I', old_index,
+                           'unpartitioned_' || (select relname from pg_class where oid = old_index));
+        end loop;
+    end if;
+end
+$$;
+
+-- Partitioned by month of date_key: replacing a date, maintaining its indexes and reading recent
+-- months touch one month's partition, not the whole history. The first load of a date creates
+-- its month's partition (warehouse.create_fact_sales_partition, from warehouse/040_fact_sales.sql).
+-- A line is (transaction_id, line_number); the primary key carries date_key too, as a partitioned
+-- table's must. That a line is on one date only comes from production: an order belongs to one
+-- date (production.transactions' primary key; a copy on another date is quarantined) and a date's
+-- facts are the lines of its orders.
+--
 -- Its foreign keys are declared, for readers and BI tools, but NOT ENFORCED: the SQL that writes
 -- facts resolves every key (a dimension row, or the unknown member -1), and checking that again
 -- row by row in triggers cost half of a million-line day's insert. The guarantee is checked
@@ -87,12 +112,47 @@ create table if not exists warehouse.fact_sales (
     gross_amount numeric(14, 2) not null,
     net_amount numeric(14, 2) not null,
     status text not null,
-    primary key (transaction_id, line_number)
-);
+    primary key (transaction_id, line_number, date_key)
+) partition by range (date_key);
 create index if not exists fact_sales_date_idx on warehouse.fact_sales (date_key);
 create index if not exists fact_sales_customer_idx on warehouse.fact_sales (customer_sk);
 create index if not exists fact_sales_product_idx on warehouse.fact_sales (product_sk);
 create index if not exists fact_sales_status_idx on warehouse.fact_sales (status);
+
+-- The partition of the month of `day`, e.g. warehouse.fact_sales_2026_05 for date keys
+-- 20260501 up to 20260601.
+create or replace function warehouse.create_fact_sales_partition(day date) returns void
+language plpgsql as $$
+begin
+    execute format('create table if not exists warehouse.%I partition of warehouse.fact_sales '
+                   'for values from (%s) to (%s)',
+                   'fact_sales_' || to_char(day, 'YYYY_MM'),
+                   to_char(date_trunc('month', day), 'YYYYMMDD'),
+                   to_char(date_trunc('month', day) + interval '1 month', 'YYYYMMDD'));
+end
+$$;
+
+do $$
+declare
+    month date;
+begin
+    if to_regclass('warehouse.fact_sales_unpartitioned') is not null then
+        for month in select distinct date_trunc('month', to_date(date_key::text, 'YYYYMMDD'))
+                     from warehouse.fact_sales_unpartitioned loop
+            perform warehouse.create_fact_sales_partition(month);
+        end loop;
+        insert into warehouse.fact_sales (
+            date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
+            unit_price, discount, gross_amount, net_amount, status
+        )
+        select
+            date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
+            unit_price, discount, gross_amount, net_amount, status
+        from warehouse.fact_sales_unpartitioned;
+        drop table warehouse.fact_sales_unpartitioned;
+    end if;
+end
+$$;
 
 create table if not exists warehouse.agg_daily_sales (
     date_key integer not null references warehouse.dim_date,

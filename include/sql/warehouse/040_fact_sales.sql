@@ -2,6 +2,7 @@
 -- product resolve to the dimension version valid at the transaction time (point in time), or
 -- to the unknown member -1. The date's rows are replaced as a whole; the first orders of the
 -- customers they name are brought up to date (a late date can be someone's first order).
+-- The first date of a month creates the month's partition.
 {% import 'macros/history.sql' as history %}
 {% import 'macros/statistics.sql' as statistics %}
 {{ history.serialize('warehouse') }};
@@ -11,6 +12,8 @@ select distinct dim.customer_id
 from warehouse.fact_sales as facts
 inner join warehouse.dim_customers as dim using (customer_sk)
 where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+
+select warehouse.create_fact_sales_partition(%(business_date)s::date);
 
 delete from warehouse.fact_sales where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 
