@@ -177,7 +177,7 @@ def test_each_sql_model_reports_the_tables_it_reads_and_writes(first_run):
     assert output_rows(facts, "warehouse.fact_sales") == rows["warehouse.fact_sales"] > 0
     assert "insert into warehouse.fact_sales" in facts["job"]["facets"]["sql"]["query"]
     assert "staging.transactions" in names(events["production.transactions"]["inputs"])
-    assert {"warehouse.fact_sales", "warehouse.dim_products"} <= names(events["analytics.top_products"]["inputs"])
+    assert {"warehouse.product_monthly_sales", "warehouse.dim_products"} <= names(events["analytics.top_products"]["inputs"])
     [top] = [d for d in events["analytics.top_products"]["outputs"] if d["name"].endswith(".analytics.top_products")]
     product_name = top["facets"]["columnLineage"]["fields"]["product_name"]["inputFields"]
     assert [(f["name"].split(".", 1)[1], f["field"]) for f in product_name] == [("warehouse.dim_products", "product_name")]

@@ -5,14 +5,7 @@
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
-create temporary table recomputed_dates on commit drop as
-with taken as (
-    delete from warehouse.stale_dates where model = 'daily_kpis' returning business_date
-)
-select business_date as date from taken
-union
-select %(business_date)s::date;
-analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
+{{ history.take_stale_dates('daily_kpis') }};
 
 delete from analytics.daily_kpis where date in (select date from recomputed_dates);
 

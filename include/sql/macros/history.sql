@@ -432,6 +432,20 @@ select audit.assert(
 {%- endmacro %}
 
 
+{% macro take_stale_dates(model) -%}
+-- The dates to recompute: the business date, and those a load of another date made stale for
+-- this model (taken: cleared as they are read), as `date` and `date_key`.
+create temporary table recomputed_dates on commit drop as
+with taken as (
+    delete from warehouse.stale_dates where model = '{{ model }}' returning business_date
+)
+select date, to_char(date, 'YYYYMMDD')::integer as date_key
+from (select business_date as date from taken union select %(business_date)s::date) as dates;
+
+analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
+{%- endmacro %}
+
+
 {#- The date key of the first completed fact of the customer `customer_id` (an expression). -#}
 {% macro first_completed_date_key(customer_id) -%}
 select min(facts.date_key)

@@ -8,19 +8,14 @@
     keys those dates name, before or after, are summed again from their daily rows (at most a
     month of them each). Any order of dates gives the same rows.
 -#}
+{% import 'macros/history.sql' as history %}
+
 {% macro refresh(entity, dimension, surrogate_key, daily, monthly) -%}
 {%- set key = entity ~ '_id' %}
-create temporary table recomputed_dates on commit drop as
-with taken as (
-    delete from warehouse.stale_dates where model = '{{ entity }}_monthly_sales' returning business_date
-)
-select to_char(business_date, 'YYYYMMDD')::integer as date_key from taken
-union
-select to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+{{ history.take_stale_dates(entity ~ '_monthly_sales') }};
 
-analyze recomputed_dates;
-
--- The months of the keys these dates named before the reload: a key can drop out of a date.
+-- The months (their first date key, yyyymm01) of the keys these dates named before the
+-- reload: a key can drop out of a date.
 create temporary table touched_months on commit drop as
 select distinct {{ key }}, date_key / 100 * 100 + 1 as month_key
 from warehouse.{{ entity }}_daily_sales

@@ -6,14 +6,7 @@
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
-create temporary table recomputed_dates on commit drop as
-with taken as (
-    delete from warehouse.stale_dates where model = 'agg_daily_sales' returning business_date
-)
-select to_char(business_date, 'YYYYMMDD')::integer as date_key from taken
-union
-select to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
-analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
+{{ history.take_stale_dates('agg_daily_sales') }};
 
 delete from warehouse.agg_daily_sales where date_key in (select date_key from recomputed_dates);
 
