@@ -423,3 +423,36 @@ def test_facts_of_a_warehouse_from_before_partitioning_move_into_month_partition
     load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
     with db.cursor() as cursor:
         assert table_checksum(cursor, "warehouse", "fact_sales") == facts
+
+
+def test_only_a_fact_moving_to_or_from_the_unknown_member_makes_customer_aggregates_stale(db):
+    """The customer aggregates count by customer_id: a fact re-pointed to another version of
+    its customer leaves its date alone; one moving off the unknown member makes it stale."""
+    from ecommerce.operators import SqlModelOperator
+
+    def load_up_to_dim_customers(date, customers):
+        stage_rows(db, "customers", date, customers)
+        stage_rows(db, "products", date, CATALOG)
+        run_models(date, layers=("production",))
+        for model in ("010_dim_date", "020_dim_customers"):
+            SqlModelOperator(task_id=model, sql=f"warehouse/{model}.sql", business_date=date).execute(
+                task_context(f"warehouse.{model}"))
+
+    def fact_customer(transaction_id):
+        return db.execute("select customer_sk from warehouse.fact_sales where transaction_id = %s",
+                          (transaction_id,)).fetchone()[0]
+
+    # Customer 5 has no version valid at order 202's time yet: that fact is on the unknown member.
+    customers = [customer(1, "2026-04-01T10:00:00Z"), customer(5, "2026-05-03T10:00:00Z")] + BASE[1:]
+    load_day(db, DAY2, customers, CATALOG, [order(202, 5, "2026-05-02T09:00:00Z")], [line(202, 1, 10)])
+    load_day(db, DAY3, customers, CATALOG, [order(301, 1, "2026-05-03T09:00:00Z")], [line(301, 1, 10)])
+    on_version = fact_customer(301)
+    assert fact_customer(202) == -1
+
+    # May 1st, late, shows an older version of customer 1 (the version of order 301 now starts
+    # at its updated_at: a new row) and customer 5 as it was then.
+    load_up_to_dim_customers(DAY1, [customer(1, "2026-03-01T00:00:00Z", email="old1@example.com"),
+                                    customer(5, "2026-04-01T00:00:00Z")] + BASE[1:])
+    assert fact_customer(301) not in (on_version, -1) and fact_customer(202) != -1
+    stale = db.execute("select model, business_date::text from warehouse.stale_dates order by 1").fetchall()
+    assert stale == [("agg_daily_sales", DAY2), ("customer_monthly_sales", DAY2), ("daily_kpis", DAY2)]

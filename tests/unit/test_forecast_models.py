@@ -99,3 +99,19 @@ def test_forecasts_and_bounds_are_never_negative():
     lower, upper = fitted.interval(0.95)
     assert (fitted.point >= 0).all() and (lower >= 0).all() and (lower <= fitted.point).all()
     assert (fitted.point <= upper).all()
+
+
+def test_a_series_is_fitted_on_the_latest_unbroken_run_of_at_most_a_year():
+    from datetime import date, timedelta
+
+    from ecommerce.forecast import MAX_HISTORY_DAYS, fitted_dates
+
+    def days(first: date, count: int) -> list[date]:
+        return [first + timedelta(days=n) for n in range(count)]
+
+    assert fitted_dates([]) == []
+    assert fitted_dates([date(2026, 5, 1)]) == [date(2026, 5, 1)]
+    early, late = days(date(2026, 1, 1), 30), days(date(2026, 3, 1), 20)  # a gap in February
+    assert fitted_dates(early + late) == late
+    years = days(date(2024, 1, 1), 3 * MAX_HISTORY_DAYS)
+    assert fitted_dates(years) == years[-MAX_HISTORY_DAYS:]

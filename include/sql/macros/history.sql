@@ -328,7 +328,12 @@ window run_order as (partition by natural_key, run_number order by valid_from)
 {%- endmacro %}
 
 
-{% macro merge_versions(dimension, surrogate_key, columns, source, unknown_member_key, stale_models) -%}
+{#- stale_models: the models whose rows depend on the version a fact points at (a re-pointed
+    fact makes its date stale for them); stale_models_by_key: those that depend only on the
+    natural key it counts under, which changes only when a fact moves to or from the unknown
+    member (a move between versions stays within one key). -#}
+{% macro merge_versions(dimension, surrogate_key, columns, source, unknown_member_key, stale_models,
+                        stale_models_by_key) -%}
 -- The rebuilt versions with their attributes; `source` selects a snapshot row's attributes by
 -- (batch_date, natural_key).
 create temporary table new_versions on commit drop as
@@ -416,9 +421,15 @@ where (facts.transaction_id, facts.line_number, facts.date_key)
     and refreshed.old_key <> refreshed.new_key;
 
 insert into warehouse.stale_dates (model, business_date)
-select models.model, to_date(changed.date_key::text, 'YYYYMMDD')
-from (select distinct date_key from refreshed_facts where old_key <> new_key) as changed
-cross join (values {% for model in stale_models %}('{{ model }}'){{ ', ' if not loop.last }}{% endfor %}) as models (model)
+select distinct models.model, to_date(refreshed.date_key::text, 'YYYYMMDD')
+from refreshed_facts as refreshed
+cross join (values
+    {%- for model in stale_models + stale_models_by_key %}
+    ('{{ model }}', {{ 'true' if loop.index > stale_models | length else 'false' }}){{ ',' if not loop.last }}
+    {%- endfor %}
+) as models (model, by_key)
+where refreshed.old_key <> refreshed.new_key
+    and (not models.by_key or (refreshed.old_key = -1) <> (refreshed.new_key = -1))
 on conflict do nothing;
 
 delete from warehouse.{{ dimension }}

@@ -4,8 +4,9 @@
 -- from all loaded snapshots, whatever order they came in (macros/history.sql says how:
 -- versions from the source's updated_at, deletions closing the last version at the end of the
 -- deletion date, change detection by attribute_hash). Versions that did not change keep their
--- surrogate key; facts whose version changed are re-pointed, and their dates' aggregates
--- marked stale. valid_to = 'infinity' marks the open version.
+-- surrogate key; facts whose version changed are re-pointed. The aggregates count customers by
+-- customer_id, so only a fact moving to or from the unknown member makes its date's aggregates
+-- stale. valid_to = 'infinity' marks the open version.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -19,7 +20,8 @@
             from production.customer_snapshots",
     unknown_member_key="select transactions.customer_id from production.transactions
                         where transactions.transaction_id = facts.transaction_id",
-    stale_models=['agg_daily_sales', 'daily_kpis', 'customer_monthly_sales']) }};
+    stale_models=[],
+    stale_models_by_key=['agg_daily_sales', 'daily_kpis', 'customer_monthly_sales']) }};
 
 -- A fact that moved between the unknown member and a customer changes both first orders.
 {{ history.refresh_first_orders(

@@ -1,6 +1,8 @@
 -- warehouse.dim_products: SCD Type 2 over the loaded product snapshots — a price change, a new
 -- name or category, a discontinuation each make a new version. Rebuilt like dim_customers, by
--- the same routine (macros/history.sql).
+-- the same routine (macros/history.sql). A re-pointed fact makes its date's agg_daily_sales stale
+-- (a version has its own category); product_monthly_sales counts by product_id, which only a
+-- move to or from the unknown member changes.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -18,4 +20,5 @@
     unknown_member_key="select items.product_id from production.transaction_items as items
                         where items.transaction_id = facts.transaction_id
                             and items.line_number = facts.line_number",
-    stale_models=['agg_daily_sales', 'product_monthly_sales']) }};
+    stale_models=['agg_daily_sales'],
+    stale_models_by_key=['product_monthly_sales']) }};

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 TOTAL = "All categories"
 INSIGHT_KEY = "forecast_next_7_days"
 INSIGHT_DAYS = 7
+#: The most days a series is fitted on: weekly seasonality needs weeks, not years, and the
+#: forecast's cost stays bounded however long the history grows.
+MAX_HISTORY_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,19 @@ class History:
     loaded_days: int  # every loaded date, the gaps' other side included
 
 
-def read_history(cursor) -> History:
-    """The loaded dates' revenue per category (0 where a category sold nothing), oldest first.
+def fitted_dates(loaded: list[date]) -> list[date]:
+    """The dates a series is fitted on, from the loaded dates (sorted): a series must have one
+    value per day, so when they have gaps only the latest unbroken run counts, and of it the
+    latest ``MAX_HISTORY_DAYS``."""
+    start = len(loaded) - 1
+    while start > 0 and loaded[start] - loaded[start - 1] == timedelta(days=1):
+        start -= 1
+    return loaded[max(start, len(loaded) - MAX_HISTORY_DAYS, 0):]
 
-    A series must have one value per day: when loaded dates have gaps, only the latest
-    unbroken run of dates is used.
-    """
+
+def read_history(cursor) -> History:
+    """The loaded dates' revenue per category (0 where a category sold nothing), oldest first,
+    over the dates ``fitted_dates`` keeps."""
     cursor.execute("""
         select loaded.business_date, sales.category_name, sales.net_revenue
         from audit.loaded_dates as loaded
@@ -48,10 +58,7 @@ def read_history(cursor) -> History:
     """)
     rows = cursor.fetchall()
     loaded = sorted({row[0] for row in rows})
-    start = len(loaded) - 1
-    while start > 0 and loaded[start] - loaded[start - 1] == timedelta(days=1):
-        start -= 1
-    dates = loaded[start:] if loaded else []
+    dates = fitted_dates(loaded)
     index = {day: position for position, day in enumerate(dates)}
     categories = sorted({row[1] for row in rows if row[1] is not None})
     series = {name: np.zeros(len(dates)) for name in [TOTAL, *categories]}
