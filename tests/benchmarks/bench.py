@@ -268,12 +268,12 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
 
     Each task's cost of a date of history is the slope of its time over the loaded dates
     (Theil-Sen: the median of the slopes between every two dates, so a date slowed by
-    something else does not count; the first date, a first load, left out). Scaled by the volume ratio (1M lines against the
-    default day's) and added 364 times to the 1M-line day measured on empty schemas. The
-    forecast is the exception: it reads a row per day and category at any volume and fits 365
-    days at most, so its share is the 365-day forecast measured beside. A cost that grows with
-    the history's volume linearly is projected as it is; one bounded by the customer base
-    (RFM, cohorts) is overstated."""
+    something else does not count; the first date, a first load, left out). Their sum is
+    scaled by the volume ratio (1M lines against the default day's) and added 364 times to the
+    1M-line day measured on empty schemas. The forecast is the exception: it reads a row per
+    day and category at any volume and fits 365 days at most, so its share is the 365-day
+    forecast measured beside. A cost that grows with the history's volume linearly is
+    projected as it is; one bounded by the customer base (RFM, cohorts) is overstated."""
     import numpy as np
 
     dates = history.dates[1:]
