@@ -425,6 +425,27 @@ def test_facts_of_a_warehouse_from_before_partitioning_move_into_month_partition
         assert table_checksum(cursor, "warehouse", "fact_sales") == facts
 
 
+def test_the_next_bootstrap_drops_the_status_index_of_an_older_warehouse(db):
+    """Every fact insert paid for an index on status that no query reads."""
+    from ecommerce.schema import apply_schema
+
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10)])
+    db.execute("create index fact_sales_status_idx on warehouse.fact_sales (status)")  # as it was created before
+
+    apply_schema(db)
+    indexed = db.execute(
+        "select pg_get_indexdef(indexrelid) from pg_index where indrelid = 'warehouse.fact_sales'::regclass "
+        "order by 1").fetchall()
+    assert [definition for (definition,) in indexed] == [
+        "CREATE INDEX fact_sales_customer_idx ON ONLY warehouse.fact_sales USING btree (customer_sk)",
+        "CREATE INDEX fact_sales_date_idx ON ONLY warehouse.fact_sales USING btree (date_key)",
+        "CREATE INDEX fact_sales_product_idx ON ONLY warehouse.fact_sales USING btree (product_sk)",
+        "CREATE UNIQUE INDEX fact_sales_pkey ON ONLY warehouse.fact_sales USING btree (transaction_id, line_number, date_key)",
+    ]
+    assert db.execute("select count(*) from pg_indexes where tablename like 'fact_sales%%' and indexdef like '%%(status)'"
+                      ).fetchone() == (0,)
+
+
 def test_only_a_fact_moving_to_or_from_the_unknown_member_makes_customer_aggregates_stale(db):
     """The customer aggregates count by customer_id: a fact re-pointed to another version of
     its customer leaves its date alone; one moving off the unknown member makes it stale."""
