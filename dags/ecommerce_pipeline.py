@@ -39,6 +39,7 @@ from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorCo
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 from ecommerce.task_defaults import task_defaults
+from ecommerce.template_cache import TEMPLATE_CACHE
 
 GENERATOR_DEFAULTS = GeneratorConfig()
 
@@ -74,6 +75,8 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     tags=["ecommerce", "warehouse"],
     # SqlModelOperator's model files (and the macros they import) are templates found here.
     template_searchpath=[str(SQL_DIR)],
+    # Each task's template environment is new: compiled model files carry over (ecommerce.template_cache).
+    jinja_environment_kwargs={"bytecode_cache": TEMPLATE_CACHE},
     params={
         "business_date": Param(None, type=["null", "string"], format="date",
                                pattern=r"^\d{4}-\d{2}-\d{2}$",

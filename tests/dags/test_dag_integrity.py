@@ -178,3 +178,37 @@ def test_each_sql_model_renders_its_file_for_the_rendered_templates_tab(pipeline
         task.sql = rendered
         assert task.statements() == model_statements(task.model), task.task_id
         task.sql = task.model
+
+
+def test_a_model_file_is_compiled_once_per_process_and_again_when_edited(pipeline, tmp_path, monkeypatch):
+    """Airflow gives every task a new template environment; the pipeline's compiled templates
+    carry over from one to the next (make run renders every model once per date), but an
+    edited file is compiled afresh."""
+    import jinja2
+
+    from ecommerce.template_cache import TEMPLATE_CACHE
+
+    monkeypatch.setattr(TEMPLATE_CACHE, "_compiled", {})  # as in a new process
+    compiled = []
+    compile_template = jinja2.Environment._compile
+    monkeypatch.setattr(jinja2.Environment, "_compile",
+                        lambda env, source, filename: compiled.append(filename) or compile_template(env, source, filename))
+
+    def render(name: str, searchpath=None) -> str:
+        environment = pipeline.get_template_env()
+        if searchpath:
+            environment.loader = jinja2.FileSystemLoader(searchpath)
+        return environment.get_template(name).render(params={})
+
+    first = render("warehouse/040_fact_sales.sql")
+    assert any(name.endswith("040_fact_sales.sql") for name in compiled)
+    assert any(name.endswith("macros/history.sql") for name in compiled)  # imported macros too
+    compiled.clear()
+    assert render("warehouse/040_fact_sales.sql") == first and compiled == []
+
+    model = tmp_path / "model.sql"
+    model.write_text("select 1")
+    assert render("model.sql", [str(tmp_path)]) == "select 1"
+    model.write_text("select 2")
+    assert render("model.sql", [str(tmp_path)]) == "select 2"
+    assert [name for name in compiled if name.endswith("model.sql")] == [str(model)] * 2
