@@ -442,7 +442,8 @@ def test_the_next_bootstrap_drops_the_status_index_of_an_older_warehouse(db):
         "CREATE INDEX fact_sales_product_idx ON ONLY warehouse.fact_sales USING btree (product_sk)",
         "CREATE UNIQUE INDEX fact_sales_pkey ON ONLY warehouse.fact_sales USING btree (transaction_id, line_number, date_key)",
     ]
-    assert db.execute("select count(*) from pg_indexes where tablename like 'fact_sales%%' and indexdef like '%%(status)'"
+    # nor on any month's partition
+    assert db.execute("select count(*) from pg_indexes where tablename like 'fact_sales%' and indexdef like '%(status)'"
                       ).fetchone() == (0,)
 
 
