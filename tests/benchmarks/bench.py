@@ -241,14 +241,20 @@ def history_load(conninfo: str, out: Path) -> SimpleNamespace:
                            tasks=tasks, days=[(seconds[day], lines[day]) for day in dates])
 
 
+def task_times(history: SimpleNamespace) -> dict[str, dict[date, float]]:
+    """Each task's seconds per business date of the history load."""
+    per_task: dict[str, dict[date, float]] = {}
+    for task, day, seconds in history.tasks:
+        per_task.setdefault(task, {})[day] = seconds
+    return per_task
+
+
 def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
     """Bench rows: every task's time on the 64th date loaded against the 1st (same weekday and
     about the same volume): the whole day, and the three tasks that grew most among those
     taking 0.1 s on the 64th."""
     first, last = history.dates[0], history.dates[-1]
-    per_task: dict[str, dict] = {}
-    for task, day, seconds in history.tasks:
-        per_task.setdefault(task, {})[day] = seconds
+    per_task = task_times(history)
     on_first = sum(times.get(first, 0) for times in per_task.values())
     on_last = sum(times.get(last, 0) for times in per_task.values())
     rows = [(f"daily cost, date {len(history.dates)} vs date 1 (all tasks)", f"{on_last:.2f}s",
@@ -279,8 +285,9 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     dates = history.dates[1:]
     first, second = np.triu_indices(len(dates), k=1)
     per_date = 0.0
-    for task in {task for task, _, _ in history.tasks} - {"analytics.forecast"}:
-        times = {day: seconds for name, day, seconds in history.tasks if name == task}
+    for task, times in task_times(history).items():
+        if task == "analytics.forecast":
+            continue
         seconds = np.array([times.get(day, 0) for day in dates])
         per_date += np.median((seconds[second] - seconds[first]) / (second - first))
     scale = 1_000_000 / (sum(lines for _, lines in history.days) / len(history.days))
