@@ -5,7 +5,8 @@ file: it walks the file line by line, yields each well-formed record with its li
 each malformed one with a reason code, so the good rows still load and every bad line is
 quarantined. Runs of plain lines — the right number of commas, no quote, ASCII, no NUL or
 carriage return — need no parsing: numpy finds the lines that are not plain (a pass over the
-bytes, block by block), and the runs between them come back as byte ranges for COPY.
+bytes, a block at a time as the scan reaches it), and the runs between them come back as byte
+ranges for COPY.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ _NOT_PLAIN[0x80:] = True
 _WHITESPACE = np.zeros(256, bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
 #: Bytes per numpy pass (a pass holds a few arrays of this size).
-SCAN_BLOCK = 1 << 25
+SCAN_BLOCK = 1 << 22
 
 
 def _blocks(data, start: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -195,11 +196,11 @@ def _blocks(data, start: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         start = stop
 
 
-def _not_plain_starts(data, start: int, columns: int) -> np.ndarray:
-    """Offsets of the lines from ``start`` that are not plain for ``columns`` fields: a line
-    without exactly ``columns - 1`` commas, with a byte of ``_NOT_PLAIN``, or longer than a
-    field may be (such a line may still be well-formed: the record-by-record path judges it)."""
-    found = []
+def _not_plain_blocks(data, start: int, columns: int) -> Iterator[tuple[np.ndarray, int]]:
+    """Block by block from ``start``: the offsets of the block's lines that are not plain for
+    ``columns`` fields — a line without exactly ``columns - 1`` commas, with a byte of
+    ``_NOT_PLAIN``, or longer than a field may be (such a line may still be well-formed: the
+    record-by-record path judges it) — and the offset where the block's lines end."""
     for offset, starts, ends in _blocks(data, start):
         chunk = np.frombuffer(data, np.uint8, ends[-1] - offset, offset)
         commas = np.flatnonzero(chunk == ord(","))
@@ -207,8 +208,7 @@ def _not_plain_starts(data, start: int, columns: int) -> np.ndarray:
         not_plain = (per_line != columns - 1) | (ends - starts > MAX_FIELD_CHARS)
         bad_bytes = np.flatnonzero(_NOT_PLAIN[chunk])
         not_plain[np.searchsorted(ends - offset, bad_bytes)] = True
-        found.append(starts[not_plain])
-    return np.concatenate(found) if found else np.empty(0, np.int64)
+        yield starts[not_plain], min(int(ends[-1]) + 1, len(data))
 
 
 def _line_at(data, position: int) -> tuple[bytes, int]:
@@ -240,13 +240,17 @@ def _scan(data, columns: int, key_index: int | None, plain_runs: bool):
     _, position = _line_at(data, 0)  # the header
     line = 2
     size = len(data)
-    not_plain = _not_plain_starts(data, position, columns) if plain_runs else None
-    next_not_plain = 0  # index into not_plain
+    # Lines are judged plain a block at a time, as the scan reaches them: the first runs are on
+    # their way to COPY while the rest of the file is still being read.
+    blocks = _not_plain_blocks(data, position, columns) if plain_runs else None
+    not_plain, judged_to, next_not_plain = np.empty(0, np.int64), position, 0
     while position < size:
-        if not_plain is not None:
+        if blocks is not None:
+            while position >= judged_to:  # a record spanning lines may have left the block
+                (not_plain, judged_to), next_not_plain = next(blocks), 0
             # A record spanning lines may have taken lines that were not plain.
             next_not_plain += int(np.searchsorted(not_plain[next_not_plain:], position))
-            end = int(not_plain[next_not_plain]) if next_not_plain < len(not_plain) else size
+            end = int(not_plain[next_not_plain]) if next_not_plain < len(not_plain) else judged_to
             if end > position:
                 run = data[position:end]
                 count = run.count(b"\n") + (not run.endswith(b"\n"))

@@ -385,24 +385,24 @@ def main() -> None:
 
         folder = out / "clean" / DAY.isoformat()
         path = folder / "transaction_items.csv"
+        dirty_manifest, _, _ = generate_big_day(out / "dirty", 0.002)
+        dirty = out / "dirty" / DAY.isoformat()
+        dirty_lines = dirty_manifest["files"]["transaction_items.csv"]["rows"]
+        # Each ingestion at its best of two, one after the other, so that all three see the same server.
         with psycopg.connect(conninfo) as conn:
             baseline = min(raw_copy(conn, path) for _ in range(2))
         ours = min(our_ingestion(folder) for _ in range(2))
+        # The same bytes with malformed lines cannot be raw-COPYed: compare against the clean file.
+        ours_dirty = min(our_ingestion(dirty) for _ in range(2))
         results.append(("ingestion rows/s (clean file)", f"{lines / ours:,.0f}", f"raw COPY: {lines / baseline:,.0f}",
                         f"{baseline / ours:.0%}", "goal >= 50%"))
+        results.append(("ingestion rows/s (0.2% defects)", f"{dirty_lines / ours_dirty:,.0f}",
+                        f"raw COPY (clean): {lines / baseline:,.0f}",
+                        f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "goal >= 40%"))
 
         day_seconds, slowest = million_line_day(conninfo, folder)
         results.append(("1M-line day, files to analytics", f"{day_seconds:.0f}s",
                         "slowest: " + ", ".join(f"{task} {s:.0f}s" for task, s in slowest), "", "goal <= 60 s"))
-
-        dirty_manifest, _, _ = generate_big_day(out / "dirty", 0.002)
-        dirty = out / "dirty" / DAY.isoformat()
-        dirty_lines = dirty_manifest["files"]["transaction_items.csv"]["rows"]
-        # The same bytes with malformed lines cannot be raw-COPYed: compare against the clean file.
-        ours_dirty = our_ingestion(dirty)
-        results.append(("ingestion rows/s (0.2% defects)", f"{dirty_lines / ours_dirty:,.0f}",
-                        f"raw COPY (clean): {lines / baseline:,.0f}",
-                        f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "goal >= 40%"))
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("delete from staging.transaction_items where batch_date = %s", (DAY,))

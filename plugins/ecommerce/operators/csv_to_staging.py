@@ -195,6 +195,7 @@ class CsvToStagingOperator(BaseOperator):
         import io
 
         from psycopg import sql
+        from psycopg.copy import QueuedLibpqWriter
 
         loading = sql.Identifier("staging", f"{self.partition}_loading")
         names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
@@ -216,8 +217,10 @@ class CsvToStagingOperator(BaseOperator):
         key = SNAPSHOT_KEYS.get(self.table)
         # The failed whole-file COPY drew numbers too: start again at the first data line.
         cursor.execute("select setval(%s, 2, false)", (f"staging.{self.partition}_line",))
-        with cursor.copy(sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names)
-                         ) as pipe:
+        # The queued writer sends from a thread of its own, so the server parses one block while
+        # the scan reads the next (psycopg holds at most 128 MB in its queue).
+        with cursor.copy(sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names),
+                         writer=QueuedLibpqWriter(cursor)) as pipe:
             for item in scan_records(path, len(columns), columns.index(key) if key else None, plain_runs=True):
                 hold(next_line, item.line)  # blank lines, which the scan skips
                 if isinstance(item, PlainLines):
