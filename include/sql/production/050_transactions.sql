@@ -8,13 +8,16 @@
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
 {% import 'macros/copies.sql' as copies %}
+{% import 'macros/date_orders.sql' as orders %}
 {{ history.serialize_date('production.transactions') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
 
+{{ orders.remember_order_range() }};
+
 delete from production.transaction_items
-where transaction_id in (select transaction_id from production.transactions where batch_date = %(business_date)s);
+where {{ orders.of_date_orders('transaction_id') | indent(4) }};
 
 delete from production.transactions where batch_date = %(business_date)s;
 
@@ -80,7 +83,12 @@ checked as (
     from copies as typed
     {{ history.snapshot_join('customer_snapshots', 'customer_id',
                              copies.guard('typed.customer_id::bigint')) | indent(4) }}
-    left join production.transactions as loaded on loaded.transaction_id = typed.order_key
+    -- (within the batch's own ids: the primary key looks there, where the ids alone are planned
+    -- as a scan of every date's orders)
+    left join production.transactions as loaded
+        on loaded.transaction_id = typed.order_key
+        and loaded.transaction_id between (select min({{ copies.guard('transaction_id::bigint') }}) from typed)
+            and (select max({{ copies.guard('transaction_id::bigint') }}) from typed)
 )
 
 select * from checked;

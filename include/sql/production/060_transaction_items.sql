@@ -5,14 +5,17 @@
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/history.sql' as history %}
+{% import 'macros/date_orders.sql' as orders %}
 {{ history.serialize_date('production.transaction_items') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
 
+{{ orders.remember_order_range() }};
+
 -- The date's lines are replaced as a whole (a cleared task reruns on its own, too).
 delete from production.transaction_items
-where transaction_id in (select transaction_id from production.transactions where batch_date = %(business_date)s);
+where {{ orders.of_date_orders('transaction_id') | indent(4) }};
 
 create temporary table transaction_items_batch on commit drop as
 with source as (
@@ -114,9 +117,9 @@ order by order_key, line_key, source_line desc;
 select audit.assert(
     not exists (
         select from production.transaction_items as lines
-        inner join production.transactions as orders using (transaction_id)
-        left join production.products as products on products.product_id = lines.product_id
-        where orders.batch_date = %(business_date)s and products.product_id is null
+        left join production.products as products using (product_id)
+        where products.product_id is null
+            and {{ orders.of_date_orders('lines.transaction_id') | indent(12) }}
     ),
     'a line of ' || %(business_date)s::text || ' names no production.products row'
 );

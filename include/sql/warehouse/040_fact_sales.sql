@@ -5,6 +5,7 @@
 -- The first date of a month creates the month's partition.
 {% import 'macros/history.sql' as history %}
 {% import 'macros/statistics.sql' as statistics %}
+{% import 'macros/date_orders.sql' as orders %}
 {{ history.serialize('warehouse') }};
 
 create temporary table replaced_customers on commit drop as
@@ -16,6 +17,8 @@ where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 select warehouse.create_fact_sales_partition(%(business_date)s::date);
 
 delete from warehouse.fact_sales where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+
+{{ orders.remember_order_range() }};
 
 insert into warehouse.fact_sales (
     date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
@@ -44,7 +47,8 @@ left join warehouse.dim_products as products
     on products.product_id = lines.product_id
     and transactions.transaction_ts >= products.valid_from
     and transactions.transaction_ts < products.valid_to
-where transactions.batch_date = %(business_date)s;
+where transactions.batch_date = %(business_date)s
+    and {{ orders.in_order_range('lines.transaction_id') | indent(4) }};
 
 {{ statistics.analyze_if_stale(['warehouse.fact_sales', 'warehouse.dim_customers', 'warehouse.customer_first_orders']) }};
 

@@ -1,0 +1,73 @@
+"""A date's order lines are read through the lines' primary key, whatever the history's length.
+
+production.transaction_items has no date column: the statements that replace, check or turn
+into facts a date's lines reach them through the date's orders. Joined on the ids alone, a
+date among many is planned as a scan of every date's lines (a cost that grows with every date
+loaded); within the range of the date's order ids (``macros/date_orders.sql``) the primary
+key finds them. These tests plan those statements on a history of 30 dates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import connect, reset_warehouse
+from ecommerce.operators.sql_model import model_statements
+
+DATES = 30
+ORDERS_PER_DATE = 4_000
+DAY = "2026-05-16"  # one in the middle of the history
+
+#: Every statement that reads the date's lines: (model, a phrase that picks the statement).
+STATEMENTS = [
+    ("production/050_transactions.sql", "delete from production.transaction_items"),
+    ("production/060_transaction_items.sql", "delete from production.transaction_items"),
+    ("production/060_transaction_items.sql", "names no production.products row"),
+    ("warehouse/040_fact_sales.sql", "insert into warehouse.fact_sales"),
+]
+
+
+@pytest.fixture(scope="module")
+def long_history():
+    """30 dates of orders (ids numbered per date, as the generator and most shops do), two lines
+    each, with their planner statistics."""
+    reset_warehouse()
+    with connect(autocommit=True) as conn:
+        conn.execute(
+            "insert into production.transactions (transaction_id, customer_id, transaction_ts, channel, "
+            "  payment_method, status, shipping_cost, batch_date) "
+            "select day * 10000000 + n, n, date '2026-05-01' + day + interval '12 hours', 'web', 'paypal', "
+            "  'completed', 0, date '2026-05-01' + day "
+            "from generate_series(0, %(dates)s - 1) as day, generate_series(1, %(orders)s) as n",
+            {"dates": DATES, "orders": ORDERS_PER_DATE})
+        conn.execute(
+            "insert into production.transaction_items (transaction_id, line_number, product_id, quantity, "
+            "  unit_price, discount) "
+            "select transaction_id, line, 1, 1, 10, 0 from production.transactions, generate_series(1, 2) as line")
+        conn.execute("analyze production.transactions, production.transaction_items")
+    yield
+    reset_warehouse()
+
+
+def plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.parametrize(("model", "phrase"), STATEMENTS)
+def test_a_dates_lines_are_read_through_the_primary_key(long_history, model, phrase):
+    statements = model_statements(model)
+    remember = next(s for s in statements if "set_config('ecommerce.first_order_id'" in s)
+    statement = next(s for s in statements if phrase in s)
+    params = {"business_date": DAY}
+    with connect() as conn:
+        conn.execute(remember, params)
+        (plan,), = conn.execute("explain (format json) " + statement, params).fetchone()
+        conn.rollback()
+    nodes = list(plan_nodes(plan["Plan"]))
+    shown = json.dumps(plan, indent=1)
+    assert not [node for node in nodes
+                if node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "transaction_items"], shown
+    assert [node for node in nodes if node.get("Index Name") == "transaction_items_pkey"], shown
