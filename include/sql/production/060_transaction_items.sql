@@ -6,6 +6,7 @@
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/history.sql' as history %}
 {% import 'macros/date_orders.sql' as orders %}
+{% import 'macros/statistics.sql' as statistics %}
 {{ history.serialize_date('production.transaction_items') }};
 
 delete from quarantine.rejected_rows
@@ -111,6 +112,10 @@ select distinct on (order_key, line_key)
 from transaction_items_batch
 where reject_reason is null
 order by order_key, line_key, source_line desc;
+
+-- The next models read the date's lines by their id range, estimated from these statistics (a
+-- table never analyzed would have a million lines planned as a few thousand).
+{{ statistics.analyze_if_stale(['production.transactions', 'production.transaction_items']) }};
 
 -- What the (not enforced) foreign keys state: every line of the date belongs to one of its
 -- orders (it was inserted for one) and names a product.
