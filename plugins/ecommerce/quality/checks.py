@@ -32,7 +32,8 @@ volume_anomaly     ``measure`` (an aggregate over the batch) against its mean ov
                    ``max_deviation``. Passes, with a note, below ``min_history`` batches.
                    Each batch's measure is kept in ``audit.batch_measures`` with the
                    batch's ``loaded_at`` (a staging table's) and measured again only when
-                   the batch is loaded again.
+                   the batch is loaded again (rows added to a batch in place, which the
+                   loader never does, would keep the old measure).
 =================  =====================================================================
 """
 
