@@ -48,18 +48,6 @@ create table if not exists audit.dq_results (
 );
 create index if not exists dq_results_business_date_idx on audit.dq_results (business_date, check_name);
 
--- A volume check's measure of each staging batch, kept with the moment the batch was loaded: the
--- check reads its trailing window from here and measures again only a batch loaded since, so
--- its cost follows the day, not the window (see plugins/ecommerce/quality/checks.py).
-create table if not exists audit.batch_measures (
-    table_name text not null,
-    measure text not null,
-    batch_date date not null,
-    loaded_at timestamptz not null,
-    value numeric,
-    primary key (table_name, measure, batch_date)
-);
-
 -- How many staged rows of a date collapsed into another row with the same business key.
 -- With quarantine it closes the books: staged = loaded + quarantined + collapsed.
 create table if not exists audit.duplicates_collapsed (

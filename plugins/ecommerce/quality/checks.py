@@ -30,10 +30,6 @@ reconciliation     data lines the loader read (``audit.task_runs`` of ``task_id`
 volume_anomaly     ``measure`` (an aggregate over the batch) against its mean over the
                    previous ``window_days`` batches, as ``|today / mean - 1|``; fails above
                    ``max_deviation``. Passes, with a note, below ``min_history`` batches.
-                   Each batch's measure is kept in ``audit.batch_measures`` with the
-                   batch's ``loaded_at`` (a staging table's) and measured again only when
-                   the batch is loaded again (rows added to a batch in place, which the
-                   loader never does, would keep the old measure).
 =================  =====================================================================
 """
 
@@ -162,30 +158,11 @@ class Check:
         if self.type == "volume_anomaly":
             window = int(self.options.get("window_days", 28))
             minimum = int(self.options.get("min_history", 7))
-            # The window's batches (one row read from each for its loaded_at); the measure kept
-            # in audit.batch_measures for a batch loaded at that moment, else measured now and
-            # kept: each day measures its own batch, not the whole window again.
             return sql.SQL(
-                "with batches as ("
-                "  select day::date as batch_date, batch.loaded_at"
-                "  from generate_series(%(business_date)s::date - {window}, %(business_date)s::date,"
-                "                       interval '1 day') as day"
-                "  cross join lateral (select loaded_at from {table} where batch_date = day::date limit 1) as batch),"
-                " kept as ("
-                "  select batches.batch_date, kept.value from batches"
-                "  inner join audit.batch_measures as kept on kept.table_name = {name} and kept.measure = {text}"
-                "    and kept.batch_date = batches.batch_date and kept.loaded_at = batches.loaded_at),"
-                " measured as ("
-                "  select batches.batch_date, batches.loaded_at, measure.value from batches"
-                "  cross join lateral (select {measure} as value from {table}"
-                "                      where batch_date = batches.batch_date) as measure"
-                "  where batches.batch_date not in (select batch_date from kept)),"
-                " remembered as ("
-                "  insert into audit.batch_measures (table_name, measure, batch_date, loaded_at, value)"
-                "  select {name}, {text}, batch_date, loaded_at, value from measured"
-                "  on conflict (table_name, measure, batch_date)"
-                "  do update set loaded_at = excluded.loaded_at, value = excluded.value),"
-                " daily as (select batch_date, value from kept union all select batch_date, value from measured),"
+                "with daily as ("
+                "  select batch_date, {measure} as value from {table}"
+                "  where batch_date between %(business_date)s::date - {window} and %(business_date)s"
+                "  group by batch_date),"
                 " today as (select value from daily where batch_date = %(business_date)s),"
                 " history as (select avg(value) as mean, count(*) as days from daily"
                 "  where batch_date < %(business_date)s)"
@@ -195,8 +172,7 @@ class Check:
                 "            format('only %%s of %%s days of history: not judged', history.days, {minimum}) end "
                 "from history left join today on true"
             ).format(measure=sql.SQL(self.options["measure"]), table=self.table_identifier(),
-                     window=sql.Literal(window), minimum=sql.Literal(minimum),
-                     name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]))
+                     window=sql.Literal(window), minimum=sql.Literal(minimum))
         raise ValueError(f"check {self.name}: {self.type} is not a batch check")
 
 
