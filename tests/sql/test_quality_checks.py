@@ -31,6 +31,12 @@ def stage(db, rows: list[tuple], date: str = DATE, table: str = "transactions", 
             f"values ({marks}, %s, 'test.csv', %s, now())", (*row, date, number))
 
 
+def reload(db, rows: list[tuple], date: str = DATE) -> None:
+    """Replace the date's transactions batch, as the staging loader does (a new partition)."""
+    db.execute(f"drop table if exists staging.transactions_{date.replace('-', '')}")
+    stage(db, rows, date)
+
+
 def partition(db, table: str, date: str) -> None:
     db.execute(f"create table if not exists staging.{table}_{date.replace('-', '')} "
                f"partition of staging.{table} for values in ('{date}')")
@@ -137,9 +143,39 @@ def test_volume_anomaly(db):
     for back in range(1, 15):
         stage(db, [order(str(n)) for n in range(10)], date=(date(2026, 11, 20) - timedelta(days=back)).isoformat())
     assert run(db, the_check).status == "pass"
-    stage(db, [order(str(n)) for n in range(10, 40)])
+    reload(db, [order(str(n)) for n in range(40)])
     result = run(db, the_check)
     assert (result.status, result.observed) == ("warn", 3.0)
+
+
+def test_volume_anomaly_measures_each_batch_once_until_it_is_reloaded(db):
+    from datetime import date, timedelta
+
+    the_check = check("volume_anomaly", severity="warn", measure="count(*)", window_days=28, max_deviation=0.5)
+    earlier = [(date(2026, 11, 20) - timedelta(days=back)).isoformat() for back in range(1, 11)]
+    for day in earlier:
+        stage(db, [order(str(n)) for n in range(10)], date=day)
+    stage(db, [order(str(n)) for n in range(10)])
+    assert run(db, the_check).observed == 0
+    kept = db.execute("select batch_date::text, value from audit.batch_measures where table_name = 'staging.transactions' "
+                      "and measure = 'count(*)' order by 1").fetchall()
+    assert kept == [(day, 10) for day in [*reversed(earlier), DATE]]
+    # The window is read from what was kept: a kept value the batch no longer has shows...
+    db.execute("update audit.batch_measures set value = 30 where batch_date = %s", (earlier[0],))
+    assert run(db, the_check).observed == pytest.approx(1 - 10 / 12)  # mean (9 x 10 + 30) / 10
+    # ...until the batch is loaded again (a new partition), which measures it afresh.
+    reload(db, [order(str(n)) for n in range(10)], date=earlier[0])
+    assert run(db, the_check).observed == 0
+
+
+def test_volume_anomaly_needs_a_table_partitioned_by_batch_date(db):
+    import psycopg
+
+    db.execute("create table staging.flat (batch_date date not null, amount numeric)")
+    db.execute("insert into staging.flat values (%s, 1)", (DATE,))
+    the_check = check("volume_anomaly", severity="warn", table="staging.flat", measure="sum(amount)")
+    with pytest.raises(psycopg.errors.CheckViolation, match="staging.flat batch by batch"):
+        run(db, the_check)
 
 
 def test_results_are_persisted_and_logged_as_a_table(db):

@@ -48,6 +48,19 @@ create table if not exists audit.dq_results (
 );
 create index if not exists dq_results_business_date_idx on audit.dq_results (business_date, check_name);
 
+-- A volume check's measure of each staging batch, with the partition that held the batch when it
+-- was measured (a reload is a new partition): the check measures only the batches it has not
+-- measured in their present load and reads the rest of its window from here, so its cost
+-- follows the day, not the window (plugins/ecommerce/quality/checks.py).
+create table if not exists audit.batch_measures (
+    table_name text not null,
+    measure text not null,
+    batch_date date not null,
+    batch oid not null,
+    value numeric,
+    primary key (table_name, measure, batch_date)
+);
+
 -- How many staged rows of a date collapsed into another row with the same business key.
 -- With quarantine it closes the books: staged = loaded + quarantined + collapsed.
 create table if not exists audit.duplicates_collapsed (

@@ -30,6 +30,11 @@ reconciliation     data lines the loader read (``audit.task_runs`` of ``task_id`
 volume_anomaly     ``measure`` (an aggregate over the batch) against its mean over the
                    previous ``window_days`` batches, as ``|today / mean - 1|``; fails above
                    ``max_deviation``. Passes, with a note, below ``min_history`` batches.
+                   The table must be partitioned by list of ``batch_date``, a date per
+                   partition (the staging loader's layout): each batch is measured once
+                   per load (a reload is a new partition) and its measure kept in
+                   ``audit.batch_measures``, so a day measures its own batch, not the
+                   whole window again.
 =================  =====================================================================
 """
 
@@ -158,11 +163,33 @@ class Check:
         if self.type == "volume_anomaly":
             window = int(self.options.get("window_days", 28))
             minimum = int(self.options.get("min_history", 7))
+            # The window's batches come from the catalog (the table's partitions and their
+            # dates), not from a scan of the batches themselves; only a batch without a measure
+            # kept for its partition is read.
             return sql.SQL(
-                "with daily as ("
-                "  select batch_date, {measure} as value from {table}"
-                "  where batch_date between %(business_date)s::date - {window} and %(business_date)s"
-                "  group by batch_date),"
+                "with batches as ("
+                "  select (regexp_match(pg_get_expr(batch.relpartbound, batch.oid),"
+                "                       $$^FOR VALUES IN \\('([^']*)'\\)$$))[1]::date as batch_date,"
+                "         batch.oid as batch"
+                "  from pg_inherits inner join pg_class as batch on batch.oid = pg_inherits.inhrelid"
+                "  where pg_inherits.inhparent = {name}::regclass),"
+                " window_batches as (select * from batches"
+                "  where batch_date between %(business_date)s::date - {window} and %(business_date)s),"
+                " kept as ("
+                "  select window_batches.batch_date, kept.value from window_batches"
+                "  inner join audit.batch_measures as kept on kept.table_name = {name} and kept.measure = {text}"
+                "    and kept.batch_date = window_batches.batch_date and kept.batch = window_batches.batch),"
+                " measured as ("
+                "  select window_batches.*, measure.value from window_batches"
+                "  cross join lateral (select {measure} as value from {table}"
+                "                      where batch_date = window_batches.batch_date) as measure"
+                "  where window_batches.batch_date not in (select batch_date from kept)),"
+                " remembered as ("  # in date order: concurrent gates take the keys' locks in one order
+                "  insert into audit.batch_measures (table_name, measure, batch_date, batch, value)"
+                "  select {name}, {text}, batch_date, batch, value from measured order by batch_date"
+                "  on conflict (table_name, measure, batch_date)"
+                "  do update set batch = excluded.batch, value = excluded.value),"
+                " daily as (select batch_date, value from kept union all select batch_date, value from measured),"
                 " today as (select value from daily where batch_date = %(business_date)s),"
                 " history as (select avg(value) as mean, count(*) as days from daily"
                 "  where batch_date < %(business_date)s)"
@@ -171,8 +198,13 @@ class Check:
                 "       case when history.days < {minimum} then"
                 "            format('only %%s of %%s days of history: not judged', history.days, {minimum}) end "
                 "from history left join today on true"
+                " cross join (select audit.assert(coalesce(pg_get_partkeydef({name}::regclass) = 'LIST (batch_date)', false),"
+                "             {layout})) as layout"
             ).format(measure=sql.SQL(self.options["measure"]), table=self.table_identifier(),
-                     window=sql.Literal(window), minimum=sql.Literal(minimum))
+                     window=sql.Literal(window), minimum=sql.Literal(minimum),
+                     name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]),
+                     layout=sql.Literal(f"check {self.name}: a volume check reads {self.table} batch by batch, "
+                                        "so it must be partitioned by list (batch_date)"))
         raise ValueError(f"check {self.name}: {self.type} is not a batch check")
 
 
