@@ -160,36 +160,10 @@ class Check:
                 "from (select rows_read from audit.task_runs where task_id = {task} "
                 "      and business_date = %(business_date)s order by finished_at desc limit 1) runs"
             ).format(batch=batch, name=sql.Literal(table), task=sql.Literal(self.options["task_id"]))
-        if self.type == "volume_anomaly":
-            window = int(self.options.get("window_days", 28))
+        if self.type == "volume_anomaly":  # from the measures kept by engine.keep_batch_measures
             minimum = int(self.options.get("min_history", 7))
-            # The window's batches come from the catalog (the table's partitions and their
-            # dates), not from a scan of the batches themselves; only a batch without a measure
-            # kept for its partition is read.
             return sql.SQL(
-                "with batches as ("
-                "  select (regexp_match(pg_get_expr(batch.relpartbound, batch.oid),"
-                "                       $$^FOR VALUES IN \\('([^']*)'\\)$$))[1]::date as batch_date,"
-                "         batch.oid as batch"
-                "  from pg_inherits inner join pg_class as batch on batch.oid = pg_inherits.inhrelid"
-                "  where pg_inherits.inhparent = {name}::regclass),"
-                " window_batches as (select * from batches"
-                "  where batch_date between %(business_date)s::date - {window} and %(business_date)s),"
-                " kept as ("
-                "  select window_batches.batch_date, kept.value from window_batches"
-                "  inner join audit.batch_measures as kept on kept.table_name = {name} and kept.measure = {text}"
-                "    and kept.batch_date = window_batches.batch_date and kept.batch = window_batches.batch),"
-                " measured as ("
-                "  select window_batches.*, measure.value from window_batches"
-                "  cross join lateral (select {measure} as value from {table}"
-                "                      where batch_date = window_batches.batch_date) as measure"
-                "  where window_batches.batch_date not in (select batch_date from kept)),"
-                " remembered as ("  # in date order: concurrent gates take the keys' locks in one order
-                "  insert into audit.batch_measures (table_name, measure, batch_date, batch, value)"
-                "  select {name}, {text}, batch_date, batch, value from measured order by batch_date"
-                "  on conflict (table_name, measure, batch_date)"
-                "  do update set batch = excluded.batch, value = excluded.value),"
-                " daily as (select batch_date, value from kept union all select batch_date, value from measured),"
+                "with daily as ({window}),"
                 " today as (select value from daily where batch_date = %(business_date)s),"
                 " history as (select avg(value) as mean, count(*) as days from daily"
                 "  where batch_date < %(business_date)s)"
@@ -198,14 +172,45 @@ class Check:
                 "       case when history.days < {minimum} then"
                 "            format('only %%s of %%s days of history: not judged', history.days, {minimum}) end "
                 "from history left join today on true"
-                " cross join (select audit.assert(coalesce(pg_get_partkeydef({name}::regclass) = 'LIST (batch_date)', false),"
-                "             {layout})) as layout"
-            ).format(measure=sql.SQL(self.options["measure"]), table=self.table_identifier(),
-                     window=sql.Literal(window), minimum=sql.Literal(minimum),
-                     name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]),
-                     layout=sql.Literal(f"check {self.name}: a volume check reads {self.table} batch by batch, "
-                                        "so it must be partitioned by list (batch_date)"))
+            ).format(window=self.window_batches(), minimum=sql.Literal(minimum))
         raise ValueError(f"check {self.name}: {self.type} is not a batch check")
+
+    # A volume check measures each batch once per load and keeps the measure (engine.py:
+    # keep_batch_measures), so a day reads its own batch, not the whole window again. The window's
+    # batches come from the catalog (the table's partitions and their dates), not from a scan.
+
+    def window_batches(self) -> sql.Composed:
+        """A volume check's batches in its window: (batch_date, batch, kept, value), where batch
+        is the partition holding the date's rows (a reload is a new one) and value the measure
+        kept for that partition, if kept. The table is partitioned by list (batch_date), a
+        partition per date: the staging loader's layout (engine.keep_batch_measures checks it)."""
+        window = int(self.options.get("window_days", 28))
+        return sql.SQL(
+            "select batches.batch_date, batches.batch, kept.batch is not null as kept, kept.value"
+            " from (select (regexp_match(pg_get_expr(batch.relpartbound, batch.oid),"
+            "                            $$^FOR VALUES IN \\('([^']*)'\\)$$))[1]::date as batch_date,"
+            "              batch.oid as batch"
+            "       from pg_inherits inner join pg_class as batch on batch.oid = pg_inherits.inhrelid"
+            "       where pg_inherits.inhparent = {name}::regclass) as batches"
+            " left join audit.batch_measures as kept on kept.table_name = {name} and kept.measure = {text}"
+            "   and kept.batch_date = batches.batch_date and kept.batch = batches.batch"
+            " where batches.batch_date between %(business_date)s::date - {window} and %(business_date)s"
+            " order by batches.batch_date"
+        ).format(name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]),
+                 window=sql.Literal(window))
+
+    def batch_measure(self) -> sql.Composed:
+        """A volume check's measure of the batch of ``%(batch_date)s``."""
+        return sql.SQL("select {measure} from {table} where batch_date = %(batch_date)s").format(
+            measure=sql.SQL(self.options["measure"]), table=self.table_identifier())
+
+    def keep_measure(self) -> sql.Composed:
+        """Keep ``%(value)s``, the measure of the batch of ``%(batch_date)s`` in partition ``%(batch)s``."""
+        return sql.SQL(
+            "insert into audit.batch_measures (table_name, measure, batch_date, batch, value)"
+            " values ({name}, {text}, %(batch_date)s, %(batch)s, %(value)s)"
+            " on conflict (table_name, measure, batch_date) do update set batch = excluded.batch, value = excluded.value"
+        ).format(name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]))
 
 
 def load_checks(path: Path) -> list[Check]:
