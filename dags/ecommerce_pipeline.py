@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, chain, dag, task, task_group
+from airflow.sdk import CronDataIntervalTimetable, chain, dag, task, task_group
 
 from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
@@ -37,6 +37,7 @@ from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
+from ecommerce.params import param
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 from ecommerce.task_defaults import task_defaults
 from ecommerce.template_cache import TEMPLATE_CACHE
@@ -78,18 +79,18 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     # Each task's template environment is new: compiled model files carry over (ecommerce.template_cache).
     jinja_environment_kwargs={"bytecode_cache": TEMPLATE_CACHE},
     params={
-        "business_date": Param(None, type=["null", "string"], format="date",
+        "business_date": param(None, type=["null", "string"], format="date",
                                pattern=r"^\d{4}-\d{2}-\d{2}$",
                                description="YYYY-MM-DD; empty: the data interval's start"),
-        "source": Param("generate", enum=["generate", "landing"],
+        "source": param("generate", enum=["generate", "landing"],
                         description="generate the raw files, or read them from the landing folder"),
-        "landing_dir": Param(None, type=["null", "string"],
+        "landing_dir": param(None, type=["null", "string"],
                              description="landing folder (default: <data root>/landing)"),
-        "orders": Param(GENERATOR_DEFAULTS.orders, type="integer", minimum=1, maximum=MAX_ORDERS,
+        "orders": param(GENERATOR_DEFAULTS.orders, type="integer", minimum=1, maximum=MAX_ORDERS,
                         description="average orders per weekday"),
-        "defect_rate": Param(GENERATOR_DEFAULTS.defect_rate, type="number", minimum=0, maximum=MAX_DEFECT_RATE,
+        "defect_rate": param(GENERATOR_DEFAULTS.defect_rate, type="number", minimum=0, maximum=MAX_DEFECT_RATE,
                              description="share of generated rows given a labelled defect (0: none)"),
-        "fail_once": Param(None, type=["null", "string"],
+        "fail_once": param(None, type=["null", "string"],
                            description="a task id that fails its first try on purpose, to watch a retry"),
     },
 )

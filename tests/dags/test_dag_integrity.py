@@ -145,6 +145,19 @@ def test_orders_param_is_bounded(pipeline, value):
         pipeline.params.get_param("orders").resolve(value)
 
 
+def test_params_keep_their_json_schema_draft_through_serialization(pipeline):
+    """Each param's schema names draft 7 (cheaper to check on every read, ecommerce.params), in
+    the serialized DAG the scheduler and the API server read too."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from ecommerce.params import DRAFT_7
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(pipeline))
+    assert sorted(serialized.params) == sorted(pipeline.params)
+    for name in pipeline.params:
+        assert serialized.params.get_param(name).schema["$schema"] == DRAFT_7
+
+
 def test_failure_callback_logs_one_clear_line(caplog):
     from types import SimpleNamespace
 
