@@ -168,6 +168,18 @@ def test_volume_anomaly_measures_each_batch_once_until_it_is_reloaded(db):
     assert run(db, the_check).observed == 0
 
 
+def test_volume_anomaly_counts_a_batch_whose_measure_has_a_value(db):
+    from datetime import date, timedelta
+
+    the_check = check("volume_anomaly", severity="warn", measure="sum(trim(shipping_cost)::numeric)",
+                      min_history=8, max_deviation=0.5)
+    for back in range(1, 8):
+        stage(db, [order(str(n)) for n in range(3)], date=(date(2026, 11, 20) - timedelta(days=back)).isoformat())
+    partition(db, "transactions", "2026-11-12")  # a batch without rows: no sum, no day of history
+    stage(db, [order(str(n)) for n in range(3)])
+    assert run(db, the_check).sample == [{"note": "only 7 of 8 days of history: not judged"}]
+
+
 def test_volume_anomaly_needs_a_table_partitioned_by_batch_date(db):
     db.execute("create table staging.flat (batch_date date not null, amount numeric)")
     db.execute("insert into staging.flat values (%s, 1)", (DATE,))

@@ -51,7 +51,7 @@ create index if not exists dq_results_business_date_idx on audit.dq_results (bus
 -- A volume check's measure of each staging batch, with the partition that held the batch when it
 -- was measured (a reload is a new partition): the check measures only the batches it has not
 -- measured in their present load and reads the rest of its window from here, so its cost
--- follows the day, not the window (plugins/ecommerce/quality/checks.py).
+-- follows the day, not the window (plugins/ecommerce/quality: checks.py, engine.py).
 create table if not exists audit.batch_measures (
     table_name text not null,
     measure text not null,

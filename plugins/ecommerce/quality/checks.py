@@ -29,7 +29,8 @@ reconciliation     data lines the loader read (``audit.task_runs`` of ``task_id`
                    unless 0 (a record with a quoted line break spans several lines)
 volume_anomaly     ``measure`` (an aggregate over the batch) against its mean over the
                    previous ``window_days`` batches, as ``|today / mean - 1|``; fails above
-                   ``max_deviation``. Passes, with a note, below ``min_history`` batches.
+                   ``max_deviation``. Passes, with a note, below ``min_history`` batches
+                   (a batch counts when its measure has a value).
                    The table must be partitioned by list of ``batch_date``, a date per
                    partition (the staging loader's layout): each batch is measured once
                    per load (a reload is a new partition) and its measure kept in
@@ -165,7 +166,7 @@ class Check:
             return sql.SQL(
                 "with daily as ({window}),"
                 " today as (select value from daily where batch_date = %(business_date)s),"
-                " history as (select avg(value) as mean, count(*) as days from daily"
+                " history as (select avg(value) as mean, count(value) as days from daily"
                 "  where batch_date < %(business_date)s)"
                 "select case when history.days < {minimum} then 0"
                 "            else abs(coalesce(today.value, 0) / nullif(history.mean, 0) - 1) end,"
