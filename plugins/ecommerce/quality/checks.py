@@ -35,7 +35,8 @@ volume_anomaly     ``measure`` (an aggregate over the batch) against its mean ov
                    partition (the staging loader's layout): each batch is measured once
                    per load (a reload is a new partition) and its measure kept in
                    ``audit.batch_measures``, so a day measures its own batch, not the
-                   whole window again.
+                   whole window again (rows changed in a partition in place, which the
+                   loader never does, keep the measure kept for it).
 =================  =====================================================================
 """
 
