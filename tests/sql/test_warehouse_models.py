@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from conftest import run_models, stage_rows, table_checksum, task_context
@@ -379,45 +380,104 @@ def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_ne
 
 
 def fact_partitions(db) -> list[tuple]:
-    return db.execute("select tableoid::regclass::text, count(*), min(date_key), max(date_key) "
-                      "from warehouse.fact_sales group by 1 order by 1").fetchall()
+    """(month's partition, date's partition, facts, least and greatest date_key) per date."""
+    return db.execute("select inherits.inhparent::regclass::text, facts.tableoid::regclass::text, count(*), "
+                      "min(facts.date_key), max(facts.date_key) "
+                      "from warehouse.fact_sales as facts "
+                      "inner join pg_inherits as inherits on inherits.inhrelid = facts.tableoid "
+                      "group by 1, 2 order by 2").fetchall()
 
 
-def test_facts_are_kept_in_a_partition_per_month_with_their_statistics(db):
+def test_facts_are_kept_in_a_partition_per_date_within_one_per_month_with_their_statistics(db):
+    load_day(db, DAY1, BASE, CATALOG, [order(101, 1, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
     load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
     load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
-    assert fact_partitions(db) == [("warehouse.fact_sales_2026_05", 2, 20260502, 20260502),
-                                   ("warehouse.fact_sales_2026_06", 1, 20260601, 20260601)]
-    # the planner knows each partition at once, and the whole table (autovacuum never analyzes it)
-    assert db.execute("select relname, reltuples from pg_class where relname in "
-                      "('fact_sales_2026_05', 'fact_sales_2026_06') order by 1").fetchall() == [
-        ("fact_sales_2026_05", 2), ("fact_sales_2026_06", 1)]
-    assert db.execute("select reltuples >= 2 from pg_class where oid = 'warehouse.fact_sales'::regclass"
-                      ).fetchone() == (True,)
+    assert fact_partitions(db) == [
+        ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_01", 1, 20260501, 20260501),
+        ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_02", 2, 20260502, 20260502),
+        ("warehouse.fact_sales_2026_06", "warehouse.fact_sales_2026_06_01", 1, 20260601, 20260601)]
+    # each date's partition has the table's indexes (the attach built them)
+    assert db.execute("select count(*) from pg_partition_tree('warehouse.fact_sales_pkey') where isleaf"
+                      ).fetchone() == (3,)
+    # the planner knows each date's partition at once, and the months and the whole table
+    # (autovacuum never analyzes a partitioned table)
+    assert db.execute("select relname, reltuples from pg_class where relname like 'fact_sales_2026%' "
+                      "and relkind = 'r' order by 1").fetchall() == [
+        ("fact_sales_2026_05_01", 1), ("fact_sales_2026_05_02", 2), ("fact_sales_2026_06_01", 1)]
+    assert db.execute("select relname, reltuples >= 1 from pg_class where relname in "
+                      "('fact_sales', 'fact_sales_2026_05', 'fact_sales_2026_06') order by 1").fetchall() == [
+        ("fact_sales", True), ("fact_sales_2026_05", True), ("fact_sales_2026_06", True)]
 
 
-def test_facts_of_a_warehouse_from_before_partitioning_move_into_month_partitions(db):
-    from ecommerce.schema import apply_schema
-
+def test_a_reload_replaces_the_dates_partition_and_a_failed_one_keeps_it(db):
     load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
-    load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
+    first = db.execute("select 'warehouse.fact_sales_2026_05_02'::regclass::oid").fetchone()
     with db.cursor() as cursor:
         facts = table_checksum(cursor, "warehouse", "fact_sales")
-    # The table as it was created before: an ordinary one, primary key (transaction_id, line_number).
+
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
+    assert db.execute("select 'warehouse.fact_sales_2026_05_02'::regclass::oid").fetchone() != first
+    assert fact_partitions(db) == [
+        ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_02", 2, 20260502, 20260502)]
+    with db.cursor() as cursor:
+        assert table_checksum(cursor, "warehouse", "fact_sales") == facts
+    # a new table per load, so nothing of the old one is left behind
+    assert db.execute("select count(*) from pg_class where relname like 'fact_sales_loading%'").fetchone() == (0,)
+
+    # a table that would hold another date's facts cannot become the date's partition
+    with pytest.raises(psycopg.errors.CheckViolation):
+        with db.transaction():
+            db.execute("create table warehouse.fact_sales_loading (like warehouse.fact_sales)")
+            db.execute("insert into warehouse.fact_sales_loading select * from warehouse.fact_sales")
+            db.execute("update warehouse.fact_sales_loading set date_key = 20260503")
+            db.execute("select warehouse.replace_fact_sales_date('2026-05-02')")
+    assert fact_partitions(db) == [
+        ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_02", 2, 20260502, 20260502)]
+
+
+def make_month_partitions_ordinary(db) -> None:
+    """The layout before the date partitions: each month's partition an ordinary table."""
+    months = db.execute(
+        "select inhrelid::regclass::text, pg_get_expr(relpartbound, inhrelid) from pg_inherits "
+        "inner join pg_class on pg_class.oid = inhrelid where inhparent = 'warehouse.fact_sales'::regclass").fetchall()
     db.execute("create table public.facts as select * from warehouse.fact_sales")
-    db.execute("drop table warehouse.fact_sales")
-    db.execute("create table warehouse.fact_sales (like public.facts including all, "
-               "primary key (transaction_id, line_number))")
-    db.execute("create index fact_sales_date_idx on warehouse.fact_sales (date_key)")
+    for month, bounds in months:
+        db.execute(f"drop table {month}")
+        db.execute(f"create table {month} partition of warehouse.fact_sales {bounds}")
     db.execute("insert into warehouse.fact_sales select * from public.facts")
     db.execute("drop table public.facts")
+
+
+@pytest.mark.parametrize("layout", ["unpartitioned", "partitioned by month"])
+def test_facts_of_an_older_warehouse_move_into_date_partitions(db, layout):
+    from ecommerce.schema import apply_schema
+
+    load_day(db, DAY1, BASE, CATALOG, [order(101, 1, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10), line(201, 2, 11)])
+    load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])
+    partitions = fact_partitions(db)
+    with db.cursor() as cursor:
+        facts = table_checksum(cursor, "warehouse", "fact_sales")
+    if layout == "unpartitioned":
+        # The table as it was created before: an ordinary one, primary key (transaction_id, line_number).
+        db.execute("create table public.facts as select * from warehouse.fact_sales")
+        db.execute("drop table warehouse.fact_sales")
+        db.execute("create table warehouse.fact_sales (like public.facts including all, "
+                   "primary key (transaction_id, line_number))")
+        db.execute("create index fact_sales_date_idx on warehouse.fact_sales (date_key)")
+        db.execute("insert into warehouse.fact_sales select * from public.facts")
+        db.execute("drop table public.facts")
+    else:
+        make_month_partitions_ordinary(db)
+        assert db.execute("select count(*) from pg_inherits where inhparent = 'warehouse.fact_sales_2026_05'::regclass"
+                          ).fetchone() == (0,)
 
     apply_schema(db)
     apply_schema(db)  # and again: nothing left to move
     assert db.execute("select relkind from pg_class where oid = 'warehouse.fact_sales'::regclass").fetchone() == ("p",)
-    assert db.execute("select to_regclass('warehouse.fact_sales_unpartitioned')").fetchone() == (None,)
-    assert [row[:2] for row in fact_partitions(db)] == [("warehouse.fact_sales_2026_05", 2),
-                                                         ("warehouse.fact_sales_2026_06", 1)]
+    assert db.execute("select count(*) from pg_class where relname like any "
+                      "(array['fact_sales_unpartitioned', 'fact_sales%by_month'])").fetchone() == (0,)
+    assert fact_partitions(db) == partitions
     with db.cursor() as cursor:
         assert table_checksum(cursor, "warehouse", "fact_sales") == facts
     load_day(db, "2026-06-01", BASE, CATALOG, [order(601, 2, "2026-06-01T09:00:00Z")], [line(601, 1, 10)])

@@ -4,9 +4,10 @@
     it was. Autovacuum does the same, but up to a minute later: a first load, or a backfill
     running date after date, would otherwise plan on a table it thinks empty (a nested loop
     over every fact for every customer: a minute instead of a tenth of a second). A partitioned
-    table's partitions are looked at each; the table itself (statistics over all partitions,
-    which autovacuum never gathers) when never analyzed, or when its partitions have grown by a
-    fifth since it was. -#}
+    table's partitions are looked at each, at every level; the partitioned table itself
+    (statistics over all its partitions, which autovacuum never gathers) when never analyzed, or
+    when its partitions have grown by a fifth since it was, and ONLY itself: its partitions were
+    just looked at. -#}
 {% macro analyze_if_stale(tables) -%}
 do $$
 declare
@@ -17,10 +18,10 @@ begin
             values {% for table in tables %}('{{ table }}'::regclass){{ ', ' if not loop.last }}{% endfor %}
         ),
 
-        candidates as (
-            select relid from listed
-            union all
-            select inherits.inhrelid from pg_inherits as inherits inner join listed on listed.relid = inherits.inhparent
+        candidates as (  -- (the partition tree of a table that is not partitioned is empty)
+            select relid, 0 as level from listed
+            union
+            select tree.relid, tree.level from listed cross join lateral pg_partition_tree(listed.relid) as tree
         )
 
         select class.oid::regclass
@@ -37,9 +38,9 @@ begin
             else coalesce(stats.last_analyze, stats.last_autoanalyze) is null
                 or stats.n_mod_since_analyze > 0.2 * greatest(class.reltuples, 1000)
         end
-        order by class.relkind = 'p'  -- partitions before their table
+        order by candidates.level desc  -- partitions before their table
     loop
-        execute 'analyze ' || stale::text;
+        execute 'analyze only ' || stale::text;
     end loop;
 end
 $$

@@ -86,9 +86,12 @@ begin
 end
 $$;
 
--- Partitioned by month of date_key: replacing a date, maintaining its indexes and reading recent
--- months touch one month's partition, not the whole history. The first load of a date creates
--- its month's partition (warehouse.create_fact_sales_partition, from warehouse/040_fact_sales.sql).
+-- Partitioned by month of date_key, and each month by date: a date's facts are a table of their
+-- own (warehouse.fact_sales_2026_05_02, in warehouse.fact_sales_2026_05), so reading recent
+-- months touches one month's partitions, and a load builds the date's table apart, its indexes
+-- in one pass each once its rows are in, then puts it in place of the date's old one
+-- (warehouse.replace_fact_sales_date, from warehouse/040_fact_sales.sql): a million facts' index
+-- entries inserted one by one cost 12 s, built at once 2.5 s, and a reload leaves no dead rows.
 -- A line is (transaction_id, line_number); the primary key carries date_key too, as a partitioned
 -- table's must. That a line is on one date only comes from production: an order belongs to one
 -- date (production.transactions' primary key; a copy on another date is quarantined) and a date's
@@ -121,37 +124,86 @@ create index if not exists fact_sales_product_idx on warehouse.fact_sales (produ
 -- customer or product first), and keeping one cost 40% of a million-line day's fact insert.
 drop index if exists warehouse.fact_sales_status_idx;
 
--- The partition of the month of `day`, e.g. warehouse.fact_sales_2026_05 for date keys
--- 20260501 up to 20260601.
-create or replace function warehouse.create_fact_sales_partition(day date) returns void
+-- The month's partition of `day` (created on first use), e.g. warehouse.fact_sales_2026_05 for
+-- date keys 20260501 up to 20260601, itself partitioned by date.
+create or replace function warehouse.fact_sales_month(day date) returns regclass
 language plpgsql as $$
+declare
+    month text := 'fact_sales_' || to_char(day, 'YYYY_MM');
 begin
     execute format('create table if not exists warehouse.%I partition of warehouse.fact_sales '
-                   'for values from (%s) to (%s)',
-                   'fact_sales_' || to_char(day, 'YYYY_MM'),
+                   'for values from (%s) to (%s) partition by range (date_key)',
+                   month,
                    to_char(date_trunc('month', day), 'YYYYMMDD'),
                    to_char(date_trunc('month', day) + interval '1 month', 'YYYYMMDD'));
+    return format('warehouse.%I', month)::regclass;
+end
+$$;
+drop function if exists warehouse.create_fact_sales_partition(date);
+
+-- Make warehouse.fact_sales_loading (a table like fact_sales, holding the facts of `day` and no
+-- other) the partition of `day`, in place of the date's previous one if any. Attaching builds
+-- the partition's indexes and checks that every row is of `day`. Run it in the transaction that
+-- built the table: the date's old facts go when the new ones arrive, and never otherwise.
+create or replace function warehouse.replace_fact_sales_date(day date) returns regclass
+language plpgsql as $$
+declare
+    month regclass := warehouse.fact_sales_month(day);
+    partition text := 'fact_sales_' || to_char(day, 'YYYY_MM_DD');
+begin
+    if to_regclass(format('warehouse.%I', partition)) is not null then
+        execute format('alter table %s detach partition warehouse.%I', month, partition);
+        execute format('drop table warehouse.%I', partition);
+    end if;
+    execute format('alter table warehouse.fact_sales_loading rename to %I', partition);
+    execute format('alter table %s attach partition warehouse.%I for values from (%s) to (%s)',
+                   month, partition, to_char(day, 'YYYYMMDD'), to_char(day + 1, 'YYYYMMDD'));
+    return format('warehouse.%I', partition)::regclass;
+end
+$$;
+
+-- Facts kept in another layout (`old`) move into the partitions of their dates, a date at a time
+-- as a load puts them; `old` is dropped.
+create or replace function warehouse.move_facts_into_date_partitions(old regclass) returns void
+language plpgsql as $$
+declare
+    day_key integer;
+begin
+    for day_key in execute format('select distinct date_key from %s order by 1', old) loop
+        create table warehouse.fact_sales_loading (like warehouse.fact_sales);
+        execute format(
+            'insert into warehouse.fact_sales_loading (date_key, customer_sk, product_sk, transaction_id, '
+            '    line_number, transaction_ts, quantity, unit_price, discount, gross_amount, net_amount, status) '
+            'select date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity, '
+            '    unit_price, discount, gross_amount, net_amount, status '
+            'from %s where date_key = $1', old) using day_key;
+        perform warehouse.replace_fact_sales_date(to_date(day_key::text, 'YYYYMMDD'));
+    end loop;
+    execute format('drop table %s', old);
+end
+$$;
+
+-- A warehouse from before the date partitions: each month's partition is an ordinary table.
+do $$
+declare
+    month regclass;
+begin
+    for month in select inherits.inhrelid::regclass
+                 from pg_inherits as inherits
+                 inner join pg_class as class on class.oid = inherits.inhrelid
+                 where inherits.inhparent = 'warehouse.fact_sales'::regclass and class.relkind = 'r' loop
+        execute format('alter table warehouse.fact_sales detach partition %s', month);
+        execute format('alter table %s rename to %I', month,
+                       (select relname from pg_class where oid = month) || '_by_month');
+        perform warehouse.move_facts_into_date_partitions(month);
+    end loop;
 end
 $$;
 
 do $$
-declare
-    month date;
 begin
     if to_regclass('warehouse.fact_sales_unpartitioned') is not null then
-        for month in select distinct date_trunc('month', to_date(date_key::text, 'YYYYMMDD'))
-                     from warehouse.fact_sales_unpartitioned loop
-            perform warehouse.create_fact_sales_partition(month);
-        end loop;
-        insert into warehouse.fact_sales (
-            date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
-            unit_price, discount, gross_amount, net_amount, status
-        )
-        select
-            date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
-            unit_price, discount, gross_amount, net_amount, status
-        from warehouse.fact_sales_unpartitioned;
-        drop table warehouse.fact_sales_unpartitioned;
+        perform warehouse.move_facts_into_date_partitions('warehouse.fact_sales_unpartitioned');
     end if;
 end
 $$;

@@ -1,8 +1,9 @@
 -- warehouse.fact_sales: one row per transaction line of the business date. Customer and
 -- product resolve to the dimension version valid at the transaction time (point in time), or
--- to the unknown member -1. The date's rows are replaced as a whole; the first orders of the
--- customers they name are brought up to date (a late date can be someone's first order).
--- The first date of a month creates the month's partition.
+-- to the unknown member -1. The date's rows are replaced as a whole: built in a table of their
+-- own, which then becomes the date's partition (warehouse.replace_fact_sales_date). The first
+-- orders of the customers they name are brought up to date (a late date can be someone's first
+-- order).
 {% import 'macros/history.sql' as history %}
 {% import 'macros/statistics.sql' as statistics %}
 {% import 'macros/date_orders.sql' as orders %}
@@ -14,13 +15,11 @@ from warehouse.fact_sales as facts
 inner join warehouse.dim_customers as dim using (customer_sk)
 where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 
-select warehouse.create_fact_sales_partition(%(business_date)s::date);
-
-delete from warehouse.fact_sales where date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
+create table warehouse.fact_sales_loading (like warehouse.fact_sales);
 
 {{ orders.remember_order_range() }};
 
-insert into warehouse.fact_sales (
+insert into warehouse.fact_sales_loading (
     date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
     unit_price, discount, gross_amount, net_amount, status
 )
@@ -49,6 +48,8 @@ left join warehouse.dim_products as products
     and transactions.transaction_ts < products.valid_to
 where transactions.batch_date = %(business_date)s
     and {{ orders.in_order_range('lines.transaction_id') | indent(4) }};
+
+select warehouse.replace_fact_sales_date(%(business_date)s::date);
 
 {{ statistics.analyze_if_stale(['warehouse.fact_sales', 'warehouse.dim_customers', 'warehouse.customer_first_orders']) }};
 
