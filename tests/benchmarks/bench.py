@@ -388,12 +388,14 @@ def main() -> None:
         dirty_manifest, _, _ = generate_big_day(out / "dirty", 0.002)
         dirty = out / "dirty" / DAY.isoformat()
         dirty_lines = dirty_manifest["files"]["transaction_items.csv"]["rows"]
-        # Each ingestion at its best of two, one after the other, so that all three see the same server.
-        with psycopg.connect(conninfo) as conn:
-            baseline = min(raw_copy(conn, path) for _ in range(2))
-        ours = min(our_ingestion(folder) for _ in range(2))
+        # Each ingestion at its best of three, in turns, so that all three see the same server (a
+        # checkpoint that the WAL of the loads before sets off falls in any of them alike).
         # The same bytes with malformed lines cannot be raw-COPYed: compare against the clean file.
-        ours_dirty = min(our_ingestion(dirty) for _ in range(2))
+        turns = []
+        with psycopg.connect(conninfo) as conn:
+            for _ in range(3):
+                turns.append((raw_copy(conn, path), our_ingestion(folder), our_ingestion(dirty)))
+        baseline, ours, ours_dirty = map(min, zip(*turns))
         results.append(("ingestion rows/s (clean file)", f"{lines / ours:,.0f}", f"raw COPY: {lines / baseline:,.0f}",
                         f"{baseline / ours:.0%}", "goal >= 50%"))
         results.append(("ingestion rows/s (0.2% defects)", f"{dirty_lines / ours_dirty:,.0f}",
