@@ -16,6 +16,14 @@ from pathlib import Path
 #: Schemas whose tables are datasets; anything else a model names is a temporary table.
 PIPELINE_SCHEMAS = frozenset({"staging", "quarantine", "audit", "production", "warehouse", "analytics"})
 _PARAMETER = re.compile(r"%\((\w+)\)s")
+#: A table a model builds to take the place of a partition of its table ends so
+#: (``warehouse.fact_sales_loading``): its rows are the table's.
+LOADING_SUFFIX = "_loading"
+
+
+def built_table(name: str) -> str:
+    """The table whose rows ``name`` holds: ``warehouse.fact_sales_loading`` -> ``warehouse.fact_sales``."""
+    return name.removesuffix(LOADING_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ class SqlLineage:
 
 
 def parse_sql(statements: Iterable[str]) -> SqlLineage:
-    """What ``statements`` read and write, from openlineage-sql; temporary tables left out.
+    """What ``statements`` read and write, from openlineage-sql; temporary tables left out, a
+    loading table named as the table it is built for.
 
     Bound parameters (``%(name)s``) are replaced by a literal first: the parser reads SQL, not
     the driver's placeholders.
@@ -58,7 +67,7 @@ def parse_sql(statements: Iterable[str]) -> SqlLineage:
 
     def qualified(table) -> str | None:
         name = str(table.qualified_name)
-        return name if name.split(".")[0] in PIPELINE_SCHEMAS and name.count(".") == 1 else None
+        return built_table(name) if name.split(".")[0] in PIPELINE_SCHEMAS and name.count(".") == 1 else None
 
     lineage = SqlLineage()
     for statement in statements:

@@ -423,6 +423,9 @@ def test_a_reload_replaces_the_dates_partition_and_a_failed_one_keeps_it(db):
         assert table_checksum(cursor, "warehouse", "fact_sales") == facts
     # a new table per load, so nothing of the old one is left behind
     assert db.execute("select count(*) from pg_class where relname like 'fact_sales_loading%'").fetchone() == (0,)
+    # the rows built in the loading table count as the facts written
+    assert db.execute("select distinct rows_written from audit.task_runs "
+                      "where task_id = 'warehouse.040_fact_sales' and business_date = %s", (DAY2,)).fetchall() == [(2,)]
 
     # a table that would hold another date's facts cannot become the date's partition
     with pytest.raises(psycopg.errors.CheckViolation):

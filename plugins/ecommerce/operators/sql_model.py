@@ -9,14 +9,17 @@ from collections.abc import Sequence
 from airflow.sdk import BaseOperator
 
 from ecommerce import audit
+from ecommerce.lineage import LOADING_SUFFIX
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 
 _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECASE | re.MULTILINE)
 
 
 def inserts_into(statement: str, table: str) -> bool:
-    """Whether ``statement`` inserts into ``table`` (``schema.name``)."""
-    return re.search(rf"^\s*insert\s+into\s+{re.escape(table)}\b", statement, re.IGNORECASE | re.MULTILINE) is not None
+    """Whether ``statement`` inserts into ``table`` (``schema.name``), or into the table built to
+    take the place of one of its partitions (``schema.name_loading``)."""
+    return re.search(rf"^\s*insert\s+into\s+{re.escape(table)}(?:{LOADING_SUFFIX})?\b", statement,
+                     re.IGNORECASE | re.MULTILINE) is not None
 
 
 @functools.lru_cache(maxsize=None)
