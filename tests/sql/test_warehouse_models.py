@@ -438,6 +438,38 @@ def test_a_reload_replaces_the_dates_partition_and_a_failed_one_keeps_it(db):
         ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_02", 2, 20260502, 20260502)]
 
 
+def plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.parametrize(("model", "phrase"), [
+    ("warehouse/050_agg_daily_sales.sql", "create temporary table recomputed_sales"),
+    ("warehouse/060_customer_monthly_sales.sql", "insert into warehouse.customer_daily_sales"),
+    ("warehouse/070_product_monthly_sales.sql", "insert into warehouse.product_daily_sales"),
+    ("analytics/010_daily_kpis.sql", "insert into analytics.daily_kpis"),
+])
+def test_a_recomputed_dates_facts_are_read_from_its_partition_alone(db, model, phrase):
+    """Other dates' partitions are planned (their number is the history's) but never read."""
+    import json
+
+    from ecommerce.operators.sql_model import model_statements
+
+    for number, day in enumerate((DAY1, DAY2, DAY3), start=1):
+        load_day(db, day, BASE, CATALOG, [order(number * 100 + 1, 1, f"{day}T09:00:00Z")],
+                 [line(number * 100 + 1, 1, 10)])
+    statements = model_statements(model)
+    at = next(number for number, statement in enumerate(statements) if phrase in statement)
+    with db.transaction(force_rollback=True):
+        for statement in statements[:at]:
+            db.execute(statement, {"business_date": DAY2})
+        (plan,), = db.execute("explain (analyze, format json) " + statements[at], {"business_date": DAY2}).fetchone()
+    read = sorted({node["Relation Name"] for node in plan_nodes(plan["Plan"])
+                   if node.get("Relation Name", "").startswith("fact_sales_") and node["Actual Loops"] > 0})
+    assert read == ["fact_sales_2026_05_02"], json.dumps(plan, indent=1)
+
+
 def make_month_partitions_ordinary(db) -> None:
     """The layout before the date partitions: each month's partition an ordinary table."""
     months = db.execute(

@@ -457,6 +457,15 @@ analyze recomputed_dates;  -- one date or a few: planned as such, facts are read
 {%- endmacro %}
 
 
+{#- The condition that a fact's date key (`column`) is one of the recomputed dates. Their bounds
+    too: values of subqueries, known when the statement runs, so fact_sales' date partitions
+    outside them are never read (the date list alone is planned as a join over all of them). -#}
+{% macro in_recomputed_dates(column) -%}
+{{ column }} in (select date_key from recomputed_dates)
+    and {{ column }} between (select min(date_key) from recomputed_dates) and (select max(date_key) from recomputed_dates)
+{%- endmacro %}
+
+
 {#- The date key of the first completed fact of the customer `customer_id` (an expression). -#}
 {% macro first_completed_date_key(customer_id) -%}
 select min(facts.date_key)

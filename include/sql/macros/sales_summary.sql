@@ -32,7 +32,8 @@ select
     {%- endfor %}
 from warehouse.fact_sales as facts
 inner join warehouse.{{ dimension }} as dim using ({{ surrogate_key }})
-where facts.date_key in (select date_key from recomputed_dates) and facts.status = 'completed'
+where {{ history.in_recomputed_dates('facts.date_key') }}
+    and facts.status = 'completed'
 group by dim.{{ key }}, facts.date_key;
 
 -- ... and the months of the keys they name now.

@@ -16,7 +16,7 @@ with sales as (
     from warehouse.fact_sales as facts
     inner join warehouse.dim_customers as customers using (customer_sk)
     inner join warehouse.dim_products as products using (product_sk)
-    where facts.date_key in (select date_key from recomputed_dates)
+    where {{ history.in_recomputed_dates('facts.date_key') | indent(4) }}
         and facts.status = 'completed'
 ),
 
