@@ -24,8 +24,7 @@ select
 from recomputed_dates
 left join warehouse.fact_sales as facts
     on facts.date_key = recomputed_dates.date_key and facts.status = 'completed'
-    and facts.date_key between (select min(date_key) from recomputed_dates)
-        and (select max(date_key) from recomputed_dates)  -- (see history.in_recomputed_dates)
+    and {{ history.recomputed_date_bounds('facts.date_key') }}
 left join warehouse.dim_customers as customers using (customer_sk)
 group by recomputed_dates.date;
 

@@ -457,12 +457,19 @@ analyze recomputed_dates;  -- one date or a few: planned as such, facts are read
 {%- endmacro %}
 
 
-{#- The condition that a fact's date key (`column`) is one of the recomputed dates. Their bounds
-    too: values of subqueries, known when the statement runs, so fact_sales' date partitions
-    outside them are never read (the date list alone is planned as a join over all of them). -#}
+{#- The condition that a fact's date key (`column`) is one of the recomputed dates, with their
+    bounds (`recomputed_date_bounds`). -#}
 {% macro in_recomputed_dates(column) -%}
 {{ column }} in (select date_key from recomputed_dates)
-    and {{ column }} between (select min(date_key) from recomputed_dates) and (select max(date_key) from recomputed_dates)
+    and {{ recomputed_date_bounds(column) }}
+{%- endmacro %}
+
+
+{#- A date key (`column`) between the least and the greatest recomputed date: values of
+    subqueries, known when the statement runs, so fact_sales' date partitions outside them are
+    never read (the dates joined or listed alone are planned as a join over all of them). -#}
+{% macro recomputed_date_bounds(column) -%}
+{{ column }} between (select min(date_key) from recomputed_dates) and (select max(date_key) from recomputed_dates)
 {%- endmacro %}
 
 
