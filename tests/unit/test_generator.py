@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ecommerce.contract import RAW_COLUMNS
+from ecommerce.generation import orders
 from ecommerce.generation.config import GeneratorConfig
 from ecommerce.generation.defects import UNKNOWN_ID_BASE
 from ecommerce.generation.writer import generate_day
@@ -32,6 +33,20 @@ def test_same_seed_date_and_config_give_byte_identical_files(tmp_path):
     generate_day(SMALL, DAY, tmp_path / "a")
     generate_day(SMALL, DAY, tmp_path / "b")
     assert digests(tmp_path / "a" / DAY.isoformat()) == digests(tmp_path / "b" / DAY.isoformat())
+
+
+def test_a_day_drawn_by_worker_processes_is_the_day_drawn_alone(tmp_path, monkeypatch):
+    """A day of several chunks (here about eight, with defects in each) comes out byte for byte
+    the same, and with the same manifest, whether one process draws it or three."""
+    monkeypatch.setattr(orders, "ORDERS_PER_CHUNK", 40)
+    config = GeneratorConfig(**{**SMALL.as_dict(), "defect_rate": 0.03})
+    alone = generate_day(config, DAY, tmp_path / "alone", workers=1)
+    drawn = generate_day(config, DAY, tmp_path / "workers", workers=3)
+    assert drawn == alone and sum(alone["defects"]["transaction_items"].values()) > 0
+    assert digests(tmp_path / "alone" / DAY.isoformat()) == digests(tmp_path / "workers" / DAY.isoformat())
+    lines = (tmp_path / "workers" / DAY.isoformat() / "transactions.csv").read_text().splitlines()
+    assert lines[0] == ",".join(RAW_COLUMNS["transactions"]) and lines.count(lines[0]) == 1
+    assert alone["files"]["transactions.csv"]["rows"] == len(lines) - 1 > 7 * 40
 
 
 def test_another_seed_gives_other_data(tmp_path):

@@ -7,7 +7,6 @@ customers brings most of the revenue; customers who join that day often order at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ import pandas as pd
 from ecommerce.generation.config import EPOCH, GeneratorConfig
 from ecommerce.generation.timestamps import iso_timestamps
 from ecommerce.generation.vocabulary import CATEGORIES, CHANNELS, PAYMENT_METHODS, STATUSES
-from ecommerce.generation.world import customers_known_by, customers_until, price_at, products, rng
+from ecommerce.generation.world import Products, customers_known_by, customers_until, price_at, products, rng
 
 ORDER_STREAM, LINE_STREAM = 30, 31
 ORDERS_PER_CHUNK = 100_000
@@ -36,14 +35,30 @@ class OrderChunk:
     items: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class ChunkPlan:
+    """What one chunk of a day's orders is drawn from: its customers and times, and the
+    catalog. Drawing a chunk needs nothing else, so chunks can be drawn in any process."""
+
+    config: GeneratorConfig
+    day: int
+    number: int
+    first: int  # the chunk's first order, counted from the day's first
+    customer_id: np.ndarray
+    when: np.ndarray
+    catalog: Products
+    active: np.ndarray
+    product_p: np.ndarray
+
+
 def expected_orders(config: GeneratorConfig, day: int) -> float:
     date = EPOCH + timedelta(days=day)
     growth = 1 + 0.0004 * day
     return config.orders * WEEKDAY_FACTOR[date.weekday()] * MONTH_FACTOR[date.month - 1] * growth
 
 
-def orders_for_day(config: GeneratorConfig, day: int) -> Iterator[OrderChunk]:
-    """Yield the day's orders in chunks of at most ORDERS_PER_CHUNK transactions."""
+def plan_chunks(config: GeneratorConfig, day: int) -> list[ChunkPlan]:
+    """Who orders on the day and when, split into chunks of at most ORDERS_PER_CHUNK orders."""
     g = rng(config, ORDER_STREAM, day)
     count = int(g.poisson(expected_orders(config, day)))
     start, end = float(day), day + 1.0
@@ -73,15 +88,20 @@ def orders_for_day(config: GeneratorConfig, day: int) -> Iterator[OrderChunk]:
     product_p = np.array([c.popularity for c in CATEGORIES])[category] * within
     product_p /= product_p.sum()
 
-    for chunk, first in enumerate(range(0, len(who), ORDERS_PER_CHUNK)):
-        yield _chunk(config, day, chunk, first, known.customer_id[who[first:first + ORDERS_PER_CHUNK]],
-                     when[first:first + ORDERS_PER_CHUNK], catalog, active, product_p)
+    return [
+        ChunkPlan(config, day, number, first, known.customer_id[who[first:first + ORDERS_PER_CHUNK]],
+                  when[first:first + ORDERS_PER_CHUNK], catalog, active, product_p)
+        for number, first in enumerate(range(0, len(who), ORDERS_PER_CHUNK))
+    ]
 
 
-def _chunk(config, day, chunk, first, customer_id, when, catalog, active, product_p) -> OrderChunk:
-    g = rng(config, LINE_STREAM, day, chunk)
+def draw_chunk(plan: ChunkPlan) -> OrderChunk:
+    """The chunk's orders and their lines, from the chunk's own random stream."""
+    g = rng(plan.config, LINE_STREAM, plan.day, plan.number)
+    catalog, active, product_p, when = plan.catalog, plan.active, plan.product_p, plan.when
+    customer_id = plan.customer_id
     n = len(customer_id)
-    transaction_id = (day + 1) * IDS_PER_DAY + first + 1 + np.arange(n)
+    transaction_id = (plan.day + 1) * IDS_PER_DAY + plan.first + 1 + np.arange(n)
 
     lines_per_order = np.minimum(1 + g.poisson(0.8, n), 8)
     order_of_line = np.repeat(np.arange(n), lines_per_order)
