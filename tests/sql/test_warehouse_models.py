@@ -379,6 +379,22 @@ def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_ne
     assert_monthly_sales_match_the_facts(db)
 
 
+def test_an_older_warehouse_s_customer_index_on_orders_gives_way_to_the_customer_alone(db):
+    from ecommerce.schema import apply_schema
+
+    def indexes():
+        return db.execute("select indexname, indexdef from pg_indexes where schemaname = 'production' "
+                          "and tablename = 'transactions' and indexdef like '%(customer_id%' ").fetchall()
+
+    db.execute("drop index production.transactions_customer_id_idx")
+    db.execute("create index transactions_customer_idx on production.transactions (customer_id, transaction_ts)")
+    apply_schema(db)
+    [(name, definition)] = indexes()
+    assert name == "transactions_customer_id_idx" and definition.endswith("(customer_id)")
+    apply_schema(db)
+    assert len(indexes()) == 1
+
+
 def fact_partitions(db) -> list[tuple]:
     """(month's partition, date's partition, facts, least and greatest date_key) per date."""
     return db.execute("select inherits.inhparent::regclass::text, facts.tableoid::regclass::text, count(*), "

@@ -62,7 +62,12 @@ create table if not exists production.transactions (
     batch_date date not null
 );
 create index if not exists transactions_batch_date_idx on production.transactions (batch_date);
-create index if not exists transactions_customer_idx on production.transactions (customer_id, transaction_ts);
+-- A customer's orders, for the rare question whether any order still names a customer a rerun
+-- took out of every snapshot (macros/history.sql). The customer alone: each order of a load is an
+-- entry inserted at random into this index, and the order time beside it was never asked for
+-- (a million-line day's orders inserted about 10% faster; older warehouses' index is replaced).
+drop index if exists production.transactions_customer_idx;
+create index if not exists transactions_customer_id_idx on production.transactions (customer_id);
 
 create table if not exists production.transaction_items (
     transaction_id bigint not null references production.transactions not enforced,

@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from ecommerce import audit
 from ecommerce.contract import RAW_COLUMNS, SNAPSHOT_KEYS, file_name
 from ecommerce.failures import ContractViolation, fail_fast
+from ecommerce.lineage import LOADING_SUFFIX
 from ecommerce.raw_files import (ENCODING_HINT_LINES, INVALID_UTF8, MAX_FIELD_CHARS, Malformed, PlainLines,
                                  count_data_lines, count_lines, likely_encoding, read_header, scan_records)
 from ecommerce.settings import WAREHOUSE_CONN_ID
@@ -63,6 +64,13 @@ class CsvToStagingOperator(BaseOperator):
     @property
     def partition(self) -> str:
         return f"{self.table}_{self.business_date.replace('-', '')}"
+
+    @property
+    def loading(self):
+        """The table the date's batch is built in, before it takes the partition's place."""
+        from psycopg import sql
+
+        return sql.Identifier("staging", self.partition + LOADING_SUFFIX)
 
     def execute(self, context) -> int:
         with fail_fast():
@@ -140,7 +148,6 @@ class CsvToStagingOperator(BaseOperator):
         """A new table shaped like the staging table, whose defaults fill the load metadata."""
         from psycopg import sql
 
-        loading = sql.Identifier("staging", f"{self.partition}_loading")
         sequence = sql.Identifier("staging", f"{self.partition}_line")
         cursor.execute(sql.SQL(
             "create sequence {sequence} start 2 cache 100000; "
@@ -150,12 +157,12 @@ class CsvToStagingOperator(BaseOperator):
             "  alter column source_file set default {file}, "
             "  alter column loaded_at set default now(), "
             "  alter column source_line set default nextval({sequence_name})"
-        ).format(sequence=sequence, loading=loading, parent=sql.Identifier("staging", self.table),
+        ).format(sequence=sequence, loading=self.loading, parent=sql.Identifier("staging", self.table),
                  date=sql.Literal(self.business_date), file=sql.Literal(str(path)),
                  sequence_name=sql.Literal(f"staging.{self.partition}_line")))
         for column in ignored:
             cursor.execute(sql.SQL("alter table {} add column {} text").format(
-                sql.Identifier("staging", f"{self.partition}_loading"), sql.Identifier(column)))
+                self.loading, sql.Identifier(column)))
 
     def _copy_whole_file(self, conn, cursor, path: Path, columns: list[str], data_lines: int) -> int | None:
         """The fast path: one COPY of the whole file. None (and nothing kept) if PostgreSQL
@@ -164,7 +171,7 @@ class CsvToStagingOperator(BaseOperator):
         from psycopg import sql
 
         copy = sql.SQL("copy {} ({}) from stdin (format csv, header true, encoding 'UTF8')").format(
-            sql.Identifier("staging", f"{self.partition}_loading"),
+            self.loading,
             sql.SQL(", ").join(sql.Identifier(name) for name in columns))
         try:
             with conn.transaction(), path.open("rb") as handle, cursor.copy(copy) as pipe:
@@ -176,7 +183,7 @@ class CsvToStagingOperator(BaseOperator):
         if cursor.rowcount == data_lines:
             return data_lines
         # Quoted line breaks: rescan for exact line numbers.
-        cursor.execute(sql.SQL("truncate {}").format(sql.Identifier("staging", f"{self.partition}_loading")))
+        cursor.execute(sql.SQL("truncate {}").format(self.loading))
         return None
 
     def _copy_record_by_record(self, cursor, path: Path, columns: list[str]) -> tuple[int, int, int]:
@@ -197,7 +204,7 @@ class CsvToStagingOperator(BaseOperator):
         from psycopg import sql
         from psycopg.copy import QueuedLibpqWriter
 
-        loading = sql.Identifier("staging", f"{self.partition}_loading")
+        loading = self.loading
         names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
         rows = bytearray()  # the COPY's rows, sent a megabyte at a time
         empty_row = b"," * (len(columns) - 1) + b"\n"  # all NULL
@@ -276,7 +283,7 @@ class CsvToStagingOperator(BaseOperator):
 
         parent = sql.Identifier("staging", self.table)
         old = sql.Identifier("staging", self.partition)
-        loading = sql.Identifier("staging", f"{self.partition}_loading")
+        loading = self.loading
         for column in ignored:
             cursor.execute(sql.SQL("alter table {} drop column {}").format(loading, sql.Identifier(column)))
         cursor.execute("select to_regclass(%s) is not null", (f"staging.{self.partition}",))
