@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ecommerce.contract import RAW_COLUMNS, RAW_TABLES, file_name
@@ -65,6 +64,7 @@ def _order_texts(plan: ChunkPlan) -> tuple[ChunkText, ChunkText]:
 
 
 def available_cores() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
