@@ -38,7 +38,7 @@ from ecommerce.contract import RAW_TABLES
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.params import param
-from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
+from ecommerce.settings import MAX_ACTIVE_RUNS, SQL_DIR, WAREHOUSE_CONN_ID
 from ecommerce.task_defaults import task_defaults
 from ecommerce.template_cache import TEMPLATE_CACHE
 
@@ -70,7 +70,7 @@ def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=2,
+    max_active_runs=MAX_ACTIVE_RUNS,
     default_args=task_defaults(execution_timeout=timedelta(minutes=30), max_retry_delay=timedelta(minutes=10)),
     doc_md=__doc__,
     tags=["ecommerce", "warehouse"],

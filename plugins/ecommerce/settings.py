@@ -14,6 +14,9 @@ WAREHOUSE_CONN_ID = "ecommerce_warehouse"
 #: in Docker and by the local set-up).
 WAREHOUSE_POOL = "ecommerce_warehouse"
 WAREHOUSE_POOL_SLOTS = 4
+#: How many runs of ecommerce_pipeline may load side by side (its max_active_runs; make run's
+#: lanes): the snapshot, warehouse and analytics models take turns through advisory locks.
+MAX_ACTIVE_RUNS = 2
 
 #: The repository (or, in Docker, /opt/airflow): ``plugins/ecommerce/settings.py`` -> two up.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -30,3 +33,8 @@ def data_dir() -> Path:
 def raw_dir(business_date: str) -> Path:
     """Folder of one business date's raw files, in the raw file contract."""
     return data_dir() / "raw" / business_date
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -96,26 +96,33 @@ def test_second_run_for_the_same_date_leaves_identical_content(first_run):
     assert snapshot(tables) == before
 
 
-def test_make_run_runs_every_date_in_one_airflow_process_each_a_dag_run(first_run, capfd):
+def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(first_run, capfd):
     import os
     from types import SimpleNamespace
 
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
+    from ecommerce.local.lanes import lane_count
     from ecommerce.local.pipeline_run import run
+    from ecommerce.settings import available_cores
 
     args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
     began = datetime.now(timezone.utc)
     assert run(args, dict(os.environ)) == 0
     ended = datetime.now(timezone.utc)
     output = capfd.readouterr().out
-    # One runner process for every date (each dag.test() also re-reads its own file: BundleDagBag).
-    assert output.count("[airflow.dag_processing.dagbag.DagBag]") == 1, "one process, one parse of the folder"
-    for line in ("==> [1/2] ecommerce_pipeline for business date 2026-11-21",
-                 "==> [2/2] ecommerce_pipeline for business date 2026-11-22", "==> refresh_dashboards",
-                 "2 business date(s) processed"):
-        assert line in output
+    # One runner process per lane (each dag.test() also re-reads its own file: BundleDagBag).
+    assert output.count("[airflow.dag_processing.dagbag.DagBag]") == lane_count(2, available_cores())
+    markers = [output.index(line) for line in (
+        "==> [1/2] ecommerce_pipeline for business date 2026-11-21",
+        "==> [2/2] ecommerce_pipeline for business date 2026-11-22", "==> refresh_dashboards",
+        "2 business date(s) processed")]
+    assert markers == sorted(markers)
+    # each date's task logs sit under its own progress line, whichever lane ran it
+    first, second = output[markers[0]:markers[1]], output[markers[1]:markers[2]]
+    assert "fact_sales for 2026-11-21:" in first and "for 2026-11-22:" not in first
+    assert "fact_sales for 2026-11-22:" in second and "for 2026-11-21:" not in second
     for business_date in ("2026-11-21", "2026-11-22"):
         logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
         runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical)

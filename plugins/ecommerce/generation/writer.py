@@ -24,6 +24,7 @@ from ecommerce.generation.defects import inject
 from ecommerce.generation.orders import IDS_PER_DAY, ChunkPlan, draw_chunk, plan_chunks
 from ecommerce.generation.world import rng
 from ecommerce.generation.snapshots import customer_snapshot, product_snapshot
+from ecommerce.settings import available_cores
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -61,11 +62,6 @@ def _order_texts(plan: ChunkPlan) -> tuple[ChunkText, ChunkText]:
     chunk = draw_chunk(plan)
     return (_chunk_text(plan.config, "transactions", chunk.transactions, plan.day, plan.number),
             _chunk_text(plan.config, "transaction_items", chunk.items, plan.day, plan.number))
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
     run  --date D (--days N | --start S) [--source generate|landing] [--landing DIR] [--orders N]
          the ``ecommerce_pipeline`` DAG for each of the N business dates ending at D (or
-         each date from S to D), in order, in one Airflow process; then a summary of
-         what the warehouse holds.
+         each date from S to D), a lane of dates per core (ecommerce.local.lanes), the
+         log shown in date order; then a summary of what the warehouse holds.
     exec [--profile run|bench] -- COMMAND...
          COMMAND in the local environment (``make airflow``, ``make bench``).
     stop stop the embedded PostgreSQL server.

@@ -1,24 +1,62 @@
-"""Run ``ecommerce_pipeline`` for several business dates, then ``refresh_dashboards``, in one
-process: Airflow starts and parses the DAG files once, not once per date.
+"""One lane of ``make run``: ``ecommerce_pipeline`` for some business dates, then (in the first
+lane) ``refresh_dashboards``, in one process: Airflow starts and parses the DAG files once.
 
 Each run is a real ``dag.test()`` run, what ``airflow dags test`` does: a DagRun with its task
 instances in the metadata database (the UI shows them), each task's log printed as it runs.
 ``dag.test()`` dates a run's start at its logical date (a day after the business date, which
 made it look days long in the UI); each run's start is set back to when it really started, and
 its note names the business date.
-``make run`` calls it as ``python -m ecommerce.local.dag_runs PLAN.json`` in the local
-environment; the plan lists the runs as ``{"logical_date": ..., "conf": {...}}``.
+``make run`` starts one lane per core (``ecommerce.local.lanes``) as ``python -m
+ecommerce.local.dag_runs PLAN.json``; the plan lists the lane's runs as ``{"number": ...,
+"logical_date": ..., "conf": {...}}`` out of ``total`` dates, and whether it refreshes the
+dashboards. Orders come on standard input (``Orders``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 
+from ecommerce.local.lanes import GO, STOP
 
-def run_plan(plan: list[dict]) -> int:
-    """Run every planned pipeline run in order, stopping at the first failure; 0 when all succeed."""
+
+class Orders:
+    """What ``make run`` tells a lane on its standard input, one word a line: ``stop`` (another
+    lane failed: run no further date) or ``go`` (every other lane succeeded: refresh the
+    dashboards). The end of input counts as ``stop``; a terminal says go (a lane run by hand)."""
+
+    def __init__(self, fd: int):
+        self._fd, self._text, self._ended = fd, "", False
+        if os.isatty(fd):
+            self._text = GO
+
+    def _read(self, wait: bool) -> None:
+        """Take in what has come (waiting for something first if ``wait``)."""
+        while not self._ended and select.select([self._fd], [], [], None if wait else 0)[0]:
+            chunk = os.read(self._fd, 1024).decode()
+            self._ended, self._text, wait = not chunk, self._text + chunk, False
+
+    def _said(self) -> set[str]:
+        return set(self._text.split()) | ({STOP} if self._ended else set())
+
+    def stop(self) -> bool:
+        """Whether a stop came (does not wait)."""
+        self._read(wait=False)
+        return STOP in self._said()
+
+    def go(self) -> bool:
+        """Wait for go or stop; True for go."""
+        while not self._said() & {GO, STOP}:
+            self._read(wait=True)
+        return GO in self._said() and STOP not in self._said()
+
+
+def run_plan(plan: dict, orders: Orders) -> int:
+    """Run the lane's plan with ``dag.test()`` (see ``run_lane``); 0 when all succeed."""
     from airflow.dag_processing.dagbag import DagBag
 
     from ecommerce.settings import PROJECT_ROOT
@@ -29,18 +67,34 @@ def run_plan(plan: list[dict]) -> int:
             print(f"{path}: {error}", file=sys.stderr)
         return 1
     pipeline, dashboards = bag.get_dag("ecommerce_pipeline"), bag.get_dag("refresh_dashboards")
-    for number, planned in enumerate(plan, start=1):
+
+    def run_date(planned: dict) -> bool:
         business_date = planned["conf"]["business_date"]
-        print(f"==> [{number}/{len(plan)}] ecommerce_pipeline for business date {business_date}", flush=True)
         logical_date = datetime.fromisoformat(planned["logical_date"]).replace(tzinfo=timezone.utc)
         started = datetime.now(timezone.utc)
         run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
         record(run, started, f"make run: business date {business_date}")
-        if failed(run, f"ecommerce_pipeline failed for {business_date}"):
+        return not failed(run, f"ecommerce_pipeline failed for {business_date}")
+
+    return run_lane(plan, orders, run_date, lambda: not failed(dashboards.test(), "refresh_dashboards failed"))
+
+
+def run_lane(plan: dict, orders: Orders, run_date: Callable[[dict], bool], refresh: Callable[[], bool]) -> int:
+    """Run the plan's dates in order, each after its progress line, stopping at the first failure
+    or when told to; then, if the plan says so and ``orders`` say go, refresh the dashboards.
+    0 when all succeed (or the lane was told to stop)."""
+    for planned in plan["runs"]:
+        if orders.stop():
+            return 0
+        print(f"==> [{planned['number']}/{plan['total']}] ecommerce_pipeline for business date "
+              f"{planned['conf']['business_date']}", flush=True)
+        if not run_date(planned):
             return 1
+    if not plan["dashboards"] or not orders.go():
+        return 0
     # In a deployment the Asset update triggers it; here it runs once after the last date.
     print("==> refresh_dashboards", flush=True)
-    return 1 if failed(dashboards.test(), "refresh_dashboards failed") else 0
+    return 0 if refresh() else 1
 
 
 def record(run, started: datetime, note: str) -> None:
@@ -68,4 +122,4 @@ def failed(run, message: str) -> bool:
 
 if __name__ == "__main__":
     with open(sys.argv[1], encoding="utf-8") as plan_file:
-        sys.exit(run_plan(json.load(plan_file)))
+        sys.exit(run_plan(json.load(plan_file), Orders(sys.stdin.fileno())))

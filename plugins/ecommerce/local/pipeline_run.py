@@ -1,6 +1,8 @@
 """``make run``: the pipeline for a range of business dates, oldest first, then a summary.
 
-All the dates run in one Airflow process (``ecommerce.local.dag_runs``), each as a real DagRun.
+The dates run in a lane per core (two at most, the DAG's ``max_active_runs``): one Airflow
+process each (``ecommerce.local.dag_runs``), each date a real DagRun; their output is shown date
+by date, in order (``ecommerce.local.lanes``).
 
 Dates may be run in any order (``make run`` of an older range after a newer one is fine); two
 ``make run`` on the same machine take turns.
@@ -11,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +21,8 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from ecommerce.local import summary
+from ecommerce.local import lanes, summary
+from ecommerce.settings import available_cores
 
 
 def business_dates(last: str, days: int, first: str = "") -> list[date]:
@@ -68,22 +70,32 @@ def run(args, env: dict[str, str]) -> int:
 
 def _run(args, env: dict[str, str], dates: list[date]) -> int:
     started = time.perf_counter()
-    plan = []
-    for business_date in dates:
+    runs = []
+    for number, business_date in enumerate(dates, start=1):
         conf = {"business_date": business_date.isoformat(), "source": args.source}
         if args.landing:
             conf["landing_dir"] = str(Path(args.landing).resolve())
         if args.orders:
             conf["orders"] = args.orders
         # The logical date is the end of the business date's interval, as for a scheduled run.
-        plan.append({"logical_date": (business_date + timedelta(days=1)).isoformat(), "conf": conf})
-    # One process for every date: Airflow starts and parses the DAGs once (ecommerce.local.dag_runs).
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="make-run-", dir=env["AIRFLOW_HOME"]) as plan_file:
-        json.dump(plan, plan_file)
-        plan_file.flush()
-        result = subprocess.run([sys.executable, "-m", "ecommerce.local.dag_runs", plan_file.name], env=env)
-    if result.returncode != 0:
-        return result.returncode
+        runs.append({"number": number, "logical_date": (business_date + timedelta(days=1)).isoformat(), "conf": conf})
+    # A lane per core: Airflow starts and parses the DAGs once in each (ecommerce.local.dag_runs).
+    dealt = lanes.deal(runs, lanes.lane_count(len(dates), available_cores()))
+    with tempfile.TemporaryDirectory(prefix="make-run-", dir=env["AIRFLOW_HOME"]) as folder:
+        commands = []
+        for number, lane_runs in enumerate(dealt):
+            plan = Path(folder) / f"lane-{number}.json"
+            plan.write_text(json.dumps({"runs": lane_runs, "total": len(dates), "dashboards": number == 0}))
+            commands.append([sys.executable, "-m", "ecommerce.local.dag_runs", str(plan)])
+        output = lanes.OrderedOutput(_print, lambda line: lanes.section_of(line, len(dates)))
+        status = lanes.run_lanes(commands, env, output)
+    if status != 0:
+        return status
     print(f"\n{len(dates)} business date(s) processed in {time.perf_counter() - started:.0f}s\n")
     print(summary.render(env["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"], env["ECOMMERCE_DATA_DIR"]))
     return 0
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line)
+    sys.stdout.flush()

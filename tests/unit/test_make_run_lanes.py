@@ -1,0 +1,164 @@
+"""`make run` in lanes: dates dealt out to processes side by side, their output in date order,
+a failure stopping the other lanes, the dashboards once after every date.
+
+The lanes here are real processes running the real lane loop (``dag_runs.run_lane``) and the real
+orders on their standard input; only a date's work is a stand-in (lines printed with pauses, or
+a failure), so no Airflow starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from ecommerce.local import lanes
+from ecommerce.local.dag_runs import Orders
+
+#: A lane: runs its plan with run_lane. A date prints three lines, logs its start and end to a
+#: file; date 1 first waits (up to a minute) for what WAIT names: another date's start in the log,
+#: or the order to stop. A date listed in FAIL fails.
+FAKE_LANE = """
+import json, sys, time
+from pathlib import Path
+from ecommerce.local.dag_runs import Orders, run_lane
+plan, fail, wait, log = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+orders = Orders(sys.stdin.fileno())
+print(f"lane {sys.argv[5]} started", flush=True)
+
+def note(what):
+    with log.open("a") as f:
+        f.write(json.dumps([what, time.monotonic()]) + "\\n")
+
+def waited():
+    if wait == "stop":
+        return orders.stop()
+    return log.exists() and wait in [what for what, _ in map(json.loads, log.read_text().splitlines())]
+
+def run_date(planned):
+    number = planned["number"]
+    note(f"start {number}")
+    deadline = time.monotonic() + 60
+    while number == 1 and wait and not waited() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for step in range(3):
+        print(f"date {number} line {step}", flush=True)
+    note(f"end {number}")
+    if number in fail:
+        print(f"date {number} failed", file=sys.stderr, flush=True)
+    return number not in fail
+
+def refresh():
+    note("refresh")
+    print("dashboards refreshed", flush=True)
+    return True
+
+sys.exit(run_lane(plan, orders, run_date, refresh))
+"""
+
+
+def run_fake(tmp_path, dates: int, lane_count: int, fail: tuple[int, ...] = (), wait: str = ""):
+    """Exit status, the lines printed, and (event, time) of what the lanes did."""
+    script = tmp_path / "lane.py"
+    script.write_text(FAKE_LANE)
+    log = tmp_path / "happened.jsonl"
+    runs = [{"number": n, "logical_date": "", "conf": {"business_date": f"day {n}"}} for n in range(1, dates + 1)]
+    commands = []
+    for number, lane_runs in enumerate(lanes.deal(runs, lane_count)):
+        plan = tmp_path / f"lane-{number}.json"
+        plan.write_text(json.dumps({"runs": lane_runs, "total": dates, "dashboards": number == 0}))
+        commands.append([sys.executable, str(script), str(plan), json.dumps(fail), wait, str(log), str(number)])
+    printed: list[str] = []
+    output = lanes.OrderedOutput(printed.append, lambda line: lanes.section_of(line, dates))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    status = lanes.run_lanes(commands, env, output)
+    happened = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return status, [line.rstrip("\n") for line in printed], happened
+
+
+def test_lanes_run_side_by_side_and_print_date_after_date(tmp_path):
+    status, printed, happened = run_fake(tmp_path, dates=5, lane_count=2, wait="start 2")
+    assert status == 0
+    when = dict(happened)
+    assert when["start 2"] < when["end 1"], "date 2 started while date 1 ran (it waits for that)"
+    expected = []
+    for number in range(1, 6):
+        if number <= 2:  # a lane's lines before its first date go with that date
+            expected.append(f"lane {number - 1} started")
+        expected.append(f"==> [{number}/5] ecommerce_pipeline for business date day {number}")
+        expected += [f"date {number} line {step}" for step in range(3)]
+    assert printed == [*expected, "==> refresh_dashboards", "dashboards refreshed"]
+    assert [what for what, _ in happened].count("refresh") == 1
+    assert when["refresh"] > max(at for what, at in happened if what.startswith("end")), "after every date"
+
+
+def test_a_later_dates_lines_wait_for_every_earlier_date(tmp_path):
+    printed = []
+    output = lanes.OrderedOutput(printed.append, lambda line: lanes.section_of(line, 3))
+    output.line(1, "starting\n")
+    output.line(1, "==> [2/3] ecommerce_pipeline for business date b\n")
+    output.line(1, "b 1\n")
+    output.line(0, "==> [1/3] ecommerce_pipeline for business date a\n")
+    output.line(0, "a 1\n")
+    assert printed == ["==> [1/3] ecommerce_pipeline for business date a\n", "a 1\n"], "date 1 as it comes"
+    output.line(1, "b 2\n")
+    output.ended(1)
+    output.line(0, "a 2\n")
+    assert printed[-1] == "a 2\n", "date 2's lines wait while date 1 runs"
+    output.line(0, "==> [3/3] ecommerce_pipeline for business date c\n")
+    assert printed[2:] == ["a 2\n", "starting\n", "==> [2/3] ecommerce_pipeline for business date b\n",
+                           "b 1\n", "b 2\n", "==> [3/3] ecommerce_pipeline for business date c\n"]
+    output.ended(0)
+    output.close()
+    assert len(printed) == 8
+
+
+def test_a_failed_date_stops_the_other_lanes_and_no_dashboards(tmp_path):
+    # Date 2 (lane 1) fails while date 1 (lane 0) runs, until lane 0 hears it must stop.
+    status, printed, happened = run_fake(tmp_path, dates=6, lane_count=2, fail=(2,), wait="stop")
+    assert status == 1
+    assert sorted(what for what, _ in happened if what.startswith("start")) == ["start 1", "start 2"]
+    assert "refresh" not in dict(happened)
+    assert printed.index("date 1 line 2") < printed.index("date 2 failed"), "still in date order"
+    assert "==> [3/6] ecommerce_pipeline for business date day 3" not in printed
+
+
+def test_one_lane_runs_every_date_then_the_dashboards(tmp_path):
+    status, printed, happened = run_fake(tmp_path, dates=3, lane_count=1)
+    assert status == 0
+    assert [what for what, _ in happened] == ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3", "refresh"]
+    assert printed[-2:] == ["==> refresh_dashboards", "dashboards refreshed"]
+
+
+@pytest.mark.parametrize("dates, cores, expected", [(14, 2, 2), (14, 1, 1), (1, 2, 1), (14, 16, 2)])
+def test_lanes_are_the_cores_up_to_the_dags_max_active_runs_and_the_dates(dates, cores, expected):
+    assert lanes.lane_count(dates, cores) == expected
+
+
+def test_dates_are_dealt_in_turn():
+    assert lanes.deal([1, 2, 3, 4, 5], 2) == [[1, 3, 5], [2, 4]]
+
+
+def test_orders_stop_does_not_wait_and_go_waits_for_a_word():
+    read, write = os.pipe()
+    orders = Orders(read)
+    assert not orders.stop(), "nothing said yet: stop() only looks"
+    os.write(write, b"go\n")
+    assert orders.go() and not orders.stop()
+    os.close(write)
+    os.close(read)
+
+
+def test_orders_end_of_input_means_stop():
+    read, write = os.pipe()
+    orders = Orders(read)
+    os.write(write, b"stop\n")
+    assert orders.stop()
+    assert not orders.go()
+    os.close(write)
+    other_read, other_write = os.pipe()
+    os.close(other_write)
+    assert not Orders(other_read).go(), "a closed input is a stop"
+    os.close(other_read)
