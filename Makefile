@@ -42,13 +42,20 @@ run: install
 	$(LOCAL) run --date "$$DATE" --days "$$DAYS" --source "$$SOURCE" --landing "$$LANDING" --orders "$$ORDERS"
 
 # tests/conftest.py sets up the test profile: embedded database ecommerce_test, .local/test/.
+# A worker per core (pytest-xdist; four at most), each with its own database and AIRFLOW_HOME
+# (ecommerce_test_gw0, .local/test/gw0/): test files are dealt out whole, so a module's shared
+# fixtures (a loaded warehouse, Airflow's services) start once. A warehouse named by
+# AIRFLOW_CONN_ECOMMERCE_WAREHOUSE is one database for every worker: there the tests run in one
+# process.
+PARALLEL := $(if $(AIRFLOW_CONN_ECOMMERCE_WAREHOUSE),,-n auto --maxprocesses 4 --dist loadfile)
+
 test: install
-	$(PY) -m pytest -v $(PYTEST_ARGS)
+	$(PY) -m pytest -v $(PARALLEL) $(PYTEST_ARGS)
 
 # The quick edit loop: unit, DAG and SQL tests without the e2e runs and the many-load ones
 # (make test runs everything).
 check: install
-	$(PY) -m pytest -q -m "not e2e and not slow" tests/unit tests/dags tests/sql $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PARALLEL) -m "not e2e and not slow" tests/unit tests/dags tests/sql $(PYTEST_ARGS)
 
 airflow: install
 	$(LOCAL) exec -- $(PY) -m ecommerce.local.services

@@ -1,10 +1,12 @@
 """Shared fixtures. Importing this sets up the test environment before Airflow is imported:
 an embedded PostgreSQL database ``ecommerce_test`` (or AIRFLOW_CONN_ECOMMERCE_WAREHOUSE), an
-AIRFLOW_HOME with SQLite metadata under ``.local/test``, and a data folder beside it.
+AIRFLOW_HOME with SQLite metadata under ``.local/test``, and a data folder beside it. Each
+pytest-xdist worker of ``make test`` has its own (``ecommerce_test_gw0``, ``.local/test/gw0/``…).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,7 +16,15 @@ import pytest
 
 from ecommerce.local import environment
 
-os.environ.update(environment.build(environment.PROFILES["test"]))
+#: What the environment held before this set it up. pytest-xdist's workers inherit the
+#: controlling process's environment: each puts these back, then sets up its own profile.
+ORIGINAL_ENVIRONMENT = "ECOMMERCE_TEST_ORIGINAL_ENVIRONMENT"
+for name, value in json.loads(os.environ.pop(ORIGINAL_ENVIRONMENT, "{}")).items():
+    os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+_test_environment = environment.build(environment.test_profile(os.environ.get("PYTEST_XDIST_WORKER")))
+_original = {name: os.environ.get(name) for name, value in _test_environment.items() if os.environ.get(name) != value}
+os.environ.update(_test_environment)
+os.environ[ORIGINAL_ENVIRONMENT] = json.dumps(_original)
 
 import psycopg  # noqa: E402
 

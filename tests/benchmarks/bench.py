@@ -434,7 +434,8 @@ def main() -> None:
     make_run, work = make_run_of_14_dates(conninfo)
     results.append(("make run, 14 dates", f"{make_run:.0f}s", f"no-op airflow dags test: {noop:.1f}s",
                     f"{make_run / noop:.1f}x", "goal <= 10x"))
-    results.append(("  the tasks' own work in it", f"{work:.0f}s", "(audit.task_runs, summed over the lanes; the rest: Airflow, generator)",
+    results.append(("  the tasks' own work in it", f"{work:.0f}s",
+                    "(audit.task_runs, summed over the lanes; the rest: Airflow, generator)",
                     f"{work / make_run:.0%}", "goal: Airflow < 40%"))
 
     results.append(("forecast, total + 12 categories x 365 days", f"{forecast_seconds:.2f}s",

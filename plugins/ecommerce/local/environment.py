@@ -38,6 +38,17 @@ PROFILES = {
 }
 
 
+def test_profile(worker: str | None) -> Profile:
+    """The test suite's profile; a pytest-xdist worker (``gw0``, ``gw1``…) gets its own database,
+    AIRFLOW_HOME and data folder (``ecommerce_test_gw0``, ``.local/test/gw0/``), so the workers
+    never meet in a table or a metadata database."""
+    test = PROFILES["test"]
+    if not worker:
+        return test
+    folder = LOCAL_DIR / "test" / worker
+    return Profile(f"test-{worker}", f"{test.database}_{worker}", folder / "airflow", folder / "data")
+
+
 def build(profile: Profile) -> dict[str, str]:
     """Return ``os.environ`` plus what a local Airflow command needs, starting the warehouse."""
     env = dict(os.environ)

@@ -16,6 +16,7 @@ warehouse database and nothing else, and BI tools as ``bi_reader``.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
@@ -157,7 +158,14 @@ def apply_roles(socket_dir: Path, port: int, database: str) -> None:
 
 def ensure(pgdata: Path, database: str) -> str:
     """Start the embedded server if needed (on the TCP port of ECOMMERCE_WAREHOUSE_PORT, if
-    set), set up ``database`` and its roles, return its URI."""
-    socket_dir, port = start(pgdata, tcp_port())
-    apply_roles(socket_dir, port, database)
+    set), set up ``database`` and its roles, return its URI.
+
+    Commands that start together (the test workers of ``make test``, a ``make run`` beside
+    them) take turns here: one creates the server, and role changes never meet.
+    """
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with (pgdata.parent / f"{pgdata.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        socket_dir, port = start(pgdata, tcp_port())
+        apply_roles(socket_dir, port, database)
     return connection_uri(socket_dir, port, database)
