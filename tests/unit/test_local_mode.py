@@ -140,3 +140,26 @@ def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_p
     keep_private(tmp_path)
     assert {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()} == {
         "airflow.db": 0o600, "airflow.db-wal": 0o600, "airflow.cfg": 0o600}
+
+
+def test_each_test_worker_has_a_database_and_an_airflow_home_of_its_own():
+    from ecommerce.local import environment
+
+    assert environment.test_profile(None) == environment.PROFILES["test"]
+    first, second = environment.test_profile("gw0"), environment.test_profile("gw1")
+    assert (first.database, second.database) == ("ecommerce_test_gw0", "ecommerce_test_gw1")
+    assert len({first.airflow_home, second.airflow_home, environment.PROFILES["test"].airflow_home}) == 3
+    assert len({first.data_dir, second.data_dir, environment.PROFILES["test"].data_dir}) == 3
+
+
+def test_this_test_process_uses_its_workers_database():
+    import os
+
+    from conftest import connect
+    from ecommerce.local import environment
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if os.environ.get(environment.WAREHOUSE_ENV, "").startswith("postgresql://ecommerce@%2F"):  # embedded
+        with connect() as conn:
+            assert conn.execute("select current_database()").fetchone()[0] == environment.test_profile(worker).database
+    assert os.environ["AIRFLOW_HOME"] == str(environment.test_profile(worker).airflow_home)
