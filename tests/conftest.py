@@ -20,7 +20,10 @@ from ecommerce.local import environment
 #: controlling process's environment: each puts these back, then sets up its own profile.
 ORIGINAL_ENVIRONMENT = "ECOMMERCE_TEST_ORIGINAL_ENVIRONMENT"
 for name, value in json.loads(os.environ.pop(ORIGINAL_ENVIRONMENT, "{}")).items():
-    os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 _test_environment = environment.build(environment.test_profile(os.environ.get("PYTEST_XDIST_WORKER")))
 _original = {name: os.environ.get(name) for name, value in _test_environment.items() if os.environ.get(name) != value}
 os.environ.update(_test_environment)
