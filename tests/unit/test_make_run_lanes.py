@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from ecommerce.local import lanes
-from ecommerce.local.dag_runs import Orders
+from ecommerce.local.lanes import Orders
 
 #: A lane: runs its plan with run_lane. A date prints three lines, logs its start and end to a
 #: file; date 1 first waits (up to a minute) for what WAIT names: another date's start in the log,
@@ -23,7 +23,8 @@ from ecommerce.local.dag_runs import Orders
 FAKE_LANE = """
 import json, sys, time
 from pathlib import Path
-from ecommerce.local.dag_runs import Orders, run_lane
+from ecommerce.local.dag_runs import run_lane
+from ecommerce.local.lanes import Orders
 plan, fail, wait, log = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 orders = Orders(sys.stdin.fileno())
 print(f"lane {sys.argv[5]} started", flush=True)

@@ -9,50 +9,17 @@ its note names the business date.
 ``make run`` starts one lane per core (``ecommerce.local.lanes``) as ``python -m
 ecommerce.local.dag_runs PLAN.json``; the plan lists the lane's runs as ``{"number": ...,
 "logical_date": ..., "conf": {...}}`` out of ``total`` dates, and whether it refreshes the
-dashboards. Orders come on standard input (``Orders``).
+dashboards. Orders come on standard input (``lanes.Orders``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import select
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ecommerce.local.lanes import GO, STOP
-
-
-class Orders:
-    """What ``make run`` tells a lane on its standard input, one word a line: ``stop`` (another
-    lane failed: run no further date) or ``go`` (every other lane succeeded: refresh the
-    dashboards). The end of input counts as ``stop``; a terminal says go (a lane run by hand)."""
-
-    def __init__(self, fd: int):
-        self._fd, self._text, self._ended = fd, "", False
-        if os.isatty(fd):
-            self._text = GO
-
-    def _read(self, wait: bool) -> None:
-        """Take in what has come (waiting for something first if ``wait``)."""
-        while not self._ended and select.select([self._fd], [], [], None if wait else 0)[0]:
-            chunk = os.read(self._fd, 1024).decode()
-            self._ended, self._text, wait = not chunk, self._text + chunk, False
-
-    def _said(self) -> set[str]:
-        return set(self._text.split()) | ({STOP} if self._ended else set())
-
-    def stop(self) -> bool:
-        """Whether a stop came (does not wait)."""
-        self._read(wait=False)
-        return STOP in self._said()
-
-    def go(self) -> bool:
-        """Wait for go or stop; True for go."""
-        while not self._said() & {GO, STOP}:
-            self._read(wait=True)
-        return GO in self._said() and STOP not in self._said()
+from ecommerce.local.lanes import Orders
 
 
 def run_plan(plan: dict, orders: Orders) -> int:

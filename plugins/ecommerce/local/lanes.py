@@ -10,7 +10,7 @@ Each lane's output is cut into sections at its progress lines (``==> …``, see 
 The section of the earliest date still running is printed as it comes; a later date's output
 waits until every earlier one is printed, so the terminal reads as one run, date after date.
 
-The lanes hear from this process on their standard input (``dag_runs.Orders``): ``stop`` when a
+The lanes hear from this process on their standard input (``Orders``): ``stop`` when a
 lane failed (the others stop before their next date, as one process stops at its first failure);
 ``go`` to the first lane when every other lane succeeded: it refreshes the dashboards once, after
 the last date.
@@ -18,8 +18,10 @@ the last date.
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import select
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
@@ -28,7 +30,7 @@ from ecommerce.settings import MAX_ACTIVE_RUNS
 
 #: A lane's progress line: ``==> [3/14] ecommerce_pipeline for business date …`` (section 3) or
 #: ``==> refresh_dashboards`` (the section after the last date).
-PROGRESS = re.compile(r"==> (?:\[(\d+)/(\d+)\]|refresh_dashboards)")
+PROGRESS = re.compile(r"==> (?:\[(\d+)/\d+\]|refresh_dashboards)")
 GO, STOP = "go", "stop"
 
 
@@ -121,7 +123,8 @@ def run_lanes(commands: list[list[str]], env: dict[str, str], output: OrderedOut
     """
     env = dict(env, PYTHONUNBUFFERED="1")  # lines reach the terminal as they are written
     lanes = [subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1) for command in commands]
+                              stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
+             for command in commands]
     lines: queue.Queue[tuple[int, str | None]] = queue.Queue()
     for number, lane in enumerate(lanes):
         threading.Thread(target=_read, args=(number, lane.stdout, lines), daemon=True).start()
@@ -157,3 +160,34 @@ def _tell(lane: subprocess.Popen, order: str) -> None:
         lane.stdin.flush()
     except (BrokenPipeError, ValueError, OSError):  # the lane has ended already
         pass
+
+
+class Orders:
+    """What ``make run`` tells a lane on its standard input, one word a line: ``stop`` (another
+    lane failed: run no further date) or ``go`` (every other lane succeeded: refresh the
+    dashboards). The end of input counts as ``stop``; a terminal says go (a lane run by hand)."""
+
+    def __init__(self, fd: int):
+        self._fd, self._text, self._ended = fd, "", False
+        if os.isatty(fd):
+            self._text = GO
+
+    def _read(self, wait: bool) -> None:
+        """Take in what has come (waiting for something first if ``wait``)."""
+        while not self._ended and select.select([self._fd], [], [], None if wait else 0)[0]:
+            chunk = os.read(self._fd, 1024).decode()
+            self._ended, self._text, wait = not chunk, self._text + chunk, False
+
+    def _said(self) -> set[str]:
+        return set(self._text.split()) | ({STOP} if self._ended else set())
+
+    def stop(self) -> bool:
+        """Whether a stop came (does not wait)."""
+        self._read(wait=False)
+        return STOP in self._said()
+
+    def go(self) -> bool:
+        """Wait for go or stop; True for go."""
+        while not self._said() & {GO, STOP}:
+            self._read(wait=True)
+        return GO in self._said() and STOP not in self._said()
