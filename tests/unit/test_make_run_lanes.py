@@ -95,7 +95,7 @@ def test_lanes_run_side_by_side_and_print_date_after_date(tmp_path):
     assert when["refresh"] > max(at for what, at in happened if what.startswith("end")), "after every date"
 
 
-def test_a_later_dates_lines_wait_for_every_earlier_date(tmp_path):
+def test_a_later_dates_lines_wait_for_every_earlier_date():
     printed = []
     output = lanes.OrderedOutput(printed.append, lambda line: lanes.section_of(line, 3))
     output.line(1, "starting\n")
@@ -152,7 +152,7 @@ def test_orders_stop_does_not_wait_and_go_waits_for_a_word():
     os.close(read)
 
 
-def test_orders_end_of_input_means_stop():
+def test_a_stop_or_the_end_of_input_means_stop():
     read, write = os.pipe()
     orders = Orders(read)
     os.write(write, b"stop\n")
