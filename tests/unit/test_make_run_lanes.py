@@ -18,14 +18,15 @@ from ecommerce.local import lanes
 from ecommerce.local.lanes import Orders
 
 #: A lane: runs its plan with run_lane. A date prints three lines, logs its start and end to a
-#: file; date 1 first waits (up to a minute) for what WAIT names: another date's start in the log,
-#: or the order to stop. A date listed in FAIL fails.
+#: file; a date named in WAITS first waits (up to a minute) for what it names there: another
+#: date's start in the log, or the order to stop. A date listed in FAIL fails.
 FAKE_LANE = """
 import json, sys, time
 from pathlib import Path
 from ecommerce.local.dag_runs import run_lane
 from ecommerce.local.lanes import Orders
-plan, fail, wait, log = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+plan, fail, waits = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+log = Path(sys.argv[4])
 orders = Orders(sys.stdin.fileno())
 print(f"lane {sys.argv[5]} started", flush=True)
 
@@ -33,16 +34,16 @@ def note(what):
     with log.open("a") as f:
         f.write(json.dumps([what, time.monotonic()]) + "\\n")
 
-def waited():
-    if wait == "stop":
+def waited(what):
+    if what == "stop":
         return orders.stop()
-    return log.exists() and wait in [what for what, _ in map(json.loads, log.read_text().splitlines())]
+    return log.exists() and what in [event for event, _ in map(json.loads, log.read_text().splitlines())]
 
 def run_date(planned):
     number = planned["number"]
     note(f"start {number}")
     deadline = time.monotonic() + 60
-    while number == 1 and wait and not waited() and time.monotonic() < deadline:
+    while str(number) in waits and not waited(waits[str(number)]) and time.monotonic() < deadline:
         time.sleep(0.05)
     for step in range(3):
         print(f"date {number} line {step}", flush=True)
@@ -60,7 +61,7 @@ sys.exit(run_lane(plan, orders, run_date, refresh))
 """
 
 
-def run_fake(tmp_path, dates: int, lane_count: int, fail: tuple[int, ...] = (), wait: str = ""):
+def run_fake(tmp_path, dates: int, lane_count: int, fail: tuple[int, ...] = (), waits: dict[int, str] | None = None):
     """Exit status, the lines printed, and (event, time) of what the lanes did."""
     script = tmp_path / "lane.py"
     script.write_text(FAKE_LANE)
@@ -70,7 +71,8 @@ def run_fake(tmp_path, dates: int, lane_count: int, fail: tuple[int, ...] = (), 
     for number, lane_runs in enumerate(lanes.deal(runs, lane_count)):
         plan = tmp_path / f"lane-{number}.json"
         plan.write_text(json.dumps({"runs": lane_runs, "total": dates, "dashboards": number == 0}))
-        commands.append([sys.executable, str(script), str(plan), json.dumps(fail), wait, str(log), str(number)])
+        commands.append([sys.executable, str(script), str(plan), json.dumps(fail), json.dumps(waits or {}), str(log),
+                         str(number)])
     printed: list[str] = []
     output = lanes.OrderedOutput(printed.append, lambda line: lanes.section_of(line, dates))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
@@ -80,7 +82,7 @@ def run_fake(tmp_path, dates: int, lane_count: int, fail: tuple[int, ...] = (), 
 
 
 def test_lanes_run_side_by_side_and_print_date_after_date(tmp_path):
-    status, printed, happened = run_fake(tmp_path, dates=5, lane_count=2, wait="start 2")
+    status, printed, happened = run_fake(tmp_path, dates=5, lane_count=2, waits={1: "start 2"})
     assert status == 0
     when = dict(happened)
     assert when["start 2"] < when["end 1"], "date 2 started while date 1 ran (it waits for that)"
@@ -117,8 +119,10 @@ def test_a_later_dates_lines_wait_for_every_earlier_date():
 
 
 def test_a_failed_date_stops_the_other_lanes_and_no_dashboards(tmp_path):
-    # Date 2 (lane 1) fails while date 1 (lane 0) runs, until lane 0 hears it must stop.
-    status, printed, happened = run_fake(tmp_path, dates=6, lane_count=2, fail=(2,), wait="stop")
+    # Date 2 (lane 1) fails once date 1 (lane 0) has started; date 1 runs until lane 0 hears it
+    # must stop.
+    status, printed, happened = run_fake(tmp_path, dates=6, lane_count=2, fail=(2,),
+                                         waits={1: "stop", 2: "start 1"})
     assert status == 1
     assert sorted(what for what, _ in happened if what.startswith("start")) == ["start 1", "start 2"]
     assert "refresh" not in dict(happened)
