@@ -9,12 +9,14 @@ a failure), so no Airflow starts.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
 import pytest
 
 from ecommerce.local import lanes
+from ecommerce.local.dag_runs import DAG_TEST_LOGGER, OneWaitWarning
 from ecommerce.local.lanes import Orders
 
 #: A lane: runs its plan with run_lane. A date prints three lines, logs its start and end to a
@@ -167,3 +169,47 @@ def test_a_stop_or_the_end_of_input_means_stop():
     os.close(other_write)
     assert not Orders(other_read).go(), "a closed input is a stop"
     os.close(other_read)
+
+
+class Kept(logging.Handler):
+    """The messages logged, as they would print."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_a_wait_of_dag_test_is_one_warning_not_one_a_second():
+    logger, handler = logging.getLogger(DAG_TEST_LOGGER), Kept()
+    quiet, level = OneWaitWarning(), logger.level
+    logger.addFilter(quiet)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        # as Airflow 3.3's dag.test() logs it, once a second while nothing can run
+        for waiting in ({"a", "b", "c"}, {"b", "c"}, {"c"}):
+            logger.warning("No tasks to run. unrunnable tasks: %s", waiting)
+        logger.info("[DAG TEST] starting task_id=%s map_index=%s", "retried", -1)
+        for _ in range(2):
+            logger.warning("No tasks to run. unrunnable tasks: %s", {"d"})
+    finally:
+        logger.removeFilter(quiet)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    # what dag.test() logs, and where
+    import inspect
+
+    from airflow.sdk.definitions import dag
+
+    assert dag.log.name == DAG_TEST_LOGGER
+    assert 'log.warning("No tasks to run. unrunnable tasks: %s", ids_unrunnable)' in inspect.getsource(dag.DAG.test)
+    assert handler.lines == [
+        "No task can run now (3 waiting for an upstream failure to reach them, or for a retry); "
+        "dag.test() checks again every second",
+        "[DAG TEST] starting task_id=retried map_index=-1",
+        "No task can run now (1 waiting for an upstream failure to reach them, or for a retry); "
+        "dag.test() checks again every second",
+    ]

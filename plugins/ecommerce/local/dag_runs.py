@@ -15,6 +15,7 @@ dashboards. Orders come on standard input (``lanes.Orders``).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -28,6 +29,7 @@ def run_plan(plan: dict, orders: Orders) -> int:
 
     from ecommerce.settings import PROJECT_ROOT
 
+    logging.getLogger(DAG_TEST_LOGGER).addFilter(OneWaitWarning())
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     if bag.import_errors:
         for path, error in bag.import_errors.items():
@@ -62,6 +64,36 @@ def run_lane(plan: dict, orders: Orders, run_date: Callable[[dict], bool], refre
     # In a deployment the Asset update triggers it; here it runs once after the last date.
     print("==> refresh_dashboards", flush=True)
     return 0 if refresh() else 1
+
+
+#: The logger of ``dag.test()``'s loop.
+DAG_TEST_LOGGER = "airflow.sdk.definitions.dag"
+
+
+class OneWaitWarning(logging.Filter):
+    """One line for each wait of ``dag.test()``, not one a second.
+
+    While no task can run — a failure reaching the tasks after it (one step of upstream_failed
+    a second), a task waiting out its retry delay — ``dag.test()`` warns every second with
+    every waiting task instance. The first warning of a wait is kept, as a count; its repeats
+    are dropped until the loop logs anything else (the next task starting).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("No tasks to run"):
+            self.waiting = False
+            return True
+        if self.waiting:
+            return False
+        self.waiting = True
+        waiting = record.args[0] if isinstance(record.args, tuple) and record.args else ()
+        record.msg, record.args = ("No task can run now (%d waiting for an upstream failure to reach them, "
+                                   "or for a retry); dag.test() checks again every second", (len(waiting),))
+        return True
 
 
 def record(run, started: datetime, note: str) -> None:
