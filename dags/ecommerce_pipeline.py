@@ -117,16 +117,17 @@ def ecommerce_pipeline():
     def generate():
         @task
         def raw_files(**context) -> str:
-            """The folder of the date's raw files: generated now, or found in the landing folder."""
+            """The folder of the date's raw files: generated now (recorded in audit.task_runs), or
+            found in the landing folder."""
             from ecommerce.failures import fail_fast
-            from ecommerce.sources import generated_folder, landing_folder
+            from ecommerce.sources import generated_folder_recorded, landing_folder
 
             with fail_fast():
                 params, business_date = context["params"], business_date_of(context)
                 if params["source"] == "landing":
                     return str(landing_folder(params["landing_dir"], business_date))
-                return str(generated_folder(business_date, orders=params["orders"],
-                                            defect_rate=params["defect_rate"]))
+                return str(generated_folder_recorded(context, WAREHOUSE_CONN_ID, business_date,
+                                                     orders=params["orders"], defect_rate=params["defect_rate"]))
 
         return raw_files()
 

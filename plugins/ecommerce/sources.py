@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -50,3 +51,18 @@ def generated_folder(business_date: str, **config) -> Path:
             f"Make the data folder writable for the user Airflow runs as, or set ECOMMERCE_DATA_DIR to a "
             f"writable folder.") from error
     return out / business_date
+
+
+def generated_folder_recorded(context, conn_id: str, business_date: str, **config) -> Path:
+    """``generated_folder``, recorded in ``audit.task_runs`` as every task that writes rows is:
+    its seconds and the data lines its files hold (rows written)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from ecommerce import audit
+
+    with PostgresHook(postgres_conn_id=conn_id).get_conn() as conn, conn.cursor() as cursor:
+        with audit.task_run(cursor, context, business_date) as counts:
+            folder = generated_folder(business_date, **config)
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            counts.written = sum(file["rows"] for file in manifest["files"].values())
+    return folder

@@ -66,12 +66,19 @@ def test_every_layer_has_rows(first_run):
 
 
 def test_every_task_wrote_an_audit_row(first_run):
+    import json
+    import os
+    from pathlib import Path
+
     with connect() as conn:
-        tasks = {row[0] for row in conn.execute(
-            "select task_id from audit.task_runs where run_id = %s and business_date = %s",
-            (first_run.run_id, BUSINESS_DATE))}
-    assert {"ingest_staging.transaction_items", "quality_checks.staging_gate",
-            "production.customers", "warehouse.fact_sales", "analytics.insights"} <= tasks
+        written = dict(conn.execute(
+            "select task_id, rows_written from audit.task_runs where run_id = %s and business_date = %s",
+            (first_run.run_id, BUSINESS_DATE)).fetchall())
+    assert {"generate.raw_files", "ingest_staging.transaction_items", "quality_checks.staging_gate",
+            "production.customers", "warehouse.fact_sales", "analytics.insights"} <= set(written)
+    # the generator's rows: the data lines of the files it wrote
+    manifest = json.loads((Path(os.environ["ECOMMERCE_DATA_DIR"]) / "raw" / BUSINESS_DATE / "manifest.json").read_text())
+    assert written["generate.raw_files"] == sum(file["rows"] for file in manifest["files"].values()) > 0
 
 
 def test_staged_lines_all_reach_the_facts_or_quarantine(first_run):
