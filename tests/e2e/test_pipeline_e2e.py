@@ -67,8 +67,8 @@ def test_every_layer_has_rows(first_run):
 
 def test_every_task_wrote_an_audit_row(first_run):
     import json
-    import os
-    from pathlib import Path
+
+    from ecommerce.settings import raw_dir
 
     with connect() as conn:
         written = dict(conn.execute(
@@ -77,7 +77,7 @@ def test_every_task_wrote_an_audit_row(first_run):
     assert {"generate.raw_files", "ingest_staging.transaction_items", "quality_checks.staging_gate",
             "production.customers", "warehouse.fact_sales", "analytics.insights"} <= set(written)
     # the generator's rows: the data lines of the files it wrote
-    manifest = json.loads((Path(os.environ["ECOMMERCE_DATA_DIR"]) / "raw" / BUSINESS_DATE / "manifest.json").read_text())
+    manifest = json.loads((raw_dir(BUSINESS_DATE) / "manifest.json").read_text())
     assert written["generate.raw_files"] == sum(file["rows"] for file in manifest["files"].values()) > 0
 
 
