@@ -103,11 +103,17 @@ class SqlModelOperator(BaseOperator):
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+        with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn:
+            return self.run(conn, context)
+
+    def run(self, conn, context) -> int:
+        """Run the model on ``conn`` (a psycopg connection) in one transaction of its own; the
+        rows written. ``execute`` gives it a new connection, as each task has."""
         statements = self.statements()
         params = {"business_date": self.business_date}
         table = self.table
         wrote_table = False
-        with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
+        with conn.transaction(), conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
