@@ -8,6 +8,7 @@ a failure), so no Airflow starts.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -200,8 +201,6 @@ def test_a_wait_of_dag_test_is_one_warning_not_one_a_second():
         logger.removeHandler(handler)
         logger.setLevel(level)
     # what dag.test() logs, and where
-    import inspect
-
     from airflow.sdk.definitions import dag
 
     assert dag.log.name == DAG_TEST_LOGGER
