@@ -75,9 +75,11 @@ def api(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     # The scheduler looks for work every 0.1 s instead of every second when idle: a run's ~30
     # steps follow one another, and a failure reaches the last step one scheduler loop per step.
+    # A retry waits 2 s at most (Airflow's global cap on every task's backoff), not the 20-40 s
+    # of the DAG's first retry: what is tested is that it retries, not how long it waits.
     env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
                AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW_ADMIN_PASSWORD=PASSWORD,
-               AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1")
+               AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1", AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
     port, log_port = free_port(), free_port()
     env = services.service_env(env, port, log_port)
     environment.migrate_metadata(home, env)
