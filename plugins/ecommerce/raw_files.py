@@ -4,20 +4,19 @@
 file: it walks the file line by line, yields each well-formed record with its line number, and
 each malformed one with a reason code, so the good rows still load and every bad line is
 quarantined. Runs of plain lines — the right number of commas, no quote, ASCII, no NUL or
-carriage return — need no parsing: numpy finds the lines that are not plain (a pass over the
-bytes, a block at a time as the scan reaches it), and the runs between them come back as byte
-ranges for COPY.
+carriage return — need no parsing: ``line_index`` finds the lines that are not plain (a numpy
+pass over the bytes, a block at a time as the scan reaches it), and the runs between them come
+back as byte ranges for COPY.
 """
 
 from __future__ import annotations
 
 import csv
 import mmap
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ecommerce.contract import RAW_COLUMNS
 from ecommerce.failures import ContractViolation
@@ -119,19 +118,13 @@ def count_lines(path: Path) -> LineCount:
 
 def count_data_lines(path: Path) -> int:
     """Non-blank physical lines after the header (a blank line holds nothing but whitespace)."""
+    from ecommerce.line_index import data_lines
+
     if path.stat().st_size == 0:
         return 0
-    lines = 0
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         _, start = _line_at(data, 0)
-        for _, starts, ends in _blocks(data, start):
-            # A line that starts with text is a data line; the few others are looked at one by one.
-            first = np.frombuffer(data, np.uint8)[np.minimum(starts, len(data) - 1)]
-            starts_blank = (starts == ends) | _WHITESPACE[first]
-            lines += len(starts) - int(np.count_nonzero(starts_blank))
-            lines += sum(1 for line_start, end in zip(starts[starts_blank], ends[starts_blank])
-                         if data[line_start:end].strip())
-    return lines
+        return data_lines(data, start)
 
 
 #: More lines than this failing UTF-8 in one file: the file is probably in another encoding.
@@ -170,47 +163,6 @@ def read_key(raw: bytes, key_index: int | None) -> str | None:
     return key if key.isascii() and key.isdigit() else None
 
 
-#: Bytes a plain line may not hold, and bytes that count as whitespace (``bytes.strip``).
-_NOT_PLAIN = np.zeros(256, bool)
-_NOT_PLAIN[[0, ord("\r"), ord('"')]] = True
-_NOT_PLAIN[0x80:] = True
-_WHITESPACE = np.zeros(256, bool)
-_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
-#: Bytes per numpy pass (a pass holds a few arrays of this size).
-SCAN_BLOCK = 1 << 22
-
-
-def _blocks(data, start: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Whole lines from ``start`` in blocks of about SCAN_BLOCK bytes: (block offset, the lines'
-    start offsets, their end offsets — each at its line break, or at the end of the data)."""
-    size, block = len(data), SCAN_BLOCK
-    while start < size:
-        stop = data.rfind(b"\n", start, min(start + block, size)) + 1 if start + block < size else size
-        if stop <= start:  # a line longer than a block: up to its end
-            stop = data.find(b"\n", start) + 1 or size
-        ends = start + np.flatnonzero(np.frombuffer(data, np.uint8, stop - start, start) == ord("\n"))
-        if stop == size and data[size - 1:size] != b"\n":
-            ends = np.append(ends, size)
-        starts = np.concatenate(([start], ends[:-1] + 1))
-        yield start, starts, ends
-        start = stop
-
-
-def _not_plain_blocks(data, start: int, columns: int) -> Iterator[tuple[np.ndarray, int]]:
-    """Block by block from ``start``: the offsets of the block's lines that are not plain for
-    ``columns`` fields — a line without exactly ``columns - 1`` commas, with a byte of
-    ``_NOT_PLAIN``, or longer than a field may be (such a line may still be well-formed: the
-    record-by-record path judges it) — and the offset where the block's lines end."""
-    for offset, starts, ends in _blocks(data, start):
-        chunk = np.frombuffer(data, np.uint8, ends[-1] - offset, offset)
-        commas = np.flatnonzero(chunk == ord(","))
-        per_line = np.searchsorted(commas, ends - offset) - np.searchsorted(commas, starts - offset)
-        not_plain = (per_line != columns - 1) | (ends - starts > MAX_FIELD_CHARS)
-        bad_bytes = np.flatnonzero(_NOT_PLAIN[chunk])
-        not_plain[np.searchsorted(ends - offset, bad_bytes)] = True
-        yield starts[not_plain], min(int(ends[-1]) + 1, len(data))
-
-
 def _line_at(data, position: int) -> tuple[bytes, int]:
     """The line starting at ``position`` without its line break, and where the next one starts."""
     end = data.find(b"\n", position)
@@ -242,15 +194,19 @@ def _scan(data, columns: int, key_index: int | None, plain_runs: bool):
     size = len(data)
     # Lines are judged plain a block at a time, as the scan reaches them: the first runs are on
     # their way to COPY while the rest of the file is still being read.
-    blocks = _not_plain_blocks(data, position, columns) if plain_runs else None
-    not_plain, judged_to, next_not_plain = np.empty(0, np.int64), position, 0
+    blocks = None
+    if plain_runs:
+        from ecommerce.line_index import not_plain_blocks
+
+        blocks = not_plain_blocks(data, position, columns)
+    not_plain, judged_to, next_not_plain = [], position, 0
     while position < size:
         if blocks is not None:
             while position >= judged_to:  # a record spanning lines may have left the block
                 (not_plain, judged_to), next_not_plain = next(blocks), 0
             # A record spanning lines may have taken lines that were not plain.
-            next_not_plain += int(np.searchsorted(not_plain[next_not_plain:], position))
-            end = int(not_plain[next_not_plain]) if next_not_plain < len(not_plain) else judged_to
+            next_not_plain = bisect_left(not_plain, position, next_not_plain)
+            end = not_plain[next_not_plain] if next_not_plain < len(not_plain) else judged_to
             if end > position:
                 run = data[position:end]
                 count = run.count(b"\n") + (not run.endswith(b"\n"))

@@ -81,6 +81,18 @@ def test_parsing_opens_no_connection_and_queries_no_database():
     assert pg2_connect.call_count == 0
 
 
+def test_parsing_imports_no_numpy_statsmodels_or_faker():
+    """Every task parses the DAG file again: the libraries a task needs are imported when it runs."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from airflow.dag_processing.dagbag import DagBag; "
+             f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r}); assert not bag.import_errors, bag.import_errors; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'statsmodels', 'faker', 'pandas'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_task_graph_matches_expected_shape(pipeline):
     actual = {task.task_id: set(task.upstream_task_ids) for task in pipeline.tasks}
     assert actual == EXPECTED_UPSTREAM

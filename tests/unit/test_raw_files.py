@@ -9,7 +9,7 @@ from unittest.mock import patch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecommerce import raw_files
+from ecommerce import line_index
 from ecommerce.raw_files import MAX_FIELD_CHARS, PlainLines, Record, count_data_lines, scan_records
 
 # Pieces of lines: plain text, separators, quotes, line breaks, and the bytes that are not plain.
@@ -53,17 +53,17 @@ def test_scanning_in_small_blocks_finds_the_same_records(tmp_path_factory, body,
     """Lines are judged plain block by block: a block boundary anywhere changes nothing."""
     path = tmp_path_factory.mktemp("scan") / "file.csv"
     path.write_bytes(b"a,b,c,d\n" + body)
-    with patch.object(raw_files, "SCAN_BLOCK", block):
+    with patch.object(line_index, "SCAN_BLOCK", block):
         assert expanded(path, columns, plain_runs=True) == expanded(path, columns, plain_runs=False)
 
 
 @settings(max_examples=300, deadline=None)
 @given(body=st.lists(PIECES | st.sampled_from([b"\t", b"\x0b", b"\x0c", b"  \n"]), max_size=60).map(b"".join),
-       block=st.sampled_from([3, raw_files.SCAN_BLOCK]))
+       block=st.sampled_from([3, line_index.SCAN_BLOCK]))
 def test_data_lines_are_the_lines_with_more_than_whitespace(tmp_path_factory, body, block):
     path = tmp_path_factory.mktemp("count") / "file.csv"
     path.write_bytes(b"a,b\n" + body)
-    with patch.object(raw_files, "SCAN_BLOCK", block):
+    with patch.object(line_index, "SCAN_BLOCK", block):
         assert count_data_lines(path) == sum(1 for line in body.split(b"\n") if line.strip())
 
 
