@@ -1,7 +1,11 @@
-"""End to end through Airflow's own services and REST API v2, then its UI in a real browser.
+"""End to end through `make airflow`: Airflow's own services and REST API v2, its UI in a real
+browser, and the services themselves — a second instance side by side on its own ports, and
+each stopping every process it started on SIGTERM or SIGHUP (as on Ctrl-C).
 
-The api-server, scheduler, dag-processor and triggerer run on loopback (as ``make airflow``
-starts them, with the FAB auth manager of the deployment) against the embedded warehouse.
+The instances are the real entry point (``make_airflow.Instance``): the api-server, scheduler,
+dag-processor and triggerer on loopback, with the FAB auth manager of the deployment, against
+the embedded warehouse. The services start once for the module; the second instance starts for
+the last tests, from a copy of the first one's freshly migrated home.
 """
 
 from __future__ import annotations
@@ -9,16 +13,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
+import signal
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+import psutil
 import pytest
 
 from conftest import connect, reset_warehouse, table_checksum
-from ecommerce.local import environment, services
+from e2e.make_airflow import Instance
 
 pytestmark = pytest.mark.e2e
 
@@ -64,32 +69,28 @@ class Api:
             "note": f"API test for {business_date} ({logical:%Y-%m-%d})"})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture(scope="module")
+def template_home(tmp_path_factory):
+    """A migrated AIRFLOW_HOME no service has opened, for the second instance."""
+    return tmp_path_factory.mktemp("make-airflow-template")
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow-home")
+def api(tmp_path_factory, template_home):
     # The scheduler looks for work every 0.1 s instead of every second when idle: a run's ~30
     # steps follow one another, and a failure reaches the last step one scheduler loop per step.
     # A retry waits 2 s at most (Airflow's global cap on every task's backoff), not the 20-40 s
     # of the DAG's first retry: what is tested is that it retries, not how long it waits.
-    env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
-               AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW_ADMIN_PASSWORD=PASSWORD,
-               AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1", AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
-    port, log_port = free_port(), free_port()
-    env = services.service_env(env, port, log_port)
-    environment.migrate_metadata(home, env)
-    services.ensure_admin(env, ADMIN, PASSWORD)
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
+                        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
+                        AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
+    shutil.copytree(instance.home, template_home, dirs_exist_ok=True)
     reset_warehouse()
-    processes = services.start(env, port, log_dir=home)
     try:
-        services.wait_until_up(port, processes)
-        client = Api(f"http://localhost:{port}", home)
-        client.processes, client.ports = processes, {port, log_port}
+        instance.start()
+        instance.wait_until_up()
+        client = Api(instance.base, instance.home)
+        client.instance = instance
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -99,10 +100,10 @@ def api(tmp_path_factory):
             except urllib.error.HTTPError as error:
                 if error.code != 404 or time.monotonic() > deadline:
                     raise
-                time.sleep(3)
+                time.sleep(2)
         yield client
     finally:
-        services.stop(processes)
+        instance.kill()
 
 
 @pytest.fixture(scope="module")
@@ -122,21 +123,8 @@ def test_the_daily_run_succeeds(clean_run):
 
 
 def test_every_port_the_services_open_is_on_loopback(api, clean_run):
-    import psutil
-
-    tree = []
-    for process in api.processes.values():
-        parent = psutil.Process(process.pid)
-        tree += [parent, *parent.children(recursive=True)]
-    listening = set()
-    for process in tree:
-        try:
-            listening |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections(kind="inet")
-                          if c.status == psutil.CONN_LISTEN}
-        except psutil.NoSuchProcess:
-            continue
-    assert {port for _, port in listening} == api.ports, listening
-    assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
+    instance = api.instance
+    assert instance.listening() == {("127.0.0.1", instance.port), ("127.0.0.1", instance.log_port)}
 
 
 def test_a_sql_model_shows_the_sql_it_ran_in_its_rendered_templates(api, clean_run):
@@ -269,3 +257,51 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
             page.screenshot(path=str(api.home / "airflow_ui.png"))
         finally:
             browser.close()
+
+
+# --- `make airflow` as a service: a second instance beside the first, then both stopped ---
+
+@pytest.fixture(scope="module")
+def second(api, template_home, tmp_path_factory):
+    """A second instance beside the first, its DAGs paused: this is about the services."""
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=template_home,
+                        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    try:
+        instance.start()
+        instance.wait_until_up()
+        yield instance
+    finally:
+        instance.kill()
+
+
+def alive(processes: list[psutil.Process]) -> list[str]:
+    return [" ".join(p.cmdline()[:3]) for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def wait_gone(processes: list[psutil.Process], timeout: float = 90) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (left := alive(processes)) and time.monotonic() < deadline:
+        time.sleep(1)
+    return left
+
+
+def test_two_instances_run_side_by_side_each_on_its_own_ports(api, second):
+    first = api.instance
+    assert first.healthy() and second.healthy()
+    assert {port for _, port in first.listening()} == {first.port, first.log_port}
+    assert {port for _, port in second.listening()} == {second.port, second.log_port}
+
+
+def test_sigterm_stops_every_process_it_started_and_leaves_the_other_instance_running(api, second):
+    first = api.instance
+    started = first.signal_group(signal.SIGTERM)
+    assert len(started) >= 6  # make airflow, api-server, scheduler, dag-processor, triggerer, log server
+    assert wait_gone(started) == []
+    assert first.process.wait(timeout=30) == 0 and not first.healthy()
+    assert second.healthy()
+
+
+def test_sighup_stops_every_process_it_started(second):
+    started = second.signal_group(signal.SIGHUP)
+    assert wait_gone(started) == []
+    assert second.process.wait(timeout=30) == 0 and not second.healthy()

@@ -1,0 +1,90 @@
+"""A `make airflow` instance for the e2e tests: the real entry point (``python -m
+ecommerce.local.services``, what `make airflow` runs) in a session of its own, as a terminal
+would start it, with its own AIRFLOW_HOME, data folder and free loopback ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psutil
+
+from ecommerce.local import environment
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Instance:
+    def __init__(self, home, admin_password: str, template_home=None, **env: str):
+        """Migrated, not started; ``template_home`` is a migrated home no service has opened
+        yet, copied instead of migrating again; ``env`` adds to the environment."""
+        self.port, self.log_port = free_port(), free_port()
+        self.env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
+                        AIRFLOW_PORT=str(self.port), AIRFLOW_LOG_PORT=str(self.log_port),
+                        AIRFLOW_ADMIN_PASSWORD=admin_password, **env)
+        if template_home:
+            shutil.copytree(template_home, home, dirs_exist_ok=True)
+        environment.migrate_metadata(home, self.env)
+        self.home, self.process = home, None
+        self.base = f"http://localhost:{self.port}"
+
+    def start(self) -> None:
+        """Start it as a terminal runs `make airflow`: in a session (process group) of its own."""
+        self.output = (self.home / "make-airflow.log").open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "ecommerce.local.services"], env=self.env,
+                                        stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base}/api/v2/monitor/health", timeout=5) as reply:
+                return reply.status == 200
+        except OSError:
+            return False
+
+    def wait_until_up(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            assert self.process.poll() is None, (self.home / "make-airflow.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "make airflow did not come up"
+            time.sleep(1)
+
+    def tree(self) -> list[psutil.Process]:
+        parent = psutil.Process(self.process.pid)
+        return [parent, *parent.children(recursive=True)]
+
+    def listening(self) -> set[tuple[str, int]]:
+        """(address, port) of every socket its processes listen on."""
+        found = set()
+        for process in self.tree():
+            try:
+                found |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:
+                continue
+        return found
+
+    def signal_group(self, signum: int) -> list[psutil.Process]:
+        """Send ``signum`` to the instance's process group, as a terminal or a service manager does."""
+        started = self.tree()
+        os.killpg(os.getpgid(self.process.pid), signum)
+        return started
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        for process in self.tree() if self.process.poll() is None else []:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.output.close()
