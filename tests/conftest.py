@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,6 +44,13 @@ PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse",
 
 def connect(**kwargs) -> psycopg.Connection:
     return psycopg.connect(psycopg_conninfo(os.environ[environment.WAREHOUSE_ENV]), **kwargs)
+
+
+def free_port() -> int:
+    """A loopback TCP port free now (other processes may hold the usual ones)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def reset_warehouse() -> None:

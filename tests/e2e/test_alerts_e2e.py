@@ -6,7 +6,6 @@ none for a clean run.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import date
 from email import message_from_bytes
@@ -16,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import reset_warehouse
+from conftest import free_port, reset_warehouse
 from e2e.test_pipeline_e2e import load_dag, run_dag
 from ecommerce.contract import RAW_TABLES, file_name
 from ecommerce.generation.config import GeneratorConfig
@@ -75,12 +74,6 @@ def servers(tmp_path_factory):
         patch.undo()
         smtp.stop()
         webhook.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def received(inbox: Inbox, since: int) -> list:

@@ -11,18 +11,13 @@ import psutil
 import psycopg
 import pytest
 
+from conftest import free_port
 from ecommerce.failures import SetupProblem
 from ecommerce.local import warehouse
 from ecommerce.schema import apply_schema
 
 PASSWORD = "reader-tcp-secret"
 DATABASE = "ecommerce"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening_ports(pgdata) -> set[tuple[str, int]]:
