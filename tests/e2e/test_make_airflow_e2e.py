@@ -32,8 +32,10 @@ RUN_TIMEOUT = 420
 
 
 class Api:
-    def __init__(self, base: str, home):
-        self.base, self.home = base, home
+    """The REST API of a running ``Instance``, logged in as the admin."""
+
+    def __init__(self, instance: Instance):
+        self.instance, self.base, self.home = instance, instance.base, instance.home
         self.token = self.call("POST", "/auth/token", {"username": ADMIN, "password": PASSWORD})["access_token"]
 
     def call(self, method: str, path: str, body=None, raw: bool = False):
@@ -70,13 +72,7 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory):
-    """A migrated AIRFLOW_HOME no service has opened, for the second instance."""
-    return tmp_path_factory.mktemp("make-airflow-template")
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory, template_home):
+def api(tmp_path_factory):
     # The scheduler looks for work every 0.1 s instead of every second when idle: a run's ~30
     # steps follow one another, and a failure reaches the last step one scheduler loop per step.
     # A retry waits 2 s at most (Airflow's global cap on every task's backoff), not the 20-40 s
@@ -84,13 +80,15 @@ def api(tmp_path_factory, template_home):
     instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
                         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
                         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
-    shutil.copytree(instance.home, template_home, dirs_exist_ok=True)
+    # A migrated AIRFLOW_HOME no service has opened yet, for the second instance.
+    template_home = shutil.copytree(instance.home, tmp_path_factory.mktemp("make-airflow-template"),
+                                    dirs_exist_ok=True)
     reset_warehouse()
     try:
         instance.start()
         instance.wait_until_up()
-        client = Api(instance.base, instance.home)
-        client.instance = instance
+        client = Api(instance)
+        client.template_home = template_home
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -262,9 +260,9 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
 # --- `make airflow` as a service: a second instance beside the first, then both stopped ---
 
 @pytest.fixture(scope="module")
-def second(api, template_home, tmp_path_factory):
+def second(api, tmp_path_factory):
     """A second instance beside the first, its DAGs paused: this is about the services."""
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=template_home,
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=api.template_home,
                         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
     try:
         instance.start()
