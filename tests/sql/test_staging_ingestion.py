@@ -59,6 +59,19 @@ def test_loads_rows_with_line_numbers_and_metadata(db, tmp_path):
     assert source_file == str(folder / "customers.csv") and loaded_at
 
 
+@pytest.mark.parametrize("malformed", [False, True], ids=["whole file", "record by record"])
+def test_the_batchs_file_and_load_time_are_kept_once_not_on_every_row(db, tmp_path, malformed):
+    """source_file and loaded_at are the same on every row of a batch: the partition holds them
+    in its catalog (a column added with a constant default), so each COPYed row is narrower."""
+    lines = [HEADER, customer_line(1), "broken,line" if malformed else customer_line(2), customer_line(3)]
+    folder = write(tmp_path, "\n".join(lines) + "\n")
+    load(folder)
+    assert db.execute("select attname, atthasmissing from pg_attribute where attrelid = "
+                      "'staging.customers_20261120'::regclass and attname in ('source_file', 'loaded_at') "
+                      "order by attname").fetchall() == [("loaded_at", True), ("source_file", True)]
+    assert db.execute("select count(*), count(distinct (source_file, loaded_at)), min(source_file) "
+                      "from staging.customers").fetchone() == (3 - malformed, 1, str(folder / "customers.csv"))
+
 def test_a_loaded_batch_has_planner_statistics_at_once(db, tmp_path):
     """The models run right after the load; planned on a partition never analyzed (reltuples
     -1) they looped over the batch once per row."""
