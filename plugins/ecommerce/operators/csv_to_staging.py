@@ -29,8 +29,8 @@ class CsvToStagingOperator(BaseOperator):
     through ``COPY ... FROM STDIN``, its columns matched by header name (columns outside the
     contract are logged and ignored), with ``batch_date`` and ``source_line`` filled in by column
     defaults, then ``source_file`` and ``loaded_at`` added once for the batch. The new partition
-    then replaces the date's old one. Everything happens in one transaction, so a failed or retried try never leaves a
-    partial or doubled batch, and other dates are never touched.
+    then replaces the date's old one. Everything happens in one transaction, so a failed or
+    retried try never leaves a partial or doubled batch, and other dates are never touched.
 
     A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
     broken quoting, invalid UTF-8, a NUL byte) or a quoted field spans lines, the file is
@@ -146,22 +146,25 @@ class CsvToStagingOperator(BaseOperator):
         )
 
     def _create_loading_table(self, cursor, ignored: list[str]) -> None:
-        """A new table for the file's columns and the per-row load metadata (``batch_date``,
-        ``source_line``, ``source_lines``), filled in by column defaults. The metadata that is the
-        same on every row waits for ``_stamp_batch``."""
+        """A new table shaped like the staging table, whose defaults fill the per-row load
+        metadata; the metadata that is the same on every row is added after the load
+        (``_stamp_batch``)."""
         from psycopg import sql
 
         sequence = sql.Identifier("staging", f"{self.partition}_line")
         cursor.execute(sql.SQL(
             "create sequence {sequence} start 2 cache 100000; "
-            "create table {loading} ({columns}, "
-            "  batch_date date not null default {date} check (batch_date = {date}), "
-            "  source_line integer not null default nextval({sequence_name}), "
-            "  source_lines smallint not null default 1)"
-        ).format(sequence=sequence, loading=self.loading,
-                 columns=sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name))
-                                            for name in [*RAW_COLUMNS[self.table], *ignored]),
+            "create table {loading} (like {parent} including defaults, check (batch_date = {date})); "
+            "alter table {loading} "
+            "  drop column source_file, "
+            "  drop column loaded_at, "
+            "  alter column batch_date set default {date}, "
+            "  alter column source_line set default nextval({sequence_name})"
+        ).format(sequence=sequence, loading=self.loading, parent=sql.Identifier("staging", self.table),
                  date=sql.Literal(self.business_date), sequence_name=sql.Literal(f"staging.{self.partition}_line")))
+        for column in ignored:
+            cursor.execute(sql.SQL("alter table {} add column {} text").format(
+                self.loading, sql.Identifier(column)))
 
     def _stamp_batch(self, cursor, path: Path) -> None:
         """Add the metadata that is the same on every row of the batch: ``source_file`` and
