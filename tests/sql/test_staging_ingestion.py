@@ -72,6 +72,7 @@ def test_the_batchs_file_and_load_time_are_kept_once_not_on_every_row(db, tmp_pa
     assert db.execute("select count(*), count(distinct (source_file, loaded_at)), min(source_file) "
                       "from staging.customers").fetchone() == (3 - malformed, 1, str(folder / "customers.csv"))
 
+
 def test_a_loaded_batch_has_planner_statistics_at_once(db, tmp_path):
     """The models run right after the load; planned on a partition never analyzed (reltuples
     -1) they looped over the batch once per row."""
