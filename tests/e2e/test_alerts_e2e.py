@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from conftest import free_port, reset_warehouse
 from e2e.test_pipeline_e2e import load_dag, run_dag
-from ecommerce.contract import RAW_TABLES, file_name
+from ecommerce.contract import file_name
 from ecommerce.generation.config import GeneratorConfig
 from ecommerce.generation.writer import generate_day
 
