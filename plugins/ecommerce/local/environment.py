@@ -77,6 +77,10 @@ def build(profile: Profile) -> dict[str, str]:
     env.setdefault("AIRFLOW__OPENLINEAGE__NAMESPACE", "ecommerce")
     # Emit from a thread of the task process (dag.test() runs every task in one process).
     env.setdefault("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+    # The metadata database is SQLite here (unless the user named another): writers wait their turn.
+    if env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
+        for engine in ("", "_ASYNC"):
+            env.setdefault(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS{engine}", "ecommerce.local.sqlite_metadata.CONNECT_ARGS")
     # Alerts link to the task's log in the UI of `make airflow`.
     if not env.get("AIRFLOW__API__BASE_URL"):
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
