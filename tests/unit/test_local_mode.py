@@ -165,30 +165,37 @@ def test_this_test_process_uses_its_workers_database():
     assert os.environ["AIRFLOW_HOME"] == str(environment.test_profile(worker).airflow_home)
 
 
-def test_airflows_engines_wait_for_the_sqlite_metadata_databases_write_lock_longer_than_5_s():
+def test_airflow_waits_for_the_sqlite_metadata_databases_write_lock_longer_than_5_s():
     """SQLite lets one process write at a time; with Python's default 5-s wait for the lock, a run
-    triggered from the REST API of a busy `make airflow` got a 500 ("database is locked")."""
+    triggered from the REST API of a busy `make airflow` got a 500 ("database is locked"). A task
+    then waits for the API server's answer longer than the server may wait for the lock."""
     import asyncio
 
     from airflow import settings
+    from airflow.sdk.api.client import API_TIMEOUT
     from ecommerce.local.sqlite_metadata import CONNECT_ARGS
 
     async def async_wait() -> int:
         async with settings.async_engine.connect() as conn:
-            return (await conn.exec_driver_sql("pragma busy_timeout")).scalar()
+            wait = (await conn.exec_driver_sql("pragma busy_timeout")).scalar()
+        await settings.async_engine.dispose()  # in this event loop, which ends here
+        return wait
 
     with settings.engine.connect() as conn:
         assert conn.exec_driver_sql("pragma busy_timeout").scalar() == CONNECT_ARGS["timeout"] * 1000 > 5000
     assert asyncio.run(async_wait()) == CONNECT_ARGS["timeout"] * 1000
+    assert API_TIMEOUT > CONNECT_ARGS["timeout"]
 
 
 def test_a_metadata_database_the_user_named_gets_no_sqlite_settings(tmp_path, monkeypatch):
     from ecommerce.local import environment
 
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://airflow@db.internal/airflow")
-    for engine in ("", "_ASYNC"):
-        monkeypatch.delenv(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS{engine}", raising=False)
+    for name in ("DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
+                 "WORKERS__EXECUTION_API_TIMEOUT"):
+        monkeypatch.delenv(f"AIRFLOW__{name}", raising=False)
     monkeypatch.setenv("ECOMMERCE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
     env = environment.build(environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data"))
     assert not [name for name in env if name.startswith("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS")]
+    assert "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT" not in env

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecommerce.local import warehouse
+from ecommerce.local import sqlite_metadata, warehouse
 from ecommerce.settings import PROJECT_ROOT, WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
 
 LOCAL_DIR = PROJECT_ROOT / ".local"
@@ -77,10 +77,12 @@ def build(profile: Profile) -> dict[str, str]:
     env.setdefault("AIRFLOW__OPENLINEAGE__NAMESPACE", "ecommerce")
     # Emit from a thread of the task process (dag.test() runs every task in one process).
     env.setdefault("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
-    # The metadata database is SQLite here (unless the user named another): writers wait their turn.
+    # The metadata database is SQLite here (unless the user named another): writers wait their
+    # turn, and a task waits for the API server's answer longer than the server may wait.
     if env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
         for engine in ("", "_ASYNC"):
             env.setdefault(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS{engine}", "ecommerce.local.sqlite_metadata.CONNECT_ARGS")
+        env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", str(sqlite_metadata.API_TIMEOUT))
     # Alerts link to the task's log in the UI of `make airflow`.
     if not env.get("AIRFLOW__API__BASE_URL"):
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
