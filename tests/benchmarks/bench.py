@@ -187,9 +187,9 @@ def reset_schemas(conninfo: str) -> None:
         apply_schema(conn)
 
 
-def million_line_day(conninfo: str, folder: Path) -> tuple[float, list[tuple[str, float]]]:
+def million_line_day(conninfo: str, folder: Path) -> tuple[float, dict[str, float]]:
     """Seconds to load the 1M-line day from its files to analytics (staging, gate, every model)
-    on empty schemas, and the three slowest steps."""
+    on empty schemas, and each step's seconds."""
     from ecommerce.contract import RAW_TABLES
     from ecommerce.operators import CsvToStagingOperator, QualityGateOperator
 
@@ -203,9 +203,8 @@ def million_line_day(conninfo: str, folder: Path) -> tuple[float, list[tuple[str
     load_models(DAY.isoformat())
     seconds = time.perf_counter() - started
     with psycopg.connect(conninfo) as conn:
-        slowest = conn.execute("select task_id, duration_seconds::float from audit.task_runs "
-                               "order by duration_seconds desc limit 3").fetchall()
-    return seconds, slowest
+        steps = dict(conn.execute("select task_id, duration_seconds::float from audit.task_runs").fetchall())
+    return seconds, steps
 
 
 HISTORY_START = date(2026, 5, 2)  # a Saturday; the 64th date, July 4th, is one too
@@ -272,34 +271,47 @@ def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
     return rows
 
 
+#: A task whose time on the 1M-line day is under this many times its time on a default date
+#: does not grow with the lines (the customer and product side: the day's customer base is the
+#: same); one above it does (the facts and their aggregates, ~20x and more on that day).
+GROWS_WITH_LINES = 3
+
+
 def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
-                    forecast_365_days: float) -> tuple[str, ...]:
+                    million_line_day_steps: dict[str, float], forecast_365_days: float) -> tuple[str, ...]:
     """Bench row: the 365th day at 1M lines a day, projected.
 
     Each task's cost of a date of history is the slope of its time over the loaded dates
     (Theil-Sen: the median of the slopes between every two dates, so a date slowed by
-    something else does not count; the first date, a first load, left out). Their sum is
-    scaled by the volume ratio (1M lines against the default day's) and added 364 times to the
-    1M-line day measured on empty schemas. The forecast is the exception: it reads a row per
-    day and category at any volume and fits 365 days at most, so its share is the 365-day
-    forecast measured beside. A cost that grows with the history's volume linearly is
-    projected as it is; one bounded by the customer base (RFM, cohorts) is overstated."""
+    something else does not count; the first date, a first load, left out). A task whose own
+    work grows with the lines (its time on the 1M-line day against its median time on a default
+    date: ``GROWS_WITH_LINES``) has its slope scaled by the volume ratio (1M lines against the
+    default day's): its history grows that much faster. The others' history grows as on a default
+    day: the 1M-line day has the default customer base and catalog. The slopes are added 364
+    times to the 1M-line day measured on empty schemas. The forecast reads a row per day and
+    category at any volume and fits 365 days at most: its share is the 365-day forecast measured
+    beside. A cost bounded by the customer base (RFM, cohorts) is still overstated."""
     import numpy as np
 
     dates = history.dates[1:]
     first, second = np.triu_indices(len(dates), k=1)
-    per_date = 0.0
+    scale = 1_000_000 / (sum(lines for _, lines in history.days) / len(history.days))
+    by_lines = by_base = 0.0
     for task, times in task_times(history).items():
         if task == "analytics.forecast":
             continue
         seconds = np.array([times.get(day, 0) for day in dates])
-        per_date += np.median((seconds[second] - seconds[first]) / (second - first))
-    scale = 1_000_000 / (sum(lines for _, lines in history.days) / len(history.days))
-    projected = million_line_day_seconds + 364 * per_date * scale + forecast_365_days
+        slope = np.median((seconds[second] - seconds[first]) / (second - first))
+        if million_line_day_steps.get(task, 0) >= GROWS_WITH_LINES * np.median(seconds):
+            by_lines += slope
+        else:
+            by_base += slope
+    projected = million_line_day_seconds + 364 * (by_lines * scale + by_base) + forecast_365_days
     return ("day 365 at 1M lines/day (projected)", f"{projected:.0f}s",
-            f"1M-line day {million_line_day_seconds:.0f}s + 364 x {per_date * 1000:.2f} ms/date x {scale:.0f} "
-            f"(volume ratio) + forecast {forecast_365_days:.1f}s", f"{projected / million_line_day_seconds:.2f}x",
-            "goal: follows the day")
+            f"1M-line day {million_line_day_seconds:.0f}s + 364 x ({by_lines * 1000:.2f} ms/date x {scale:.0f} "
+            f"(volume ratio) + {by_base * 1000:.2f} ms/date (tasks not growing with lines)) "
+            f"+ forecast {forecast_365_days:.1f}s",
+            f"{projected / million_line_day_seconds:.2f}x", "goal: follows the day")
 
 
 NOOP_DAG = """
@@ -415,7 +427,8 @@ def main() -> None:
                         f"raw COPY (clean): {lines / baseline:,.0f}",
                         f"{(dirty_lines / ours_dirty) / (lines / baseline):.0%}", "goal >= 40%"))
 
-        day_seconds, slowest = million_line_day(conninfo, folder)
+        day_seconds, day_steps = million_line_day(conninfo, folder)
+        slowest = sorted(day_steps.items(), key=lambda step: step[1], reverse=True)[:3]
         results.append(("1M-line day, files to analytics", f"{day_seconds:.0f}s",
                         "slowest: " + ", ".join(f"{task} {s:.0f}s" for task, s in slowest), "", "goal <= 60 s"))
 
@@ -430,7 +443,7 @@ def main() -> None:
                     "goal <= 2x"))
     results.extend(growth_rows(history))
     forecast_seconds, importing = forecast_a_year()
-    results.append(year_projection(history, day_seconds, forecast_seconds))
+    results.append(year_projection(history, day_seconds, day_steps, forecast_seconds))
 
     with tempfile.TemporaryDirectory() as scratch:
         noop = noop_dags_test(Path(scratch))
