@@ -45,9 +45,20 @@ import psycopg
 from ecommerce.settings import available_cores
 from ecommerce.local.warehouse import psycopg_conninfo
 
+#: The operators' loggers in the bench's own process log errors only: a line per SQL statement,
+#: and a warning per operator called outside a task, would bury the table. Airflow reads
+#: ``[logging] namespace_levels`` when it is imported. The commands the bench times in child
+#: processes log as they do for a user.
+QUIET = ("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.task=ERROR")
+
 DAY = date(2026, 11, 20)
 LINES_PER_ORDER = 1.8  # 1 + Poisson(0.8), capped
 FAKER_ROWS = 3_000
+
+
+def user_env() -> dict[str, str]:
+    """The environment of a timed child process: the user's, without the bench's quieting."""
+    return {name: value for name, value in os.environ.items() if (name, value) != QUIET}
 
 
 def timed(function, *args, **kwargs):
@@ -119,7 +130,8 @@ def generate_big_day(out: Path, defect_rate: float) -> tuple[dict, float, int, i
         "m['peak_kib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
         "m['worker_peak_kib'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; print(json.dumps(m))"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code, str(out)], env=user_env(), capture_output=True, text=True,
+                            check=True)
     manifest = json.loads(result.stdout)
     return manifest, manifest["seconds"], manifest["peak_kib"] * 1024, manifest["worker_peak_kib"] * 1024
 
@@ -165,8 +177,6 @@ def load_models(business_date: str) -> float:
     from ecommerce.operators import SqlModelOperator
     from ecommerce.settings import WAREHOUSE_CONN_ID
 
-    for quiet in ("airflow.task", "ecommerce.audit", "ecommerce.forecast"):  # a line per statement would bury the table
-        logging.getLogger(quiet).setLevel(logging.WARNING)
     started = time.perf_counter()
     for layer, models in (("production", pipeline.PRODUCTION_MODELS), ("warehouse", pipeline.WAREHOUSE_MODELS),
                           ("analytics", pipeline.ANALYTICS_MODELS)):
@@ -338,7 +348,7 @@ def noop_dags_test(scratch: Path) -> float:
     folder = scratch / "noop_dags"
     folder.mkdir()
     (folder / "noop.py").write_text(NOOP_DAG)
-    env = dict(os.environ, AIRFLOW__CORE__DAGS_FOLDER=str(folder))
+    env = dict(user_env(), AIRFLOW__CORE__DAGS_FOLDER=str(folder))
     _, seconds = timed(subprocess.run, [airflow_bin(), "dags", "test", "noop"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return seconds
@@ -351,7 +361,7 @@ def make_run_of_14_dates(conninfo: str) -> tuple[float, float, float]:
     code = ("import os, sys; from types import SimpleNamespace; from ecommerce.local.pipeline_run import run; "
             f"sys.exit(run(SimpleNamespace(date='{DAY}', days=14, start='', source='generate', landing='', "
             "orders=0), dict(os.environ)))")
-    _, seconds = timed(subprocess.run, [sys.executable, "-c", code], check=True,
+    _, seconds = timed(subprocess.run, [sys.executable, "-c", code], env=user_env(), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with psycopg.connect(conninfo) as conn:
         work, generating = map(float, conn.execute(
@@ -382,6 +392,8 @@ def forecast_a_year() -> tuple[float, float]:
 
 
 def main() -> None:
+    os.environ.setdefault(*QUIET)  # before Airflow is imported
+    logging.getLogger("ecommerce").setLevel(logging.WARNING)  # the pipeline's own (standard) loggers
     from ecommerce.generation.config import GeneratorConfig
 
     conninfo = psycopg_conninfo(os.environ["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"])
