@@ -82,7 +82,7 @@ def build(profile: Profile) -> dict[str, str]:
     if env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
         for engine in ("", "_ASYNC"):
             env.setdefault(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS{engine}",
-                           "ecommerce.local.sqlite_metadata.CONNECT_ARGS")
+                           f"{sqlite_metadata.__name__}.CONNECT_ARGS")
         env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", str(sqlite_metadata.API_TIMEOUT))
     # Alerts link to the task's log in the UI of `make airflow`.
     if not env.get("AIRFLOW__API__BASE_URL"):
