@@ -12,9 +12,10 @@ One business date per run, end to end:
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
 6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`, and the
    monthly sales per customer and product the customer analytics read.
-7. **analytics** — BI-ready tables, a 14-day sales forecast (**forecast**, after
-   `daily_kpis`) and the headline insights; updates the analytics Asset, which triggers
-   `refresh_dashboards`.
+7. **analytics** — BI-ready tables, a 14-day sales forecast (**forecast**) and, last, the
+   headline insights; updates the analytics Asset, which triggers `refresh_dashboards`.
+
+Within a layer, a model runs after the models whose tables it needs; the others run beside it.
 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
@@ -44,24 +45,53 @@ from ecommerce.template_cache import TEMPLATE_CACHE
 
 GENERATOR_DEFAULTS = GeneratorConfig()
 
-PRODUCTION_MODELS = ["010_customers", "020_categories", "030_brands", "040_products",
-                     "050_transactions", "060_transaction_items"]
-WAREHOUSE_MODELS = ["010_dim_date", "020_dim_customers", "030_dim_products", "040_fact_sales",
-                    "050_agg_daily_sales", "060_customer_monthly_sales", "070_product_monthly_sales",
-                    "080_loaded_dates"]
-ANALYTICS_MODELS = ["010_daily_kpis", "020_revenue_by_category", "030_sales_by_weekday",
-                    "040_top_products", "050_customer_revenue_mix", "060_rfm_segments",
-                    "070_cohort_retention", "090_insights"]
+#: The SQL models of each layer (``include/sql/<layer>/<model>.sql``), each with the models of its
+#: layer it runs after; the others of the layer run beside it (tests/dags checks this against
+#: what their SQL reads and writes). The first models of a layer start when the layer before it
+#: is done.
+PRODUCTION_MODELS = {
+    "010_customers": [],
+    "020_categories": [],
+    "030_brands": [],
+    "040_products": ["020_categories", "030_brands"],
+    # products keeps the products an order line names, which transactions rewrites
+    "050_transactions": ["010_customers", "040_products"],
+    "060_transaction_items": ["050_transactions"],
+}
+WAREHOUSE_MODELS = {
+    "010_dim_date": [],
+    "020_dim_customers": [],
+    "030_dim_products": [],
+    "040_fact_sales": ["020_dim_customers", "030_dim_products"],
+    "050_agg_daily_sales": ["010_dim_date", "040_fact_sales"],  # its date_key is a foreign key
+    "060_customer_monthly_sales": ["040_fact_sales"],
+    "070_product_monthly_sales": ["040_fact_sales"],
+    # the date counts as loaded once all of its warehouse is
+    "080_loaded_dates": ["050_agg_daily_sales", "060_customer_monthly_sales", "070_product_monthly_sales"],
+}
+ANALYTICS_MODELS = {
+    "010_daily_kpis": [],
+    "020_revenue_by_category": [],
+    "030_sales_by_weekday": ["010_daily_kpis"],
+    "040_top_products": [],
+    "050_customer_revenue_mix": [],
+    "060_rfm_segments": [],
+    "070_cohort_retention": [],
+    # last, with the forecast: publishing the insights refreshes the dashboards, which read every table
+    "090_insights": ["020_revenue_by_category", "030_sales_by_weekday", "040_top_products",
+                     "050_customer_revenue_mix", "060_rfm_segments", "070_cohort_retention"],
+}
 
 
-def sql_models(layer: str, models: list[str]) -> list[SqlModelOperator]:
-    """One task per model file of ``include/sql/<layer>``, run in file order."""
-    tasks = [
-        SqlModelOperator(task_id=model.split("_", 1)[1], sql=f"{layer}/{model}.sql",
-                         business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
+def sql_models(layer: str, models: dict[str, list[str]]) -> dict[str, SqlModelOperator]:
+    """One task per model file of ``include/sql/<layer>``, after the models it names."""
+    tasks = {
+        model: SqlModelOperator(task_id=model.split("_", 1)[1], sql=f"{layer}/{model}.sql",
+                                business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
         for model in models
-    ]
-    chain(*tasks)
+    }
+    for model, upstream in models.items():
+        tasks[model].set_upstream([tasks[name] for name in upstream])
     return tasks
 
 
@@ -169,9 +199,8 @@ def ecommerce_pipeline():
 
             return run(context, WAREHOUSE_CONN_ID)
 
-        models = sql_models("analytics", ANALYTICS_MODELS)
-        daily_kpis, insights = models[0], models[-1]
-        chain(daily_kpis, forecast(), insights, publish_insights())
+        insights = sql_models("analytics", ANALYTICS_MODELS)["090_insights"]
+        chain(forecast(), insights, publish_insights())
 
     raw = generate()
     chain(bootstrap_schema(), claim_business_date(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(),

@@ -107,9 +107,20 @@ def stage_rows(db, table: str, date: str, rows: list[dict]) -> None:
             f"values ({marks}, %s, 'fixture.csv', %s, now())", (*row.values(), date, number))
 
 
-def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse")) -> None:
-    """Run the DAG's SQL models of ``layers`` for the date, in the DAG's order, each in a
-    transaction of its own.
+def model_order(models: dict[str, list[str]], choose=None) -> list[str]:
+    """A layer's models (the DAG's ``*_MODELS``) in an order the DAG may run them: each after
+    the models it names. ``choose`` picks the next one among those ready, as the scheduler may;
+    by default the first in file order, which is then the order of the files."""
+    done: list[str] = []
+    while len(done) < len(models):
+        ready = [model for model, upstream in models.items() if model not in done and set(upstream) <= set(done)]
+        done.append(choose(ready) if choose else ready[0])
+    return done
+
+
+def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"), choose=None) -> None:
+    """Run the DAG's SQL models of ``layers`` for the date, each in a transaction of its own, in
+    file order or as ``choose`` picks (``model_order``).
 
     They share one connection, its session reset between models (``discard all``, as a
     connection pool resets a session it hands out again), so no model sees what another left in
@@ -124,7 +135,7 @@ def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"))
               "analytics": pipeline.ANALYTICS_MODELS}
     with connect(autocommit=True, prepare_threshold=None) as conn:
         for layer in layers:
-            for model in models[layer]:
+            for model in model_order(models[layer], choose):
                 SqlModelOperator(task_id=model, sql=f"{layer}/{model}.sql", business_date=date).run(
                     conn, task_context(f"{layer}.{model}"))
                 conn.execute("discard all")
@@ -249,12 +260,13 @@ def clear_all_but_staging() -> None:
         apply_schema(conn)  # the unknown members again
 
 
-def load_after_staging(dates: list[str], clear: bool = True) -> dict:
-    """Load staged dates, in the order given, through every later layer; return the content."""
+def load_after_staging(dates: list[str], clear: bool = True, choose=None) -> dict:
+    """Load staged dates, in the order given, through every later layer (each layer's models in
+    file order or as ``choose`` picks, ``model_order``); return the content."""
     if clear:
         clear_all_but_staging()
     for business_date in dates:
-        run_models(business_date, LOADED_LAYERS)
+        run_models(business_date, LOADED_LAYERS, choose)
     with connect() as conn:
         conn.execute("set timezone = 'UTC'")
         return warehouse_content(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import combinations
 from unittest import mock
 
 import pytest
@@ -24,29 +25,41 @@ EXPECTED_UPSTREAM = {
         "ingest_staging.transactions", "ingest_staging.transaction_items",
     },
     "production.customers": {"quality_checks.staging_gate"},
-    "production.categories": {"production.customers"},
-    "production.brands": {"production.categories"},
-    "production.products": {"production.brands"},
-    "production.transactions": {"production.products"},
+    "production.categories": {"quality_checks.staging_gate"},
+    "production.brands": {"quality_checks.staging_gate"},
+    "production.products": {"production.categories", "production.brands"},
+    "production.transactions": {"production.customers", "production.products"},
     "production.transaction_items": {"production.transactions"},
     "warehouse.dim_date": {"production.transaction_items"},
-    "warehouse.dim_customers": {"warehouse.dim_date"},
-    "warehouse.dim_products": {"warehouse.dim_customers"},
-    "warehouse.fact_sales": {"warehouse.dim_products"},
-    "warehouse.agg_daily_sales": {"warehouse.fact_sales"},
-    "warehouse.customer_monthly_sales": {"warehouse.agg_daily_sales"},
-    "warehouse.product_monthly_sales": {"warehouse.customer_monthly_sales"},
-    "warehouse.loaded_dates": {"warehouse.product_monthly_sales"},
+    "warehouse.dim_customers": {"production.transaction_items"},
+    "warehouse.dim_products": {"production.transaction_items"},
+    "warehouse.fact_sales": {"warehouse.dim_customers", "warehouse.dim_products"},
+    "warehouse.agg_daily_sales": {"warehouse.dim_date", "warehouse.fact_sales"},
+    "warehouse.customer_monthly_sales": {"warehouse.fact_sales"},
+    "warehouse.product_monthly_sales": {"warehouse.fact_sales"},
+    "warehouse.loaded_dates": {"warehouse.agg_daily_sales", "warehouse.customer_monthly_sales",
+                               "warehouse.product_monthly_sales"},
     "analytics.daily_kpis": {"warehouse.loaded_dates"},
-    "analytics.revenue_by_category": {"analytics.daily_kpis"},
-    "analytics.sales_by_weekday": {"analytics.revenue_by_category"},
-    "analytics.top_products": {"analytics.sales_by_weekday"},
-    "analytics.customer_revenue_mix": {"analytics.top_products"},
-    "analytics.rfm_segments": {"analytics.customer_revenue_mix"},
-    "analytics.cohort_retention": {"analytics.rfm_segments"},
-    "analytics.forecast": {"analytics.daily_kpis"},
-    "analytics.insights": {"analytics.cohort_retention", "analytics.forecast"},
+    "analytics.revenue_by_category": {"warehouse.loaded_dates"},
+    "analytics.sales_by_weekday": {"analytics.daily_kpis"},
+    "analytics.top_products": {"warehouse.loaded_dates"},
+    "analytics.customer_revenue_mix": {"warehouse.loaded_dates"},
+    "analytics.rfm_segments": {"warehouse.loaded_dates"},
+    "analytics.cohort_retention": {"warehouse.loaded_dates"},
+    "analytics.forecast": {"warehouse.loaded_dates"},
+    "analytics.insights": {"analytics.revenue_by_category", "analytics.sales_by_weekday", "analytics.top_products",
+                           "analytics.customer_revenue_mix", "analytics.rfm_segments",
+                           "analytics.cohort_retention", "analytics.forecast"},
     "analytics.publish_insights": {"analytics.insights"},
+}
+
+#: Tables that SQL models running side by side both write, each its own part of them.
+WRITTEN_IN_PARTS = {
+    "quarantine.rejected_rows": "each model the rows of its source_table",
+    "audit.duplicates_collapsed": "each model the rows of its table_name",
+    "production.changed_keys": "each snapshot model adds its table_name's keys, each dimension takes its own",
+    "warehouse.fact_sales": "each dimension re-points its own surrogate key column",
+    "warehouse.stale_dates": "a set of (model, date): added with on conflict do nothing, each model takes its own",
 }
 
 
@@ -96,6 +109,41 @@ def test_parsing_imports_no_numpy_statsmodels_or_faker():
 def test_task_graph_matches_expected_shape(pipeline):
     actual = {task.task_id: set(task.upstream_task_ids) for task in pipeline.tasks}
     assert actual == EXPECTED_UPSTREAM
+
+
+def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
+    """Two SQL models with no path between them in the DAG may run in either order, or at once:
+    neither writes a table the other reads or writes — from the tables their SQL names
+    (openlineage-sql) and those a written table has an enforced foreign key to — but for the
+    tables each writes its own part of."""
+    from conftest import connect
+    from ecommerce.lineage import parse_sql
+    from ecommerce.operators import SqlModelOperator
+    from ecommerce.operators.sql_model import model_statements
+    from ecommerce.schema import apply_schema
+
+    with connect(autocommit=True) as conn:
+        apply_schema(conn)
+        references = conn.execute(
+            "select conrelid::regclass::text, confrelid::regclass::text from pg_constraint "
+            "where contype = 'f' and conenforced and conparentid = 0").fetchall()
+    models = {task.task_id: task for task in pipeline.tasks if isinstance(task, SqlModelOperator)}
+    writes, reads = {}, {}
+    for task_id, task in models.items():
+        lineage = parse_sql(model_statements(task.model))
+        writes[task_id] = lineage.outputs
+        reads[task_id] = lineage.inputs | {target for table, target in references if table in lineage.outputs}
+    side_by_side, conflicts = [], {}
+    for first, second in combinations(sorted(models), 2):
+        if second in models[first].get_flat_relative_ids(upstream=False) or \
+                first in models[second].get_flat_relative_ids(upstream=False):
+            continue
+        side_by_side.append((first, second))
+        shared = (writes[first] & (reads[second] | writes[second])) | (writes[second] & reads[first])
+        if shared - WRITTEN_IN_PARTS.keys():
+            conflicts[(first, second)] = sorted(shared - WRITTEN_IN_PARTS.keys())
+    assert conflicts == {}
+    assert ("warehouse.dim_customers", "warehouse.dim_products") in side_by_side
 
 
 @pytest.mark.parametrize("dag_id", ["ecommerce_pipeline", "refresh_dashboards"])
