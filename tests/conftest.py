@@ -110,7 +110,7 @@ def stage_rows(db, table: str, date: str, rows: list[dict]) -> None:
 def model_order(models: dict[str, list[str]], choose=None) -> list[str]:
     """A layer's models (the DAG's ``*_MODELS``) in an order the DAG may run them: each after
     the models it names. ``choose`` picks the next one among those ready, as the scheduler may;
-    by default the first in file order, which is then the order of the files."""
+    by default the first ready one in file order."""
     done: list[str] = []
     while len(done) < len(models):
         ready = [model for model, upstream in models.items() if model not in done and set(upstream) <= set(done)]
@@ -189,6 +189,7 @@ CONTENT_QUERIES = {
     "warehouse.agg_daily_sales": "select * from warehouse.agg_daily_sales",
     "warehouse.customer_first_orders": "select * from warehouse.customer_first_orders",
     "warehouse.stale_dates": "select * from warehouse.stale_dates",
+    "warehouse.new_customer_changes": "select * from warehouse.new_customer_changes",
     "warehouse.customer_daily_sales": "select * from warehouse.customer_daily_sales",
     "warehouse.customer_monthly_sales": "select * from warehouse.customer_monthly_sales",
     "warehouse.product_daily_sales": "select * from warehouse.product_daily_sales",

@@ -315,6 +315,46 @@ def test_a_first_order_follows_a_rerun_of_its_date(db):
                       "and new_customers > 0").fetchone()[0] == 0, "May 3rd's aggregate was made stale and redone"
 
 
+#: New and returning customers per date and category, counted directly over every fact.
+NEW_AND_RETURNING_FROM_FACTS = """
+    with sales as (
+        select f.date_key, p.category_name, c.customer_id
+        from warehouse.fact_sales f join warehouse.dim_customers c using (customer_sk)
+        join warehouse.dim_products p using (product_sk) where f.status = 'completed'),
+    firsts as (select customer_id, min(date_key) as first_date_key from sales group by 1)
+    select date_key, category_name, count(distinct customer_id) filter (where first_date_key = date_key),
+           count(distinct customer_id) filter (where first_date_key < date_key)
+    from sales join firsts using (customer_id) group by 1, 2 order by 1, 2"""
+
+
+def test_a_moved_first_order_changes_its_old_dates_counts_without_recomputing_that_date(db):
+    """A late date that moves a first order reads the customer's lines of the old date, not the
+    date's facts: agg_daily_sales writes the late date's rows only, and every count agrees with a
+    recount over all facts."""
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z"), order(202, 2, "2026-05-02T09:00:00Z")],
+             [line(201, 1, 10), line(202, 1, 11)])
+    load_day(db, DAY3, BASE, CATALOG, [order(301, 2, "2026-05-03T09:00:00Z")], [line(301, 1, 10)])
+    load_day(db, DAY1, BASE, CATALOG, [order(101, 2, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
+    assert first_orders(db) == {1: 20260502, 2: 20260501}
+    written = db.execute("select rows_written from audit.task_runs where task_id = 'warehouse.050_agg_daily_sales' "
+                         "and business_date = %s", (DAY1,)).fetchone()[0]
+    assert written == 1, "May 2nd, where customer 2 is no longer new, was recomputed"
+    counts = db.execute("select date_key, category_name, new_customers, returning_customers "
+                        "from warehouse.agg_daily_sales order by 1, 2").fetchall()
+    assert counts == db.execute(NEW_AND_RETURNING_FROM_FACTS).fetchall()
+    assert (20260502, "Home", 1, 1) in counts and db.execute(
+        "select count(*) from warehouse.new_customer_changes").fetchone()[0] == 0
+
+
+def test_a_queued_first_order_change_the_first_orders_do_not_bear_out_fails_the_aggregate(db):
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10)])
+    # Customer 1 is still new on May 2nd: a change saying otherwise was counted twice, or its
+    # counterpart lost.
+    db.execute("insert into warehouse.new_customer_changes (date_key, customer_id, change) values (20260502, 1, -1)")
+    with pytest.raises(psycopg.errors.CheckViolation, match="first-order changes disagree"):
+        run_models(DAY3, ("warehouse",))
+
+
 #: The monthly sales the customer and product analytics read, summed directly over every fact.
 MONTHLY_FROM_FACTS = {
     "customer_monthly_sales": (
@@ -589,3 +629,32 @@ def test_only_a_fact_moving_to_or_from_the_unknown_member_makes_customer_aggrega
     assert fact_customer(301) not in (on_version, -1) and fact_customer(202) != -1
     stale = db.execute("select model, business_date::text from warehouse.stale_dates order by 1").fetchall()
     assert stale == [("agg_daily_sales", DAY2), ("customer_monthly_sales", DAY2), ("daily_kpis", DAY2)]
+
+
+@pytest.mark.parametrize("late_version, stale", [
+    ({"unit_price": "20.00"}, False),  # the price it had until then
+    ({"category": "Garden"}, True),    # the category it was in until then
+], ids=["same attributes", "another category"])
+def test_a_fact_re_pointed_makes_its_date_stale_for_the_category_totals_only_if_its_attributes_change(
+        db, late_version, stale):
+    """May 3rd alone shows product 10 as changed at 10:00, so its first version starts that day
+    and order 301 at 11:00 is on it. May 2nd, late, shows the version before: the change now
+    starts at 10:00, a new row, and order 301 is re-pointed to it — the same attributes, so
+    agg_daily_sales of May 3rd stands. Order 302 at 09:00 moves to the earlier version: with
+    another category its date is recomputed."""
+    load_day(db, DAY3, BASE, [product(10, "25.00", "2026-05-03T10:00:00Z"), CATALOG[1]],
+             [order(301, 1, "2026-05-03T11:00:00Z")] + ([order(302, 2, "2026-05-03T09:00:00Z")] if stale else []),
+             [line(301, 1, 10)] + ([line(302, 1, 10)] if stale else []))
+    sk_before = db.execute("select product_sk from warehouse.fact_sales where transaction_id = 301").fetchone()[0]
+    earlier = {**product(10, "25.00", "2026-01-01T00:00:00Z"), **late_version}
+    load_day(db, DAY2, BASE, [earlier, CATALOG[1]], [order(201, 3, "2026-05-02T09:00:00Z")], [line(201, 1, 11)])
+    assert db.execute("select product_sk from warehouse.fact_sales where transaction_id = 301").fetchone()[0] \
+        != sk_before, "the fact was re-pointed"
+    written = db.execute("select rows_written from audit.task_runs where task_id = 'warehouse.050_agg_daily_sales' "
+                         "and business_date = %s", (DAY2,)).fetchone()[0]
+    assert written == (3 if stale else 1)  # May 2nd's Home row, and May 3rd's Home and Garden rows if stale
+    assert db.execute("select date_key, category_name, lines, net_revenue from warehouse.agg_daily_sales "
+                      "order by 1, 2").fetchall() == db.execute(
+        "select f.date_key, p.category_name, count(*), sum(f.net_amount) from warehouse.fact_sales f "
+        "join warehouse.dim_products p using (product_sk) where f.status = 'completed' group by 1, 2 "
+        "order by 1, 2").fetchall()

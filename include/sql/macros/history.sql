@@ -328,10 +328,12 @@ window run_order as (partition by natural_key, run_number order by valid_from)
 {%- endmacro %}
 
 
-{#- stale_models: the models whose rows depend on the version a fact points at (a re-pointed
-    fact makes its date stale for them); stale_models_by_key: those that depend only on the
-    natural key it counts under, which changes only when a fact moves to or from the unknown
-    member (a move between versions stays within one key). -#}
+{#- stale_models: the models whose rows depend on the attributes of the version a fact points
+    at (a fact re-pointed to a version with other attributes makes its date stale for them; one
+    re-pointed only because a version's validity moved, to the same attributes, does not);
+    stale_models_by_key: those that depend only on the natural key it counts under, which changes
+    only when a fact moves to or from the unknown member (a move between versions stays within
+    one key). -#}
 {% macro merge_versions(dimension, surrogate_key, columns, source, unknown_member_key, stale_models,
                         stale_models_by_key) -%}
 -- The rebuilt versions with their attributes; `source` selects a snapshot row's attributes by
@@ -423,13 +425,19 @@ where (facts.transaction_id, facts.line_number, facts.date_key)
 insert into warehouse.stale_dates (model, business_date)
 select distinct models.model, to_date(refreshed.date_key::text, 'YYYYMMDD')
 from refreshed_facts as refreshed
+-- both versions are still there: the replaced ones go below
+inner join warehouse.{{ dimension }} as old_version on old_version.{{ surrogate_key }} = refreshed.old_key
+inner join warehouse.{{ dimension }} as new_version on new_version.{{ surrogate_key }} = refreshed.new_key
 cross join (values
     {%- for model in stale_models + stale_models_by_key %}
     ('{{ model }}', {{ 'true' if loop.index > stale_models | length else 'false' }}){{ ',' if not loop.last }}
     {%- endfor %}
 ) as models (model, by_key)
 where refreshed.old_key <> refreshed.new_key
-    and (not models.by_key or (refreshed.old_key = -1) <> (refreshed.new_key = -1))
+    and case
+        when models.by_key then (refreshed.old_key = -1) <> (refreshed.new_key = -1)
+        else old_version.attribute_hash <> new_version.attribute_hash
+    end
 on conflict do nothing;
 
 delete from warehouse.{{ dimension }}
@@ -489,7 +497,8 @@ where dim.customer_id = {{ customer_id }} and facts.status = 'completed'
 
 {% macro refresh_first_orders(customers, replaced_date_key=none) -%}
 -- First completed orders of the customers `customers` selects (by dim_customers' customer_id);
--- a first order that moves makes both its old and its new date's aggregates stale.
+-- a first order that moves is queued for agg_daily_sales: the customer is no longer new on its
+-- old date, and new on its new one.
 {%- if replaced_date_key %}
 -- Only the facts of the replaced date changed: a first order before it stands, one on it or
 -- after it is that date's when the customer has a completed order there now, and all of a
@@ -540,9 +549,8 @@ where customer_id in (select customer_id from first_order_changes);
 insert into warehouse.customer_first_orders (customer_id, first_date_key)
 select customer_id, new_date_key from first_order_changes where new_date_key is not null;
 
-insert into warehouse.stale_dates (model, business_date)
-select distinct 'agg_daily_sales', to_date(date_key::text, 'YYYYMMDD')
-from first_order_changes, unnest(array[old_date_key, new_date_key]) as date_key
-where date_key is not null
-on conflict do nothing
+insert into warehouse.new_customer_changes (date_key, customer_id, change)
+select old_date_key, customer_id, -1 from first_order_changes where old_date_key is not null
+union all
+select new_date_key, customer_id, 1 from first_order_changes where new_date_key is not null
 {%- endmacro %}

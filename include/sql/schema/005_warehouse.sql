@@ -231,8 +231,18 @@ create table if not exists warehouse.customer_first_orders (
     first_date_key integer not null
 );
 
--- Dates whose aggregates a load of another date made stale (re-resolved facts, moved first
--- orders), per model that must recompute them. Each model takes and clears its own rows.
+-- First orders that moved and agg_daily_sales has not counted yet: the customer became new on
+-- the date (+1) or is no longer new there (-1). agg_daily_sales takes them all on its next run
+-- and changes the new and returning customers of those dates, in the categories of the
+-- customer's lines there: reading those lines, not the dates' facts.
+create table if not exists warehouse.new_customer_changes (
+    date_key integer not null,
+    customer_id bigint not null,
+    change smallint not null check (change in (-1, 1))
+);
+
+-- Dates whose aggregates a load of another date made stale (re-resolved facts), per model that
+-- must recompute them. Each model takes and clears its own rows.
 create table if not exists warehouse.stale_dates (
     model text not null,
     business_date date not null,

@@ -1,8 +1,8 @@
 -- warehouse.dim_products: SCD Type 2 over the loaded product snapshots — a price change, a new
 -- name or category, a discontinuation each make a new version. Rebuilt like dim_customers, by
--- the same routine (macros/history.sql). A re-pointed fact makes its date's agg_daily_sales stale
--- (a version has its own category); product_monthly_sales counts by product_id, which only a
--- move to or from the unknown member changes.
+-- the same routine (macros/history.sql). A fact re-pointed to a version with other attributes
+-- makes its date's agg_daily_sales stale (a version has its own category); product_monthly_sales
+-- counts by product_id, which only a move to or from the unknown member changes.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 

@@ -1,8 +1,9 @@
 -- warehouse.agg_daily_sales: completed sales per date and category. Recomputed for the business
 -- date and for every date a load of another date made stale (warehouse.stale_dates): facts
--- re-pointed to another version, or a first order that moved. A customer is new on the date
--- of their first completed order among the loaded dates (warehouse.customer_first_orders),
--- returning after it.
+-- re-pointed to another version. A customer is new on the date of their first completed order
+-- among the loaded dates (warehouse.customer_first_orders), returning after it; a first order
+-- that moved changes the new and returning customers of its old and new date
+-- (warehouse.new_customer_changes) without recomputing them.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -58,4 +59,44 @@ select
     new_customers,
     distinct_customers - new_customers,
     round(net_revenue / orders, 2)
-from recomputed_sales;
+from recomputed_sales;;
+
+-- First orders that moved since the last run, on dates not recomputed above (those counted the
+-- customers as they are now): the customer is new there now (+1) or no longer (-1).
+create temporary table moved_first_orders on commit drop as
+with taken as (
+    delete from warehouse.new_customer_changes returning date_key, customer_id, change
+)
+
+select date_key, customer_id, sum(change)::integer as change
+from taken
+where date_key not in (select date_key from recomputed_dates)
+group by date_key, customer_id
+having sum(change) <> 0;
+
+-- The changes add up to the first orders as they are now: none lost, none counted twice.
+select audit.assert(
+    not exists (select from moved_first_orders as moved
+                left join warehouse.customer_first_orders as first_orders using (customer_id)
+                where (moved.change = 1) <> (first_orders.first_date_key is not distinct from moved.date_key)),
+    'the queued first-order changes disagree with warehouse.customer_first_orders');
+
+-- Each in the categories of the customer's completed lines of the date.
+create temporary table new_customer_deltas on commit drop as
+select categories.date_key, categories.category_name, sum(moved.change)::integer as change
+from moved_first_orders as moved
+cross join lateral (
+    select distinct facts.date_key, products.category_name
+    from warehouse.fact_sales as facts
+    inner join warehouse.dim_customers as customers using (customer_sk)
+    inner join warehouse.dim_products as products using (product_sk)
+    where facts.date_key = moved.date_key and customers.customer_id = moved.customer_id
+        and facts.status = 'completed'
+) as categories
+group by categories.date_key, categories.category_name;
+
+update warehouse.agg_daily_sales as agg
+set new_customers = agg.new_customers + deltas.change,
+    returning_customers = agg.returning_customers - deltas.change
+from new_customer_deltas as deltas
+where (agg.date_key, agg.category_name) = (deltas.date_key, deltas.category_name)
