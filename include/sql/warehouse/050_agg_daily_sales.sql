@@ -59,7 +59,7 @@ select
     new_customers,
     distinct_customers - new_customers,
     round(net_revenue / orders, 2)
-from recomputed_sales;;
+from recomputed_sales;
 
 -- First orders that moved since the last run, on dates not recomputed above (those counted the
 -- customers as they are now): the customer is new there now (+1) or no longer (-1).
