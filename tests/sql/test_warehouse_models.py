@@ -327,6 +327,12 @@ NEW_AND_RETURNING_FROM_FACTS = """
     from sales join firsts using (customer_id) group by 1, 2 order by 1, 2"""
 
 
+def aggregate_rows_written(db, date: str) -> int:
+    """The agg_daily_sales rows the date's load wrote: the date's own and those of every date it recomputed."""
+    return db.execute("select rows_written from audit.task_runs where task_id = 'warehouse.050_agg_daily_sales' "
+                      "and business_date = %s", (date,)).fetchone()[0]
+
+
 def test_a_moved_first_order_changes_its_old_dates_counts_without_recomputing_that_date(db):
     """A late date that moves a first order reads the customer's lines of the old date, not the
     date's facts: agg_daily_sales writes the late date's rows only, and every count agrees with a
@@ -336,9 +342,7 @@ def test_a_moved_first_order_changes_its_old_dates_counts_without_recomputing_th
     load_day(db, DAY3, BASE, CATALOG, [order(301, 2, "2026-05-03T09:00:00Z")], [line(301, 1, 10)])
     load_day(db, DAY1, BASE, CATALOG, [order(101, 2, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
     assert first_orders(db) == {1: 20260502, 2: 20260501}
-    written = db.execute("select rows_written from audit.task_runs where task_id = 'warehouse.050_agg_daily_sales' "
-                         "and business_date = %s", (DAY1,)).fetchone()[0]
-    assert written == 1, "May 2nd, where customer 2 is no longer new, was recomputed"
+    assert aggregate_rows_written(db, DAY1) == 1, "May 2nd, where customer 2 is no longer new, was recomputed"
     counts = db.execute("select date_key, category_name, new_customers, returning_customers "
                         "from warehouse.agg_daily_sales order by 1, 2").fetchall()
     assert counts == db.execute(NEW_AND_RETURNING_FROM_FACTS).fetchall()
@@ -650,9 +654,8 @@ def test_a_fact_re_pointed_makes_its_date_stale_for_the_category_totals_only_if_
     load_day(db, DAY2, BASE, [earlier, CATALOG[1]], [order(201, 3, "2026-05-02T09:00:00Z")], [line(201, 1, 11)])
     assert db.execute("select product_sk from warehouse.fact_sales where transaction_id = 301").fetchone()[0] \
         != sk_before, "the fact was re-pointed"
-    written = db.execute("select rows_written from audit.task_runs where task_id = 'warehouse.050_agg_daily_sales' "
-                         "and business_date = %s", (DAY2,)).fetchone()[0]
-    assert written == (3 if stale else 1)  # May 2nd's Home row, and May 3rd's Home and Garden rows if stale
+    # May 2nd's Home row, and May 3rd's Home and Garden rows if stale
+    assert aggregate_rows_written(db, DAY2) == (3 if stale else 1)
     assert db.execute("select date_key, category_name, lines, net_revenue from warehouse.agg_daily_sales "
                       "order by 1, 2").fetchall() == db.execute(
         "select f.date_key, p.category_name, count(*), sum(f.net_amount) from warehouse.fact_sales f "
