@@ -133,10 +133,10 @@ def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
         lineage = parse_sql(model_statements(task.model))
         writes[task_id] = lineage.outputs
         reads[task_id] = lineage.inputs | {target for table, target in references if table in lineage.outputs}
+    after = {task_id: task.get_flat_relative_ids(upstream=False) for task_id, task in models.items()}
     side_by_side, conflicts = [], {}
     for first, second in combinations(sorted(models), 2):
-        if second in models[first].get_flat_relative_ids(upstream=False) or \
-                first in models[second].get_flat_relative_ids(upstream=False):
+        if second in after[first] or first in after[second]:
             continue
         side_by_side.append((first, second))
         shared = (writes[first] & (reads[second] | writes[second])) | (writes[second] & reads[first])
