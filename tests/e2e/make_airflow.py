@@ -10,21 +10,21 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
-
 import psutil
 
 from conftest import free_port
 from ecommerce.local import environment
+from ecommerce.local.services import answers
 
 
 class Instance:
     def __init__(self, home, admin_password: str, template_home=None, **env: str):
         """Migrated, not started; ``template_home`` is a migrated home no service has opened
         yet, copied instead of migrating again; ``env`` adds to the environment."""
-        self.port, self.log_port = free_port(), free_port()
+        self.port, self.log_port, self.execution_port = free_port(), free_port(), free_port()
         self.env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
                         AIRFLOW_PORT=str(self.port), AIRFLOW_LOG_PORT=str(self.log_port),
+                        AIRFLOW_EXECUTION_API_PORT=str(self.execution_port),
                         AIRFLOW_ADMIN_PASSWORD=admin_password, **env)
         if template_home:
             shutil.copytree(template_home, home, dirs_exist_ok=True)
@@ -39,11 +39,9 @@ class Instance:
                                         stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.base}/api/v2/monitor/health", timeout=5) as reply:
-                return reply.status == 200
-        except OSError:
-            return False
+        """Whether the API and the execution API answer."""
+        return (answers(f"{self.base}/api/v2/monitor/health")
+                and answers(f"http://localhost:{self.execution_port}/execution/health"))
 
     def wait_until_up(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
@@ -55,6 +53,10 @@ class Instance:
     def tree(self) -> list[psutil.Process]:
         parent = psutil.Process(self.process.pid)
         return [parent, *parent.children(recursive=True)]
+
+    @property
+    def ports(self) -> set[int]:
+        return {self.port, self.execution_port, self.log_port}
 
     def listening(self) -> set[tuple[str, int]]:
         """(address, port) of every socket its processes listen on."""

@@ -3,9 +3,10 @@ browser, and the services themselves — a second instance side by side on its o
 each stopping every process it started on SIGTERM or SIGHUP (as on Ctrl-C).
 
 The instances are the real entry point (``make_airflow.Instance``): the api-server, scheduler,
-dag-processor and triggerer on loopback, with the FAB auth manager of the deployment, against
-the embedded warehouse. The services start once for the module; the second instance starts for
-the last tests, from a copy of the first one's freshly migrated home.
+dag-processor and triggerer on loopback, the tasks' execution API in a process of its own, with
+the FAB auth manager of the deployment, against the embedded warehouse. The services start once
+for the module; the second instance starts for the last tests, from a copy of the first one's
+freshly migrated home.
 """
 
 from __future__ import annotations
@@ -122,7 +123,24 @@ def test_the_daily_run_succeeds(clean_run):
 
 def test_every_port_the_services_open_is_on_loopback(api, clean_run):
     instance = api.instance
-    assert instance.listening() == {("127.0.0.1", instance.port), ("127.0.0.1", instance.log_port)}
+    assert instance.listening() == {("127.0.0.1", port) for port in instance.ports}
+
+
+def test_the_tasks_reach_the_execution_api_on_a_process_of_its_own(api, clean_run):
+    """The api-server of the UI and the REST API does not serve it, so a REST or UI action
+    cannot stall a task's request (ecommerce.local.services): the run's tasks used the other."""
+    def health(url: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    execution = f"http://localhost:{api.instance.execution_port}"
+    assert health(f"{execution}/execution/health") == (200, '{"status":"healthy"}')
+    assert health(f"{execution}/api/v2/monitor/health")[0] == 404
+    # the UI's page (it answers every path it does not know), not the execution API
+    assert health(f"{api.base}/execution/health")[1].startswith("<!doctype html>")
 
 
 def test_a_sql_model_shows_the_sql_it_ran_in_its_rendered_templates(api, clean_run):
@@ -286,14 +304,15 @@ def wait_gone(processes: list[psutil.Process], timeout: float = 90) -> list[str]
 def test_two_instances_run_side_by_side_each_on_its_own_ports(api, second):
     first = api.instance
     assert first.healthy() and second.healthy()
-    assert {port for _, port in first.listening()} == {first.port, first.log_port}
-    assert {port for _, port in second.listening()} == {second.port, second.log_port}
+    assert {port for _, port in first.listening()} == first.ports
+    assert {port for _, port in second.listening()} == second.ports
 
 
 def test_sigterm_stops_every_process_it_started_and_leaves_the_other_instance_running(api, second):
     first = api.instance
     started = first.signal_group(signal.SIGTERM)
-    assert len(started) >= 6  # make airflow, api-server, scheduler, dag-processor, triggerer, log server
+    # make airflow, api-server, execution API, scheduler, dag-processor, triggerer, log server
+    assert len(started) >= 7
     assert wait_gone(started) == []
     assert first.process.wait(timeout=30) == 0 and not first.healthy()
     assert second.healthy()

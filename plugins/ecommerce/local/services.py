@@ -7,11 +7,19 @@ warning) so people and scripts can log in and call the REST API. Ctrl-C (SIGINT)
 SIGHUP (a closed terminal) stop them all: each runs in its own session, so a signal to this
 process's group reaches only this process, which then stops every process group it started.
 
-Nothing listens beyond this machine: the API on AIRFLOW_PORT (8080) and the task-log server
-on AIRFLOW_LOG_PORT (8793) bind 127.0.0.1. Airflow's own log servers in the scheduler and the
-triggerer bind every interface, so they are off and one loopback log server serves both (the
-task logs live in the same folder); task instances record ``localhost`` as their host, where
-the api-server fetches a running task's log.
+The tasks reach Airflow's execution API on a process of its own (AIRFLOW_EXECUTION_API_PORT,
+8081), not through the api-server of the UI and the REST API. With the SQLite metadata database,
+one api-server for both hung for the length of SQLite's lock wait (30 s): a REST or UI action
+records itself in Airflow's audit log with a blocking write on the server's event loop; when a
+task's request had just written (holding SQLite's only write lock) and waited for that loop to
+commit, neither could go on. Two processes each have their own loop.
+
+Nothing listens beyond this machine: the API on AIRFLOW_PORT (8080), the execution API on
+AIRFLOW_EXECUTION_API_PORT (8081) and the task-log server on AIRFLOW_LOG_PORT (8793) bind
+127.0.0.1. Airflow's own log servers in the scheduler and the triggerer bind every interface,
+so they are off and one loopback log server serves both (the task logs live in the same
+folder); task instances record ``localhost`` as their host, where the api-server fetches a
+running task's log.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DEFAULT_ADMIN_PASSWORD = "admin"
 LOOPBACK = "127.0.0.1"
 LOG_SERVER = "log-server"
+EXECUTION_API = "execution-api"
 
 
 def loopback_hostname() -> str:
@@ -60,7 +69,7 @@ def ensure_admin(env: dict[str, str], user: str, password: str) -> None:
                        env=env, check=True, capture_output=True, text=True)
 
 
-def service_env(env: dict[str, str], port: int, log_port: int = 8793) -> dict[str, str]:
+def service_env(env: dict[str, str], port: int, log_port: int = 8793, execution_port: int = 8081) -> dict[str, str]:
     """The components must agree on the API and log addresses and on the secrets that sign tokens."""
     env = dict(env)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -70,7 +79,8 @@ def service_env(env: dict[str, str], port: int, log_port: int = 8793) -> dict[st
     env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(log_port)
     # by its module path: `make airflow` runs this file as __main__
     env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "ecommerce.local.services.loopback_hostname"
-    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
+    env["AIRFLOW_EXECUTION_API_PORT"] = str(execution_port)
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{execution_port}/execution/"
     env["AIRFLOW__API__BASE_URL"] = env.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}"
     # One parsing process: two files parsed at once on a fresh SQLite metadata database both
     # insert the Asset they share, and the second insert kills the dag-processor.
@@ -86,7 +96,9 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None,
     their output goes to ``log_dir/<component>.log`` or the terminal. Each is added to
     ``processes`` as it starts, so a signal halfway leaves nothing unaccounted for."""
     commands = {component: [airflow_bin(), component] for component in COMPONENTS}
-    commands["api-server"] += ["--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
+    commands["api-server"] += ["--apps", "core", "--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
+    commands[EXECUTION_API] = [airflow_bin(), "api-server", "--apps", "execution", "--host", LOOPBACK,
+                               "--port", env["AIRFLOW_EXECUTION_API_PORT"]]
     commands["scheduler"].append("--skip-serve-logs")
     commands["triggerer"].append("--skip-serve-logs")
     commands[LOG_SERVER] = [sys.executable, "-m", "uvicorn", "--factory", "airflow.utils.serve_logs.log_server:get_app",
@@ -100,20 +112,27 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None,
     return processes
 
 
-def wait_until_up(port: int, processes: dict[str, subprocess.Popen], timeout: float = 180) -> None:
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], timeout: float = 180) -> None:
+    """Wait until the API and the execution API answer their health checks."""
+    health = [f"http://localhost:{env['AIRFLOW__API__PORT']}/api/v2/monitor/health",
+              f"http://localhost:{env['AIRFLOW_EXECUTION_API_PORT']}/execution/health"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         dead = [name for name, process in processes.items() if process.poll() is not None]
         if dead:
             raise RuntimeError(f"airflow {', '.join(dead)} exited while starting")
-        try:
-            with urllib.request.urlopen(f"http://localhost:{port}/api/v2/monitor/health", timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
+        if all(answers(url) for url in health):
+            return
         time.sleep(2)
-    raise TimeoutError(f"the Airflow API did not answer on port {port} within {timeout:.0f}s")
+    raise TimeoutError(f"the Airflow API did not answer ({' and '.join(health)}) within {timeout:.0f}s")
 
 
 def stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -139,13 +158,14 @@ def main() -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stopped)
     port = int(os.environ.get("AIRFLOW_PORT") or 8080)
-    env = service_env(dict(os.environ), port, int(os.environ.get("AIRFLOW_LOG_PORT") or 8793))
+    env = service_env(dict(os.environ), port, int(os.environ.get("AIRFLOW_LOG_PORT") or 8793),
+                      int(os.environ.get("AIRFLOW_EXECUTION_API_PORT") or 8081))
     user, password = admin_login(env)
     ensure_admin(env, user, password)
     processes: dict[str, subprocess.Popen] = {}
     try:
         start(env, port, processes=processes)
-        wait_until_up(port, processes)
+        wait_until_up(env, processes)
         print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
               f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
         while all(p.poll() is None for p in processes.values()):
