@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+
 import psutil
 
 from conftest import free_port

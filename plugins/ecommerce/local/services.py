@@ -113,6 +113,7 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None,
 
 
 def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 within 5 s."""
     try:
         with urllib.request.urlopen(url, timeout=5) as reply:
             return reply.status == 200
