@@ -5,8 +5,9 @@ each stopping every process it started on SIGTERM or SIGHUP (as on Ctrl-C).
 The instances are the real entry point (``make_airflow.Instance``): the api-server, scheduler,
 dag-processor and triggerer on loopback, the tasks' execution API in a process of its own, with
 the FAB auth manager of the deployment, against the embedded warehouse. The services start once
-for the module; the second instance starts for the last tests, from a copy of the first one's
-freshly migrated home.
+for the module. The second instance, from a copy of the first one's freshly migrated home, starts
+once the first one's DAGs are unpaused, so that it boots while the first one runs; the last tests
+use it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Api:
             run = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
             if run["state"] in ("success", "failed"):
                 return run
-            time.sleep(3)
+            time.sleep(1)
         raise TimeoutError(f"{dag_id} {run_id} did not finish within {RUN_TIMEOUT}s")
 
     def trigger(self, business_date: str, **conf) -> dict:
@@ -81,15 +82,14 @@ def api(tmp_path_factory):
     instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
                         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
                         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
-    # A migrated AIRFLOW_HOME no service has opened yet, for the second instance.
-    template_home = shutil.copytree(instance.home, tmp_path_factory.mktemp("make-airflow-template"),
-                                    dirs_exist_ok=True)
+    # The second instance's home: a copy of the first one's, migrated, no service has opened it yet.
+    second = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=instance.home,
+                      AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
     reset_warehouse()
     try:
         instance.start()
         instance.wait_until_up()
         client = Api(instance)
-        client.template_home = template_home
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -100,8 +100,11 @@ def api(tmp_path_factory):
                 if error.code != 404 or time.monotonic() > deadline:
                     raise
                 time.sleep(2)
+        second.start()  # it boots while the first instance runs the daily run
+        client.second = second
         yield client
     finally:
+        second.kill()
         instance.kill()
 
 
@@ -172,7 +175,7 @@ def test_the_dashboards_refresh_after_the_asset_update(api, clean_run):
                 and r["start_date"] >= run["start_date"]]
         if done:
             return
-        time.sleep(3)
+        time.sleep(1)
     pytest.fail(f"refresh_dashboards did not run after the Asset update: {runs}")
 
 
@@ -227,7 +230,7 @@ def backfill(api, clean_run):
         if runs and all(run["state"] in ("success", "failed") for run in runs):
             return newest.date().isoformat(), runs
         assert time.monotonic() < deadline, f"the backfill's runs did not finish: {runs}"
-        time.sleep(3)
+        time.sleep(1)
 
 
 def test_a_backfill_of_earlier_dates_after_the_daily_run_succeeds(backfill):
@@ -278,16 +281,11 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
 # --- `make airflow` as a service: a second instance beside the first, then both stopped ---
 
 @pytest.fixture(scope="module")
-def second(api, tmp_path_factory):
-    """A second instance beside the first, its DAGs paused: this is about the services."""
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=api.template_home,
-                        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
-    try:
-        instance.start()
-        instance.wait_until_up()
-        yield instance
-    finally:
-        instance.kill()
+def second(api):
+    """The second instance beside the first (``api`` started it), its DAGs paused: this is
+    about the services."""
+    api.second.wait_until_up()
+    return api.second
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:
