@@ -5,9 +5,8 @@ each stopping every process it started on SIGTERM or SIGHUP (as on Ctrl-C).
 The instances are the real entry point (``make_airflow.Instance``): the api-server, scheduler,
 dag-processor and triggerer on loopback, the tasks' execution API in a process of its own, with
 the FAB auth manager of the deployment, against the embedded warehouse. The services start once
-for the module. The second instance, from a copy of the first one's freshly migrated home, starts
-once the first one's DAGs are unpaused, so that it boots while the first one runs; the last tests
-use it.
+for the module; the second instance starts for the last tests, from a copy of the first one's
+freshly migrated home.
 """
 
 from __future__ import annotations
@@ -82,14 +81,15 @@ def api(tmp_path_factory):
     instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
                         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
                         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
-    # The second instance's home: a copy of the first one's, migrated, no service has opened it yet.
-    second = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=instance.home,
-                      AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    # A migrated AIRFLOW_HOME no service has opened yet, for the second instance.
+    template_home = shutil.copytree(instance.home, tmp_path_factory.mktemp("make-airflow-template"),
+                                    dirs_exist_ok=True)
     reset_warehouse()
     try:
         instance.start()
         instance.wait_until_up()
         client = Api(instance)
+        client.template_home = template_home
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -100,11 +100,8 @@ def api(tmp_path_factory):
                 if error.code != 404 or time.monotonic() > deadline:
                     raise
                 time.sleep(2)
-        second.start()  # it boots while the first instance runs the daily run
-        client.second = second
         yield client
     finally:
-        second.kill()
         instance.kill()
 
 
@@ -281,11 +278,16 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
 # --- `make airflow` as a service: a second instance beside the first, then both stopped ---
 
 @pytest.fixture(scope="module")
-def second(api):
-    """The second instance beside the first (``api`` started it), its DAGs paused: this is
-    about the services."""
-    api.second.wait_until_up()
-    return api.second
+def second(api, tmp_path_factory):
+    """A second instance beside the first, its DAGs paused: this is about the services."""
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=api.template_home,
+                        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    try:
+        instance.start()
+        instance.wait_until_up()
+        yield instance
+    finally:
+        instance.kill()
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:
