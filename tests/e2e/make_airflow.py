@@ -15,7 +15,7 @@ import psutil
 
 from conftest import free_port
 from ecommerce.local import environment
-from ecommerce.local.services import answers
+from ecommerce.local.services import answers, health_urls
 
 
 class Instance:
@@ -41,8 +41,7 @@ class Instance:
 
     def healthy(self) -> bool:
         """Whether the API and the execution API answer."""
-        return (answers(f"{self.base}/api/v2/monitor/health")
-                and answers(f"http://localhost:{self.execution_port}/execution/health"))
+        return all(answers(url) for url in health_urls(self.port, self.execution_port))
 
     def wait_until_up(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout

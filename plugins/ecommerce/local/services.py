@@ -121,10 +121,14 @@ def answers(url: str) -> bool:
         return False
 
 
+def health_urls(port: int | str, execution_port: int | str) -> list[str]:
+    """The health checks of the API (UI and REST) and of the execution API."""
+    return [f"http://localhost:{port}/api/v2/monitor/health", f"http://localhost:{execution_port}/execution/health"]
+
+
 def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], timeout: float = 180) -> None:
     """Wait until the API and the execution API answer their health checks."""
-    health = [f"http://localhost:{env['AIRFLOW__API__PORT']}/api/v2/monitor/health",
-              f"http://localhost:{env['AIRFLOW_EXECUTION_API_PORT']}/execution/health"]
+    health = health_urls(env["AIRFLOW__API__PORT"], env["AIRFLOW_EXECUTION_API_PORT"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         dead = [name for name, process in processes.items() if process.poll() is not None]
