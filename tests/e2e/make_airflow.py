@@ -43,12 +43,26 @@ class Instance:
         """Whether the API and the execution API answer."""
         return all(answers(url) for url in health_urls(self.port, self.execution_port))
 
+    def printed(self) -> str:
+        """What `make airflow` and its components printed."""
+        return (self.home / "make-airflow.log").read_text()
+
     def wait_until_up(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while not self.healthy():
-            assert self.process.poll() is None, (self.home / "make-airflow.log").read_text()[-2000:]
+            assert self.process.poll() is None, self.printed()[-2000:]
             assert time.monotonic() < deadline, "make airflow did not come up"
             time.sleep(1)
+
+    def component(self, name: str) -> psutil.Process | None:
+        """The running process of the component ``airflow <name>``, if there is one."""
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE and name in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        return None
 
     def tree(self) -> list[psutil.Process]:
         parent = psutil.Process(self.process.pid)

@@ -54,6 +54,10 @@ class Api:
                 if error.code != 503 or attempt == 4:
                     raise
                 time.sleep(2)
+            except urllib.error.URLError:
+                if self.instance.process.poll() is not None:
+                    pytest.fail(f"make airflow exited; its output ends:\n{self.instance.printed()[-3000:]}")
+                raise
         return data.decode() if raw else json.loads(data)
 
     def wait_for_run(self, dag_id: str, run_id: str) -> dict:
@@ -306,6 +310,29 @@ def test_two_instances_run_side_by_side_each_on_its_own_ports(api, second):
     assert first.healthy() and second.healthy()
     assert {port for _, port in first.listening()} == first.ports
     assert {port for _, port in second.listening()} == second.ports
+
+
+def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
+    """As ``restart: always`` in docker-compose.yml. The scheduler exits on an error in its loop:
+    on the SQLite metadata database, a backfill created while runs went on deleted a run the
+    scheduler held (ecommerce.local.services.supervise). Killed, it leaves its executor's
+    workers behind; they go, and a new scheduler heartbeats."""
+    scheduler = second.component("scheduler")
+    workers = scheduler.children(recursive=True)
+    assert workers, "the LocalExecutor's workers"
+    scheduler.kill()
+    killed_at = datetime.now(timezone.utc)
+    assert wait_gone([scheduler, *workers]) == []
+    deadline = time.monotonic() + 120
+    while True:
+        health = json.loads(urllib.request.urlopen(f"{second.base}/api/v2/monitor/health", timeout=30).read())
+        heartbeat = health["scheduler"]["latest_scheduler_heartbeat"]
+        if heartbeat and datetime.fromisoformat(heartbeat) > killed_at:
+            break
+        assert time.monotonic() < deadline, f"no scheduler heartbeat since it was killed: {health}"
+        time.sleep(1)
+    assert second.component("scheduler").pid != scheduler.pid and second.process.poll() is None
+    assert "airflow scheduler exited with code -9" in second.printed()
 
 
 def test_sigterm_stops_every_process_it_started_and_leaves_the_other_instance_running(api, second):

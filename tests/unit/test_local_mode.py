@@ -1,7 +1,13 @@
-"""The local mode's pure helpers: date ranges of `make run` and connection URIs."""
+"""The local mode's helpers: date ranges of `make run`, connection URIs, `make airflow`'s restarts."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
 from datetime import date
 
 import pytest
@@ -129,6 +135,29 @@ def test_make_airflow_warns_when_the_admin_has_the_default_password(capsys, pass
     env = {"AIRFLOW_ADMIN_PASSWORD": password} if password else {}
     assert admin_login(env) == ("admin", password or "admin")
     assert ("default password" in capsys.readouterr().err) is warned
+
+
+#: ``supervise`` over one component that exits at once, the longest wait cut to 2 s
+KEEPS_EXITING = """
+import sys
+from ecommerce.local import services
+services.RESTART_DELAY_MAX = 2
+args = {"flaky": [sys.executable, "-c", "raise SystemExit(3)"]}
+services.supervise({}, args, {"flaky": services.spawn(args["flaky"], {})})
+"""
+
+
+def test_make_airflow_starts_a_component_that_keeps_exiting_again_ever_later():
+    """Not at once each time: a broken component must not spin (ecommerce.local.services)."""
+    supervisor = subprocess.Popen([sys.executable, "-c", KEEPS_EXITING], stderr=subprocess.PIPE, text=True,
+                                  start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(itertools.islice(supervisor.stderr, 3)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    os.killpg(supervisor.pid, signal.SIGKILL)
+    supervisor.wait()
+    assert lines == [f"airflow flaky exited with code 3; starting it again in {delay} s\n" for delay in (1, 2, 2)]
 
 
 def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_path):

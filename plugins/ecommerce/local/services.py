@@ -6,6 +6,7 @@ from AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD (local defaults: admin / admin,
 warning) so people and scripts can log in and call the REST API. Ctrl-C (SIGINT), SIGTERM and
 SIGHUP (a closed terminal) stop them all: each runs in its own session, so a signal to this
 process's group reaches only this process, which then stops every process group it started.
+A component that exits starts again, as Docker's ``restart: always`` does (``supervise``).
 
 The tasks reach Airflow's execution API on a process of its own (AIRFLOW_EXECUTION_API_PORT,
 8081), not through the api-server of the UI and the REST API. With the SQLite metadata database,
@@ -32,6 +33,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NoReturn
 
 from ecommerce.local.environment import airflow_bin
 
@@ -40,6 +42,10 @@ DEFAULT_ADMIN_PASSWORD = "admin"
 LOOPBACK = "127.0.0.1"
 LOG_SERVER = "log-server"
 EXECUTION_API = "execution-api"
+#: seconds of running after which a component that exits starts again at once (Docker: 10 s)
+RESTART_RESET = 30
+#: the longest wait before a component that keeps exiting starts again (Docker: 1 min)
+RESTART_DELAY_MAX = 60
 
 
 def loopback_hostname() -> str:
@@ -90,11 +96,8 @@ def service_env(env: dict[str, str], port: int, log_port: int = 8793, execution_
     return env
 
 
-def start(env: dict[str, str], port: int, log_dir: Path | None = None,
-          processes: dict[str, subprocess.Popen] | None = None) -> dict[str, subprocess.Popen]:
-    """Start every component and the loopback log server, each in its own process group;
-    their output goes to ``log_dir/<component>.log`` or the terminal. Each is added to
-    ``processes`` as it starts, so a signal halfway leaves nothing unaccounted for."""
+def commands(env: dict[str, str], port: int) -> dict[str, list[str]]:
+    """The command line of every component and of the loopback log server."""
     commands = {component: [airflow_bin(), component] for component in COMPONENTS}
     commands["api-server"] += ["--apps", "core", "--host", env["AIRFLOW__API__HOST"], "--port", str(port)]
     commands[EXECUTION_API] = [airflow_bin(), "api-server", "--apps", "execution", "--host", LOOPBACK,
@@ -104,12 +107,19 @@ def start(env: dict[str, str], port: int, log_dir: Path | None = None,
     commands[LOG_SERVER] = [sys.executable, "-m", "uvicorn", "--factory", "airflow.utils.serve_logs.log_server:get_app",
                             "--host", LOOPBACK, "--port", env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"],
                             "--no-access-log"]
-    processes = {} if processes is None else processes
-    for component, args in commands.items():
-        output = (log_dir / f"{component}.log").open("w") if log_dir else None
-        processes[component] = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-    return processes
+    return commands
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """One component in a process group of its own, its output on this process's."""
+    return subprocess.Popen(args, env=env, start_new_session=True)
+
+
+def start(env: dict[str, str], port: int, processes: dict[str, subprocess.Popen]) -> None:
+    """Start every component, each added to ``processes`` as it starts, so a signal halfway
+    leaves nothing unaccounted for."""
+    for component, args in commands(env, port).items():
+        processes[component] = spawn(args, env)
 
 
 def answers(url: str) -> bool:
@@ -138,6 +148,41 @@ def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], t
             return
         time.sleep(2)
     raise TimeoutError(f"the Airflow API did not answer ({' and '.join(health)}) within {timeout:.0f}s")
+
+
+def kill_leftovers(process: subprocess.Popen) -> None:
+    """SIGKILL what is left in the process group of a component that exited, as Docker kills
+    what is left in a container whose main process exited."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[str, subprocess.Popen]) -> NoReturn:
+    """Start a component that exits again, as ``restart: always`` in docker-compose.yml does: at
+    once after a run of RESTART_RESET seconds or more, else after a delay that doubles from 1 s
+    to RESTART_DELAY_MAX. The scheduler exits on an error in its loop; e.g. on the SQLite
+    metadata database, a backfill created in the UI while runs go on can delete a run the
+    scheduler holds. Returns never: a signal ends it."""
+    started = dict.fromkeys(processes, time.monotonic())  # they started before: a run counts from here
+    delay: dict[str, float] = dict.fromkeys(processes, 0.0)
+    due: dict[str, float] = {}  # component -> when it starts again
+    while True:
+        now = time.monotonic()
+        for name, process in processes.items():
+            if name in due or process.poll() is None:
+                continue
+            kill_leftovers(process)
+            ran = now - started[name]
+            delay[name] = 0.0 if ran >= RESTART_RESET else min(max(1.0, 2 * delay[name]), RESTART_DELAY_MAX)
+            print(f"airflow {name} exited with code {process.returncode}; starting it again"
+                  + (f" in {delay[name]:.0f} s" if delay[name] else ""), file=sys.stderr, flush=True)
+            due[name] = now + delay[name]
+        for name in [name for name, when in due.items() if when <= now]:
+            processes[name], started[name] = spawn(args[name], env), now
+            del due[name]
+        time.sleep(1)
 
 
 def stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -169,13 +214,11 @@ def main() -> int:
     ensure_admin(env, user, password)
     processes: dict[str, subprocess.Popen] = {}
     try:
-        start(env, port, processes=processes)
+        start(env, port, processes)
         wait_until_up(env, processes)
         print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
               f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(1)
-        return 1
+        supervise(env, commands(env, port), processes)
     except (KeyboardInterrupt, Stopped):
         return 0
     finally:
