@@ -363,6 +363,33 @@ where dim.{{ key_of(dimension) }} in (select natural_key from rebuilt_keys)
             and new_versions.attribute_hash = dim.attribute_hash
     );
 
+-- From when each rebuilt key's versions differ: a fact before that instant points at a version
+-- that stays, valid there as before, and is not read. A version replaced or added differs over
+-- all its validity; one kept, from where its old and its new end part. A date loaded in order
+-- adds a version from the day's change on, so a key's older facts (most of them, more with
+-- every date) are not read.
+create temporary table changed_since on commit drop as
+select natural_key, min(changed_at) as changed_at
+from (
+    select dim.{{ key_of(dimension) }} as natural_key, dim.valid_from as changed_at
+    from warehouse.{{ dimension }} as dim
+    where dim.{{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions)
+    union all
+    select
+        new_versions.natural_key,
+        case when dim.{{ surrogate_key }} is null then new_versions.valid_from
+            else least(dim.valid_to, new_versions.valid_to) end
+    from new_versions
+    left join warehouse.{{ dimension }} as dim
+        on dim.{{ key_of(dimension) }} = new_versions.natural_key
+            and dim.valid_from = new_versions.valid_from
+            and dim.attribute_hash = new_versions.attribute_hash
+    where dim.{{ surrogate_key }} is null or dim.valid_to <> new_versions.valid_to
+) as changes
+group by natural_key;
+
+analyze changed_since;
+
 update warehouse.{{ dimension }}
 set is_current = false
 where {{ key_of(dimension) }} in (select natural_key from rebuilt_keys) and is_current;
@@ -387,21 +414,25 @@ where not exists (
 )
 order by natural_key, valid_from;
 
--- Facts of the rebuilt keys point at the version valid at their transaction time again: facts
--- on any version of a rebuilt key, and facts on the unknown member whose order names one.
+-- Facts of the changed keys point at the version valid at their transaction time again: facts
+-- on any version of a changed key, and facts on the unknown member whose order names one, from
+-- the instant the key's versions differ (a fact's date is its transaction's UTC date, so the
+-- dates before that instant's are not read).
 create temporary table refreshed_facts on commit drop as
 with facts as (
     select facts.transaction_id, facts.line_number, facts.date_key, facts.transaction_ts,
            facts.{{ surrogate_key }} as old_key, dim.{{ key_of(dimension) }} as natural_key
     from warehouse.fact_sales as facts
     inner join warehouse.{{ dimension }} as dim using ({{ surrogate_key }})
-    where dim.{{ key_of(dimension) }} in (select natural_key from rebuilt_keys)
+    inner join changed_since as changed on changed.natural_key = dim.{{ key_of(dimension) }}
+    where facts.transaction_ts >= changed.changed_at and facts.date_key >= {{ changed_since_date_key() }}
     union all
     select facts.transaction_id, facts.line_number, facts.date_key, facts.transaction_ts,
-           facts.{{ surrogate_key }}, ({{ unknown_member_key }})
+           facts.{{ surrogate_key }}, changed.natural_key
     from warehouse.fact_sales as facts
+    inner join changed_since as changed on changed.natural_key = ({{ unknown_member_key }})
     where facts.{{ surrogate_key }} = -1
-        and ({{ unknown_member_key }}) in (select natural_key from rebuilt_keys)
+        and facts.transaction_ts >= changed.changed_at and facts.date_key >= {{ changed_since_date_key() }}
 )
 
 select
@@ -448,6 +479,13 @@ select audit.assert(
     not exists (select from warehouse.fact_sales
                 where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions)),
     'a fact points at a deleted {{ dimension }} version')
+{%- endmacro %}
+
+
+{#- The date key of the earliest instant in changed_since: a value known when the statement
+    runs, so fact_sales' date partitions before it are never read. -#}
+{% macro changed_since_date_key() -%}
+(select min(to_char(changed_at at time zone 'UTC', 'YYYYMMDD')::integer) from changed_since)
 {%- endmacro %}
 
 
