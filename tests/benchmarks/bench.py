@@ -265,9 +265,8 @@ def task_times(history: SimpleNamespace) -> dict[str, dict[date, float]]:
 
 def trend(seconds) -> tuple[float, float]:
     """A Theil-Sen line through a task's seconds per date: the median of the slopes between every
-    two dates, so a date slowed by something else (a checkpoint that the WAL of the dates before
-    set off) does not count; and the median intercept. Returns (seconds per date, seconds on the
-    first date)."""
+    two dates, so a date slowed by something else (a checkpoint, an autovacuum) does not count;
+    and the median intercept. Returns (seconds per date, seconds on the first date)."""
     import numpy as np
 
     first, second = np.triu_indices(len(seconds), k=1)
