@@ -48,8 +48,9 @@ class Instance:
         return (self.home / "make-airflow.log").read_text()
 
     def wait_until_up(self, timeout: float = 240) -> None:
+        """Until it answers and says so: it watches its components from then on."""
         deadline = time.monotonic() + timeout
-        while not self.healthy():
+        while not (self.healthy() and "Airflow UI and REST API:" in self.printed()):
             assert self.process.poll() is None, self.printed()[-2000:]
             assert time.monotonic() < deadline, "make airflow did not come up"
             time.sleep(1)

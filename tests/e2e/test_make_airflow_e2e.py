@@ -25,6 +25,7 @@ import pytest
 
 from conftest import connect, reset_warehouse, table_checksum
 from e2e.make_airflow import Instance
+from ecommerce.local.services import health_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -323,9 +324,10 @@ def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
     scheduler.kill()
     killed_at = datetime.now(timezone.utc)
     assert wait_gone([scheduler, *workers]) == []
+    api_health, _ = health_urls(second.port, second.execution_port)
     deadline = time.monotonic() + 120
     while True:
-        health = json.loads(urllib.request.urlopen(f"{second.base}/api/v2/monitor/health", timeout=30).read())
+        health = json.loads(urllib.request.urlopen(api_health, timeout=30).read())
         heartbeat = health["scheduler"]["latest_scheduler_heartbeat"]
         if heartbeat and datetime.fromisoformat(heartbeat) > killed_at:
             break

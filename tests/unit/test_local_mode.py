@@ -160,6 +160,24 @@ def test_make_airflow_starts_a_component_that_keeps_exiting_again_ever_later():
     assert lines == [f"airflow flaky exited with code 3; starting it again in {delay} s\n" for delay in (1, 2, 2)]
 
 
+def test_stopping_make_airflow_kills_what_a_component_that_exited_left_behind(tmp_path):
+    """A scheduler that exits while the services start leaves its executor's workers in its
+    process group; the stop that follows must not leave them running."""
+    import psutil
+
+    from ecommerce.local import services
+
+    pid_file = tmp_path / "worker.pid"
+    component = services.spawn(["sh", "-c", f"sleep 600 & echo $! > {pid_file}; exit 3"],
+                               {"PATH": os.environ["PATH"]})
+    component.wait()
+    worker = psutil.Process(int(pid_file.read_text()))
+    assert worker.is_running()
+    services.stop({"scheduler": component})
+    gone, _ = psutil.wait_procs([worker], timeout=10)
+    assert gone or worker.status() == psutil.STATUS_ZOMBIE
+
+
 def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_path):
     from ecommerce.local.environment import keep_private
 

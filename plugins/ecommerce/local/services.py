@@ -115,11 +115,11 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(args, env=env, start_new_session=True)
 
 
-def start(env: dict[str, str], port: int, processes: dict[str, subprocess.Popen]) -> None:
-    """Start every component, each added to ``processes`` as it starts, so a signal halfway
-    leaves nothing unaccounted for."""
-    for component, args in commands(env, port).items():
-        processes[component] = spawn(args, env)
+def start(args: dict[str, list[str]], env: dict[str, str], processes: dict[str, subprocess.Popen]) -> None:
+    """Start every component of ``args`` (``commands``), each added to ``processes`` as it
+    starts, so a signal halfway leaves nothing unaccounted for."""
+    for component, command in args.items():
+        processes[component] = spawn(command, env)
 
 
 def answers(url: str) -> bool:
@@ -151,8 +151,8 @@ def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], t
 
 
 def kill_leftovers(process: subprocess.Popen) -> None:
-    """SIGKILL what is left in the process group of a component that exited, as Docker kills
-    what is left in a container whose main process exited."""
+    """SIGKILL what is left in the process group of a component: one that exited, as Docker
+    kills what is left in a container whose main process exited, or one that did not stop."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -189,11 +189,13 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
     for process in processes.values():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
+        else:  # e.g. the scheduler that exited while the services started: its workers live on
+            kill_leftovers(process)
     for process in processes.values():
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill_leftovers(process)
 
 
 class Stopped(Exception):
@@ -213,12 +215,13 @@ def main() -> int:
     user, password = admin_login(env)
     ensure_admin(env, user, password)
     processes: dict[str, subprocess.Popen] = {}
+    args = commands(env, port)
     try:
-        start(env, port, processes)
+        start(args, env, processes)
         wait_until_up(env, processes)
         print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
               f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
-        supervise(env, commands(env, port), processes)
+        supervise(env, args, processes)
     except (KeyboardInterrupt, Stopped):
         return 0
     finally:
