@@ -314,14 +314,19 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     """Bench row: the 365th day at 1M lines a day, projected.
 
     Each task's cost of a date of history is the slope of its time over the loaded dates
-    (``trend``; the first date, a first load, left out). A task whose own
-    work grows with the lines (its time on the 1M-line day against its median time on a default
-    date: ``GROWS_WITH_LINES``) has its slope scaled by the volume ratio (1M lines against the
-    default day's): its history grows that much faster. The others' history grows as on a default
-    day: the 1M-line day has the default customer base and catalog. The slopes are added 364
-    times to the 1M-line day measured on empty schemas. The forecast reads a row per day and
-    category at any volume and fits 365 days at most: its share is the 365-day forecast measured
-    beside. A cost bounded by the customer base (RFM, cohorts) is still overstated."""
+    (``trend``; the first date, a first load, left out). A task whose own work grows with the
+    lines (its time on the 1M-line day against its median time on a default date:
+    ``GROWS_WITH_LINES``) has its slope scaled by the volume ratio (1M lines against the default
+    day's): its history grows that much faster. The others' history grows as on a default day:
+    the 1M-line day has the default customer base and catalog. The slopes are added 364 times to
+    the 1M-line day measured on empty schemas. The forecast reads a row per day and category at
+    any volume and fits 365 days at most: its share is the 365-day forecast measured beside.
+
+    An upper bound. A cost bounded by the customer base (RFM, cohorts) is overstated; so is the
+    part of a slope that does not come from the lines in a task whose work grows with them (more
+    customer versions, more partitions to plan over): one measured volume cannot tell the parts
+    apart. And the slopes are a few ms a date, multiplied by the volume ratio and by 364: runs
+    of the same code have given figures 2-3x apart."""
     import numpy as np
 
     dates = history.dates[1:]
