@@ -274,21 +274,28 @@ def trend(seconds) -> tuple[float, float]:
     return slope, float(np.median(seconds - slope * np.arange(len(seconds))))
 
 
+def task_trends(history: SimpleNamespace) -> dict:
+    """Each task's seconds on every date loaded in order but the 1st (a first load), with the
+    trend through them (``trend``): task -> (seconds, seconds per date, seconds on the 2nd date)."""
+    import numpy as np
+
+    trends = {}
+    for task, times in task_times(history).items():
+        seconds = np.array([times.get(day, 0) for day in history.dates[1:]])
+        trends[task] = (seconds, *trend(seconds))
+    return trends
+
+
 def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
     """Bench rows: every task's time on the last date loaded against the 2nd, on the trend of its
     time over those dates (``trend``; the 1st, a first load, left out); the single dates beside:
     the 64th and the 1st (both Saturdays). Then the three tasks that grew most among those taking
     0.1 s on the last date."""
-    import numpy as np
-
-    dates = history.dates[1:]
-    per_task = task_times(history)
     growth = []
-    for task, times in per_task.items():
-        seconds = np.array([times.get(day, 0) for day in dates])
-        slope, start = trend(seconds)
+    for task, (seconds, slope, start) in task_trends(history).items():
         start = max(start, seconds.min())  # a line that starts below the fastest date would divide by ~0
-        growth.append((task, start, start + slope * (len(dates) - 1)))
+        growth.append((task, start, start + slope * (len(seconds) - 1)))
+    per_task = task_times(history)
     on_first, on_last = sum(row[1] for row in growth), sum(row[2] for row in growth)
     single_first, single_last = (sum(times.get(day, 0) for times in per_task.values())
                                  for day in (history.dates[0], history.dates[-1]))
@@ -329,14 +336,11 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     of the same code have given figures 2-3x apart."""
     import numpy as np
 
-    dates = history.dates[1:]
     scale = 1_000_000 / (sum(lines for _, lines in history.days) / len(history.days))
     by_lines = by_base = 0.0
-    for task, times in task_times(history).items():
+    for task, (seconds, slope, _) in task_trends(history).items():
         if task == "analytics.forecast":
             continue
-        seconds = np.array([times.get(day, 0) for day in dates])
-        slope, _ = trend(seconds)
         if million_line_day_steps.get(task, 0) >= GROWS_WITH_LINES * np.median(seconds):
             by_lines += slope
         else:
