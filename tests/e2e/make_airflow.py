@@ -6,7 +6,6 @@ would start it, with its own AIRFLOW_HOME, data folder and free loopback ports.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,16 +18,13 @@ from ecommerce.local.services import answers, health_urls
 
 
 class Instance:
-    def __init__(self, home, admin_password: str, template_home=None, **env: str):
-        """Migrated, not started; ``template_home`` is a migrated home no service has opened
-        yet, copied instead of migrating again; ``env`` adds to the environment."""
+    def __init__(self, home, admin_password: str, **env: str):
+        """Migrated, not started; ``env`` adds to the environment."""
         self.port, self.log_port, self.execution_port = free_port(), free_port(), free_port()
         self.env = dict(os.environ, AIRFLOW_HOME=str(home), ECOMMERCE_DATA_DIR=str(home / "data"),
                         AIRFLOW_PORT=str(self.port), AIRFLOW_LOG_PORT=str(self.log_port),
                         AIRFLOW_EXECUTION_API_PORT=str(self.execution_port),
                         AIRFLOW_ADMIN_PASSWORD=admin_password, **env)
-        if template_home:
-            shutil.copytree(template_home, home, dirs_exist_ok=True)
         environment.migrate_metadata(home, self.env)
         self.home, self.process = home, None
         self.base = f"http://localhost:{self.port}"

@@ -5,8 +5,7 @@ each stopping every process it started on SIGTERM or SIGHUP (as on Ctrl-C).
 The instances are the real entry point (``make_airflow.Instance``): the api-server, scheduler,
 dag-processor and triggerer on loopback, the tasks' execution API in a process of its own, with
 the FAB auth manager of the deployment, against the embedded warehouse. The services start once
-for the module; the second instance starts for the last tests, from a copy of the first one's
-freshly migrated home.
+for the module; the second instance starts for the last tests.
 """
 
 from __future__ import annotations
@@ -30,15 +29,16 @@ from ecommerce.local.services import health_urls
 pytestmark = pytest.mark.e2e
 
 ADMIN, PASSWORD = "admin", "api-test-password"
+SECOND_PASSWORD = "services-test"  # the second instance's admin (AIRFLOW_ADMIN_USER unset: admin)
 RUN_TIMEOUT = 420
 
 
 class Api:
     """The REST API of a running ``Instance``, logged in as the admin."""
 
-    def __init__(self, instance: Instance):
+    def __init__(self, instance: Instance, password: str = PASSWORD):
         self.instance, self.base, self.home = instance, instance.base, instance.home
-        self.token = self.call("POST", "/auth/token", {"username": ADMIN, "password": PASSWORD})["access_token"]
+        self.token = self.call("POST", "/auth/token", {"username": ADMIN, "password": password})["access_token"]
 
     def call(self, method: str, path: str, body=None, raw: bool = False):
         request = urllib.request.Request(
@@ -86,15 +86,11 @@ def api(tmp_path_factory):
     instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
                         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
                         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
-    # A migrated AIRFLOW_HOME no service has opened yet, for the second instance.
-    template_home = shutil.copytree(instance.home, tmp_path_factory.mktemp("make-airflow-template"),
-                                    dirs_exist_ok=True)
     reset_warehouse()
     try:
         instance.start()
         instance.wait_until_up()
         client = Api(instance)
-        client.template_home = template_home
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
@@ -285,7 +281,7 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
 @pytest.fixture(scope="module")
 def second(api, tmp_path_factory):
     """A second instance beside the first, its DAGs paused: this is about the services."""
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), "services-test", template_home=api.template_home,
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD,
                         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
     try:
         instance.start()
@@ -306,11 +302,14 @@ def wait_gone(processes: list[psutil.Process], timeout: float = 90) -> list[str]
     return left
 
 
-def test_two_instances_run_side_by_side_each_on_its_own_ports(api, second):
+def test_two_instances_run_side_by_side_each_on_its_own_ports_and_metadata(api, second, clean_run):
     first = api.instance
     assert first.healthy() and second.healthy()
     assert {port for _, port in first.listening()} == first.ports
     assert {port for _, port in second.listening()} == second.ports
+    # the second has its own admin and none of the first one's runs
+    assert api.call("GET", "/api/v2/dags/~/dagRuns")["total_entries"] > 0
+    assert Api(second, SECOND_PASSWORD).call("GET", "/api/v2/dags/~/dagRuns")["total_entries"] == 0
 
 
 def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):

@@ -178,6 +178,39 @@ def test_stopping_make_airflow_kills_what_a_component_that_exited_left_behind(tm
     assert gone or worker.status() == psutil.STATUS_ZOMBIE
 
 
+def test_a_new_airflow_home_gets_a_copy_of_the_migrated_metadata_and_a_configuration_of_its_own(
+        tmp_path, monkeypatch):
+    """No migration runs for it, and Airflow then reads the home's own database, with the
+    warehouse pool, not the template's or another home's."""
+    from ecommerce.local import environment
+    from ecommerce.settings import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+
+    environment.metadata_template(dict(os.environ))  # made by the first new home of the session
+    migrated = []
+    monkeypatch.setattr(environment, "initialize_metadata", lambda home, env: migrated.append(home))
+    home = tmp_path / "airflow"
+    environment.migrate_metadata(home, dict(os.environ))
+    assert migrated == []
+    assert {name: (home / name).stat().st_mode & 0o777 for name in ("airflow.db", "airflow.cfg")} == {
+        "airflow.db": 0o600, "airflow.cfg": 0o600}
+    read = subprocess.run(
+        [sys.executable, "-c", "from airflow.configuration import conf; from airflow.models.pool import Pool; "
+                               f"print(conf.get('database', 'sql_alchemy_conn'), Pool.get_pool({WAREHOUSE_POOL!r}).slots)"],
+        env=dict(os.environ, AIRFLOW_HOME=str(home)), capture_output=True, text=True, check=True)
+    assert read.stdout.split() == [f"sqlite:///{home}/airflow.db", str(WAREHOUSE_POOL_SLOTS)]
+
+
+def test_an_airflow_home_of_an_older_version_is_migrated_in_place(tmp_path, monkeypatch):
+    from ecommerce.local import environment
+
+    migrated = []
+    monkeypatch.setattr(environment, "initialize_metadata", lambda home, env: migrated.append(home))
+    (tmp_path / ".migrated-2.11.0").touch()
+    (tmp_path / "airflow.db").write_text("its runs and users")
+    environment.migrate_metadata(tmp_path, dict(os.environ))
+    assert migrated == [tmp_path] and (tmp_path / "airflow.db").read_text() == "its runs and users"
+
+
 def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_path):
     from ecommerce.local.environment import keep_private
 

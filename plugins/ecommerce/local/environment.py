@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,13 +107,47 @@ def airflow_bin() -> str:
 
 def migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
     """Create or upgrade the SQLite metadata database once per Airflow version, with the
-    warehouse pool the DAGs use (as airflow-init does in Docker)."""
+    warehouse pool the DAGs use (as airflow-init does in Docker). A home without one gets a copy
+    of ``metadata_template``: a new home costs a file copy, not Airflow's migrations again."""
     from importlib.metadata import version
 
     stamp = airflow_home / f".migrated-{version('apache-airflow-core')}"
     if stamp.exists():
         keep_private(airflow_home)
         return
+    env = dict(env, AIRFLOW_HOME=str(airflow_home))
+    database = airflow_home / "airflow.db"
+    if database.exists() or env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):  # an upgrade, or not SQLite here
+        initialize_metadata(airflow_home, env)
+    else:
+        airflow_home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(metadata_template(env), database)
+        database.chmod(0o600)
+        # An airflow command writes the home's airflow.cfg (its paths, its own secret keys).
+        subprocess.run([airflow_bin(), "config", "get-value", "core", "dags_folder"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, umask=0o077)
+    keep_private(airflow_home)
+    stamp.touch()
+
+
+def metadata_template(env: dict[str, str]) -> Path:
+    """A metadata database freshly migrated by this Airflow version, made once under .local.
+    Only the database: a home's airflow.cfg names the home's own database and log folder and
+    holds its own secret keys."""
+    from importlib.metadata import version
+
+    template = LOCAL_DIR / f"airflow-metadata-{version('apache-airflow-core')}.db"
+    if not template.exists():
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=LOCAL_DIR, prefix="airflow-metadata-") as scratch:
+            initialize_metadata(Path(scratch), dict(env, AIRFLOW_HOME=scratch))
+            # atomic: a process making the same template at the same time replaces it with its equal
+            os.replace(Path(scratch) / "airflow.db", template)
+    return template
+
+
+def initialize_metadata(airflow_home: Path, env: dict[str, str]) -> None:
+    """``airflow db migrate`` and the warehouse pool, in ``airflow_home`` (``env``'s AIRFLOW_HOME)."""
     airflow = airflow_bin()
     # umask 077: the database (users' password hashes, connections) and airflow.cfg are
     # created readable by their owner only.
@@ -119,8 +155,6 @@ def migrate_metadata(airflow_home: Path, env: dict[str, str]) -> None:
     subprocess.run([airflow, "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS),
                     "Concurrent tasks against the warehouse database"], env=env, check=True,
                    stdout=subprocess.DEVNULL, umask=0o077)
-    keep_private(airflow_home)
-    stamp.touch()
 
 
 def keep_private(airflow_home: Path) -> None:
