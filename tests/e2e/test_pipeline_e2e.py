@@ -103,20 +103,26 @@ def test_second_run_for_the_same_date_leaves_identical_content(first_run):
     assert snapshot(tables) == before
 
 
-def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(first_run, capfd):
+def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(first_run, capfd, tmp_path):
+    """On a new Airflow home, as the first `make run` of a clone: the lanes' first runs store the
+    DAGs in its new metadata database (two at once failed there: dag_runs.alone_until_stored)."""
     import os
     from types import SimpleNamespace
 
     from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
 
+    from ecommerce.local.environment import migrate_metadata
     from ecommerce.local.lanes import lane_count
     from ecommerce.local.pipeline_run import run
     from ecommerce.settings import available_cores
 
+    home = tmp_path / "airflow"
+    migrate_metadata(home, dict(os.environ))
     args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
     began = datetime.now(timezone.utc)
-    assert run(args, dict(os.environ)) == 0
+    assert run(args, dict(os.environ, AIRFLOW_HOME=str(home))) == 0
     ended = datetime.now(timezone.utc)
     output = capfd.readouterr().out
     # One runner process per lane (each dag.test() also re-reads its own file: BundleDagBag).
@@ -130,15 +136,14 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     first, second = output[markers[0]:markers[1]], output[markers[1]:markers[2]]
     assert "fact_sales for 2026-11-21:" in first and "for 2026-11-22:" not in first
     assert "fact_sales for 2026-11-22:" in second and "for 2026-11-21:" not in second
-    for business_date in ("2026-11-21", "2026-11-22"):
-        logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
-        runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical)
-        assert [(r.state, r.conf["business_date"]) for r in runs] == [("success", business_date)]
-        # the UI shows the business date and the run's real duration
-        with create_session() as session:
-            stored = session.get(DagRun, runs[0].id)
-            assert stored.note == f"make run: business date {business_date}"
-            assert began <= stored.start_date <= stored.end_date <= ended
+    with Session(create_engine(f"sqlite:///{home}/airflow.db")) as session:
+        for business_date in ("2026-11-21", "2026-11-22"):
+            logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
+            runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical, session=session)
+            assert [(r.state, r.conf["business_date"]) for r in runs] == [("success", business_date)]
+            # the UI shows the business date and the run's real duration
+            assert runs[0].note == f"make run: business date {business_date}"
+            assert began <= runs[0].start_date <= runs[0].end_date <= ended
     with connect() as conn:
         loaded = conn.execute("select business_date::text from audit.loaded_dates order by 1").fetchall()
     assert loaded == [("2026-11-20",), ("2026-11-21",), ("2026-11-22",)]

@@ -212,3 +212,39 @@ def test_a_wait_of_dag_test_is_one_warning_not_one_a_second():
         "No task can run now (1 waiting for an upstream failure to reach them, or for a retry); "
         "dag.test() checks again every second",
     ]
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["a new metadata database", "the DAGs stored"])
+def test_a_lanes_first_run_is_alone_while_the_dags_are_not_stored(monkeypatch, stored):
+    """On a new metadata database the second lane's first run waits for the first lane's: two
+    ``dag.test()`` storing the DAGs' shared Asset at once fail on its unique key."""
+    import threading
+
+    from ecommerce.local import dag_runs
+
+    monkeypatch.setattr(dag_runs, "dags_stored", lambda dag_ids: stored)
+    first_in, first_may_leave, second_in = threading.Event(), threading.Event(), threading.Event()
+
+    def lane(entered: threading.Event, leave: threading.Event | None = None) -> None:
+        with dag_runs.alone_until_stored(["ecommerce_pipeline"]):
+            entered.set()
+            if leave:
+                leave.wait(60)
+
+    first = threading.Thread(target=lane, args=(first_in, first_may_leave))
+    first.start()
+    assert first_in.wait(60)
+    second = threading.Thread(target=lane, args=(second_in,))
+    second.start()
+    # while the first lane's run goes on, the second's starts only where the DAGs are stored
+    assert second_in.wait(60 if stored else 1) == stored
+    first_may_leave.set()
+    first.join(60)
+    assert second_in.wait(60)
+    second.join(60)
+
+
+def test_the_dags_stored_are_read_from_the_metadata_database():
+    from ecommerce.local.dag_runs import dags_stored
+
+    assert not dags_stored(["a_dag_never_stored"])

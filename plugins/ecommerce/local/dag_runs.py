@@ -14,11 +14,14 @@ dashboards. Orders come on standard input (``lanes.Orders``).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
+from pathlib import Path
 
 from ecommerce.local.lanes import Orders
 
@@ -36,16 +39,44 @@ def run_plan(plan: dict, orders: Orders) -> int:
             print(f"{path}: {error}", file=sys.stderr)
         return 1
     pipeline, dashboards = bag.get_dag("ecommerce_pipeline"), bag.get_dag("refresh_dashboards")
+    first = plan["runs"][0] if plan["runs"] else None
 
     def run_date(planned: dict) -> bool:
         business_date = planned["conf"]["business_date"]
         logical_date = datetime.fromisoformat(planned["logical_date"]).replace(tzinfo=timezone.utc)
-        started = datetime.now(timezone.utc)
-        run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
+        with alone_until_stored(bag.dag_ids) if planned is first else nullcontext():
+            started = datetime.now(timezone.utc)
+            run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
         record(run, started, f"make run: business date {business_date}")
         return not failed(run, f"ecommerce_pipeline failed for {business_date}")
 
     return run_lane(plan, orders, run_date, lambda: not failed(dashboards.test(), "refresh_dashboards failed"))
+
+
+@contextmanager
+def alone_until_stored(dag_ids: list[str]) -> Iterator[None]:
+    """Around a lane's first ``dag.test()``: alone while the metadata database lacks a DAG.
+
+    ``dag.test()`` first stores the DAG files' DAGs and their Assets in the metadata database. On
+    a new database, two lanes storing them at once both insert the Asset the DAGs share, and the
+    second lane fails on its unique key (seen on the first ``make run`` of a new AIRFLOW_HOME).
+    So the first lane there holds a lock in AIRFLOW_HOME for its first run, and the others wait
+    for it; once the DAGs are stored, each lane only takes the lock to see that they are.
+    """
+    from airflow.configuration import AIRFLOW_HOME
+
+    with open(Path(AIRFLOW_HOME) / "dags-stored.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if dags_stored(dag_ids):
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield
+
+
+def dags_stored(dag_ids: list[str]) -> bool:
+    """Whether the metadata database holds a version of every one of ``dag_ids``."""
+    from airflow.models.dag_version import DagVersion
+
+    return all(DagVersion.get_version(dag_id) is not None for dag_id in dag_ids)
 
 
 def run_lane(plan: dict, orders: Orders, run_date: Callable[[dict], bool], refresh: Callable[[], bool]) -> int:
