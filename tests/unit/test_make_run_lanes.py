@@ -244,6 +244,27 @@ def test_a_lanes_first_run_is_alone_while_the_dags_are_not_stored(monkeypatch, s
     second.join(60)
 
 
+def test_the_lock_is_released_after_the_first_run_though_a_process_forked_in_it_lives_on(monkeypatch):
+    """The OpenLineage listener forks its process pool during a run; its workers share the lock's
+    open file. Released only by closing that file, the lock stayed held: the first lane then
+    waited for the second lane to finish, and the second waited for the lock."""
+    import fcntl
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    from airflow.configuration import AIRFLOW_HOME
+
+    from ecommerce.local import dag_runs
+
+    monkeypatch.setattr(dag_runs, "dags_stored", lambda dag_ids: False)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        with dag_runs.alone_until_stored(["ecommerce_pipeline"]):
+            pool.submit(time.sleep, 0).result()  # its worker is forked while the lock is held
+        with open(Path(AIRFLOW_HOME) / "dags-stored.lock", "a") as another_lane:
+            fcntl.flock(another_lane, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held
+
+
 def test_the_dags_stored_are_read_from_the_metadata_database():
     from ecommerce.local.dag_runs import dags_stored
 

@@ -62,14 +62,23 @@ def alone_until_stored(dag_ids: list[str]) -> Iterator[None]:
     second lane fails on its unique key (seen on the first ``make run`` of a new AIRFLOW_HOME).
     So the first lane there holds a lock in AIRFLOW_HOME for its first run, and the others wait
     for it; once the DAGs are stored, each lane only takes the lock to see that they are.
+
+    The lock is released with ``LOCK_UN``, not by closing the file: a process forked during the
+    run (the OpenLineage listener's process pool) shares the open file, and the lock with it, for
+    as long as it lives. When the lane that refreshes the dashboards had taken it, that lane, done
+    with its dates, waited for the others to finish while they waited for the lock: ``make run``
+    hung (in CI, until its time ran out).
     """
     from airflow.configuration import AIRFLOW_HOME
 
     with open(Path(AIRFLOW_HOME) / "dags-stored.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if dags_stored(dag_ids):
+        try:
+            if dags_stored(dag_ids):
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            yield
+        finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-        yield
 
 
 def dags_stored(dag_ids: list[str]) -> bool:
