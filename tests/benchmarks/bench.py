@@ -326,7 +326,9 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     ``GROWS_WITH_LINES``) has its slope scaled by the volume ratio (1M lines against the default
     day's): its history grows that much faster. The others' history grows as on a default day:
     the 1M-line day has the default customer base and catalog. The slopes are added 364 times to
-    the 1M-line day measured on empty schemas. The forecast reads a row per day and category at
+    the 1M-line day measured on empty schemas. A slope below zero (a task's time fell over the
+    dates: noise, as a cost does not shrink with history) counts as zero, so that one task's noise
+    does not cancel another's growth. The forecast reads a row per day and category at
     any volume and fits 365 days at most: its share is the 365-day forecast measured beside.
 
     An upper bound. A cost bounded by the customer base (RFM, cohorts) is overstated; so is the
@@ -341,6 +343,7 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     for task, (seconds, slope, _) in task_trends(history).items():
         if task == "analytics.forecast":
             continue
+        slope = max(slope, 0.0)
         if million_line_day_steps.get(task, 0) >= GROWS_WITH_LINES * np.median(seconds):
             by_lines += slope
         else:
