@@ -104,22 +104,36 @@ def test_second_run_for_the_same_date_leaves_identical_content(first_run):
 
 
 def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(first_run, capfd, tmp_path):
-    """On a new Airflow home, as the first `make run` of a clone: the lanes' first runs store the
-    DAGs in its new metadata database (two at once failed there: dag_runs.alone_until_stored)."""
+    """On a new Airflow home holding the DAGs as they were before an edit (a tag fewer), as the
+    first `make run` after one: the lanes store the edited DAGs one at a time (two at once both
+    inserted the new tag, and one failed: dag_runs.store_dags)."""
     import os
+    import shutil
+    import subprocess
+    import sys
     from types import SimpleNamespace
 
+    from airflow.models.dag import DagTag
     from airflow.models.dagrun import DagRun
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
     from ecommerce.local.environment import migrate_metadata
     from ecommerce.local.lanes import lane_count
     from ecommerce.local.pipeline_run import run
-    from ecommerce.settings import available_cores
+    from ecommerce.settings import PROJECT_ROOT, available_cores
 
     home = tmp_path / "airflow"
     migrate_metadata(home, dict(os.environ))
+    before_the_edit = tmp_path / "dags"
+    shutil.copytree(PROJECT_ROOT / "dags", before_the_edit, ignore=shutil.ignore_patterns("__pycache__"))
+    dag_file = before_the_edit / "ecommerce_pipeline.py"
+    tags = 'tags=["ecommerce", "warehouse"]'
+    assert tags in dag_file.read_text()
+    dag_file.write_text(dag_file.read_text().replace(tags, 'tags=["ecommerce"]'))
+    subprocess.run([sys.executable, "-c", "from ecommerce.local.dag_runs import store_dags; store_dags()"],
+                   env=dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(before_the_edit),
+                            PYTHONPATH=str(PROJECT_ROOT / "plugins")), check=True)
     args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
     began = datetime.now(timezone.utc)
     assert run(args, dict(os.environ, AIRFLOW_HOME=str(home))) == 0
@@ -137,6 +151,8 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     assert "fact_sales for 2026-11-21:" in first and "for 2026-11-22:" not in first
     assert "fact_sales for 2026-11-22:" in second and "for 2026-11-21:" not in second
     with Session(create_engine(f"sqlite:///{home}/airflow.db")) as session:
+        stored_tags = session.scalars(select(DagTag.name).where(DagTag.dag_id == "ecommerce_pipeline")).all()
+        assert sorted(stored_tags) == ["ecommerce", "warehouse"]
         for business_date in ("2026-11-21", "2026-11-22"):
             logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
             runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical, session=session)

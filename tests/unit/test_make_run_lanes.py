@@ -214,19 +214,17 @@ def test_a_wait_of_dag_test_is_one_warning_not_one_a_second():
     ]
 
 
-@pytest.mark.parametrize("stored", [False, True], ids=["a new metadata database", "the DAGs stored"])
-def test_a_lanes_first_run_is_alone_while_the_dags_are_not_stored(monkeypatch, stored):
-    """On a new metadata database the second lane's first run waits for the first lane's: two
-    ``dag.test()`` storing the DAGs' shared Asset at once fail on its unique key."""
+def test_lanes_store_the_dags_one_at_a_time():
+    """A lane storing the DAGs waits while another stores them: two storing the same change at
+    once both insert what is new, and the second fails on a unique key."""
     import threading
 
-    from ecommerce.local import dag_runs
+    from ecommerce.local.dag_runs import one_lane_at_a_time
 
-    monkeypatch.setattr(dag_runs, "dags_stored", lambda dag_ids: stored)
     first_in, first_may_leave, second_in = threading.Event(), threading.Event(), threading.Event()
 
     def lane(entered: threading.Event, leave: threading.Event | None = None) -> None:
-        with dag_runs.alone_until_stored(["ecommerce_pipeline"]):
+        with one_lane_at_a_time():
             entered.set()
             if leave:
                 leave.wait(60)
@@ -236,18 +234,18 @@ def test_a_lanes_first_run_is_alone_while_the_dags_are_not_stored(monkeypatch, s
     assert first_in.wait(60)
     second = threading.Thread(target=lane, args=(second_in,))
     second.start()
-    # while the first lane's run goes on, the second's starts only where the DAGs are stored
-    assert second_in.wait(60 if stored else 1) == stored
+    assert not second_in.wait(1)  # while the first lane stores, the second waits
     first_may_leave.set()
     first.join(60)
     assert second_in.wait(60)
     second.join(60)
 
 
-def test_the_lock_is_released_after_the_first_run_though_a_process_forked_in_it_lives_on(monkeypatch):
-    """The OpenLineage listener forks its process pool during a run; its workers share the lock's
-    open file. Released only by closing that file, the lock stayed held: the first lane then
-    waited for the second lane to finish, and the second waited for the lock."""
+def test_the_lock_is_released_though_a_process_forked_while_it_was_held_lives_on():
+    """A process forked while the lock is held (the OpenLineage listener forks its process pool)
+    shares the lock's open file. Released only by closing that file, the lock stayed held:
+    ``make run``'s first lane, which had held it for its first run, then waited for the second
+    lane to finish, and the second waited for the lock."""
     import fcntl
     import time
     from concurrent.futures import ProcessPoolExecutor
@@ -255,17 +253,11 @@ def test_the_lock_is_released_after_the_first_run_though_a_process_forked_in_it_
 
     from airflow.configuration import AIRFLOW_HOME
 
-    from ecommerce.local import dag_runs
+    from ecommerce.local.dag_runs import one_lane_at_a_time
 
-    monkeypatch.setattr(dag_runs, "dags_stored", lambda dag_ids: False)
     with ProcessPoolExecutor(max_workers=1) as pool:
-        with dag_runs.alone_until_stored(["ecommerce_pipeline"]):
+        with one_lane_at_a_time():
             pool.submit(time.sleep, 0).result()  # its worker is forked while the lock is held
-        with open(Path(AIRFLOW_HOME) / "dags-stored.lock", "a") as another_lane:
+        with open(Path(AIRFLOW_HOME) / "store-dags.lock", "a") as another_lane:
             fcntl.flock(another_lane, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held
 
-
-def test_the_dags_stored_are_read_from_the_metadata_database():
-    from ecommerce.local.dag_runs import dags_stored
-
-    assert not dags_stored(["a_dag_never_stored"])

@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,53 +39,59 @@ def run_plan(plan: dict, orders: Orders) -> int:
             print(f"{path}: {error}", file=sys.stderr)
         return 1
     pipeline, dashboards = bag.get_dag("ecommerce_pipeline"), bag.get_dag("refresh_dashboards")
-    first = plan["runs"][0] if plan["runs"] else None
+    store_dags()
 
     def run_date(planned: dict) -> bool:
         business_date = planned["conf"]["business_date"]
         logical_date = datetime.fromisoformat(planned["logical_date"]).replace(tzinfo=timezone.utc)
-        with alone_until_stored(bag.dag_ids) if planned is first else nullcontext():
-            started = datetime.now(timezone.utc)
-            run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
+        started = datetime.now(timezone.utc)
+        run = pipeline.test(logical_date=logical_date, run_conf=planned["conf"])
         record(run, started, f"make run: business date {business_date}")
         return not failed(run, f"ecommerce_pipeline failed for {business_date}")
 
     return run_lane(plan, orders, run_date, lambda: not failed(dashboards.test(), "refresh_dashboards failed"))
 
 
+def store_dags() -> None:
+    """Store the DAG files' DAGs in the metadata database as ``dag.test()`` first does, one lane at
+    a time (``one_lane_at_a_time``).
+
+    ``dag.test()`` stores them anew whenever the files changed since: a new metadata database, a
+    DAG edited (a tag, a task, an Asset added). Two lanes storing the same change at once both
+    insert what is new, and the second fails on a unique key (seen: the Asset the DAGs share on a
+    new AIRFLOW_HOME; a new tag after an edit). Stored first by each lane in turn, with the calls
+    ``dag.test()`` makes, the DAGs are up to date when a run starts, and its own storing finds
+    nothing to write.
+    """
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    with one_lane_at_a_time():
+        manager = DagBundlesManager()
+        manager.sync_bundles_to_db()
+        for bundle in manager.get_all_dag_bundles():
+            if not bundle.is_initialized:
+                bundle.initialize()
+            bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+            sync_bag_to_db(bag, bundle.name, bundle.version)
+
+
 @contextmanager
-def alone_until_stored(dag_ids: list[str]) -> Iterator[None]:
-    """Around a lane's first ``dag.test()``: alone while the metadata database lacks a DAG.
+def one_lane_at_a_time() -> Iterator[None]:
+    """Hold the AIRFLOW_HOME's lock for storing DAGs; the other lanes wait for it.
 
-    ``dag.test()`` first stores the DAG files' DAGs and their Assets in the metadata database. On
-    a new database, two lanes storing them at once both insert the Asset the DAGs share, and the
-    second lane fails on its unique key (seen on the first ``make run`` of a new AIRFLOW_HOME).
-    So the first lane there holds a lock in AIRFLOW_HOME for its first run, and the others wait
-    for it; once the DAGs are stored, each lane only takes the lock to see that they are.
-
-    The lock is released with ``LOCK_UN``, not by closing the file: a process forked during the
-    run (the OpenLineage listener's process pool) shares the open file, and the lock with it, for
-    as long as it lives. When the lane that refreshes the dashboards had taken it, that lane, done
-    with its dates, waited for the others to finish while they waited for the lock: ``make run``
-    hung (in CI, until its time ran out).
+    Released with ``LOCK_UN``, not only by closing the file: a process forked while it is held
+    shares the open file, and would keep the lock for as long as it lives (the OpenLineage
+    listener's process pool did, forked during a run when the lock was held across one).
     """
     from airflow.configuration import AIRFLOW_HOME
 
-    with open(Path(AIRFLOW_HOME) / "dags-stored.lock", "a") as lock:
+    with open(Path(AIRFLOW_HOME) / "store-dags.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if dags_stored(dag_ids):
-                fcntl.flock(lock, fcntl.LOCK_UN)
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def dags_stored(dag_ids: list[str]) -> bool:
-    """Whether the metadata database holds a version of every one of ``dag_ids``."""
-    from airflow.models.dag_version import DagVersion
-
-    return all(DagVersion.get_version(dag_id) is not None for dag_id in dag_ids)
 
 
 def run_lane(plan: dict, orders: Orders, run_date: Callable[[dict], bool], refresh: Callable[[], bool]) -> int:
