@@ -260,4 +260,3 @@ def test_the_lock_is_released_though_a_process_forked_while_it_was_held_lives_on
             pool.submit(time.sleep, 0).result()  # its worker is forked while the lock is held
         with open(Path(AIRFLOW_HOME) / "store-dags.lock", "a") as another_lane:
             fcntl.flock(another_lane, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held
-
