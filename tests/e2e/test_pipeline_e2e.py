@@ -134,6 +134,13 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     subprocess.run([sys.executable, "-c", "from ecommerce.local.dag_runs import store_dags; store_dags()"],
                    env=dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(before_the_edit),
                             PYTHONPATH=str(PROJECT_ROOT / "plugins")), check=True)
+    metadata = create_engine(f"sqlite:///{home}/airflow.db")
+
+    def stored_tags() -> list[str]:
+        with Session(metadata) as session:
+            return sorted(session.scalars(select(DagTag.name).where(DagTag.dag_id == "ecommerce_pipeline")))
+
+    assert stored_tags() == ["ecommerce"]
     args = SimpleNamespace(date="2026-11-22", days=2, start="", source="generate", landing="", orders=300)
     began = datetime.now(timezone.utc)
     assert run(args, dict(os.environ, AIRFLOW_HOME=str(home))) == 0
@@ -150,9 +157,8 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     first, second = output[markers[0]:markers[1]], output[markers[1]:markers[2]]
     assert "fact_sales for 2026-11-21:" in first and "for 2026-11-22:" not in first
     assert "fact_sales for 2026-11-22:" in second and "for 2026-11-21:" not in second
-    with Session(create_engine(f"sqlite:///{home}/airflow.db")) as session:
-        stored_tags = session.scalars(select(DagTag.name).where(DagTag.dag_id == "ecommerce_pipeline")).all()
-        assert sorted(stored_tags) == ["ecommerce", "warehouse"]
+    assert stored_tags() == ["ecommerce", "warehouse"]
+    with Session(metadata) as session:
         for business_date in ("2026-11-21", "2026-11-22"):
             logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
             runs = DagRun.find(dag_id="ecommerce_pipeline", logical_date=logical, session=session)
