@@ -89,7 +89,9 @@ def test_connection_ids_executor_auth_and_paths_match_the_code(compose):
         assert f"./{folder}:/opt/airflow/{folder}" in volumes
     assert "airflow-logs:/opt/airflow/logs" in volumes
     init = compose["services"]["airflow-init"]["command"][-1]
-    assert "airflow db migrate" in init and "airflow users create" in init
+    # the same admin routine as make airflow (ecommerce.local.services.ensure_admin)
+    assert "airflow db migrate" in init and "python -m ecommerce.admin_user" in init
+    assert "PYTHONPATH=/opt/airflow/plugins" in init and "airflow users" not in init
     assert f"airflow pools set {WAREHOUSE_POOL}" in init
 
 

@@ -200,6 +200,35 @@ def test_a_new_airflow_home_gets_a_copy_of_the_migrated_metadata_and_a_configura
     assert read.stdout.split() == [f"sqlite:///{home}/airflow.db", str(WAREHOUSE_POOL_SLOTS)]
 
 
+@pytest.mark.slow
+def test_the_admin_is_created_and_a_password_changed_in_the_env_replaces_the_old_one(tmp_path):
+    """``airflow users create`` leaves an existing user's password as it was (and exits 0): a
+    password changed in .env must still take effect at the next start (``ecommerce.admin_user``)."""
+    import sqlite3
+
+    from werkzeug.security import check_password_hash
+
+    from ecommerce.local import environment
+    from ecommerce.local.services import ensure_admin
+
+    home = tmp_path / "airflow"
+    environment.migrate_metadata(home, dict(os.environ))
+    env = dict(os.environ, AIRFLOW_HOME=str(home))
+
+    def stored() -> list[tuple[str, str, str]]:
+        with sqlite3.connect(home / "airflow.db") as db:
+            return db.execute("select u.username, u.password, r.name from ab_user u "
+                              "join ab_user_role ur on ur.user_id = u.id join ab_role r on r.id = ur.role_id").fetchall()
+
+    ensure_admin(env, "admin", "the-first-password")
+    [(user, first, role)] = stored()
+    assert (user, role) == ("admin", "Admin") and check_password_hash(first, "the-first-password")
+    ensure_admin(env, "admin", "the-second-password")
+    [(user, second, role)] = stored()
+    assert check_password_hash(second, "the-second-password")
+    assert not check_password_hash(second, "the-first-password")
+
+
 def test_an_airflow_home_of_an_older_version_is_migrated_in_place(tmp_path, monkeypatch):
     from ecommerce.local import environment
 
