@@ -253,10 +253,10 @@ def test_the_lock_is_released_though_a_process_forked_while_it_was_held_lives_on
 
     from airflow.configuration import AIRFLOW_HOME
 
-    from ecommerce.local.dag_runs import one_lane_at_a_time
+    from ecommerce.local.dag_runs import STORE_LOCK, one_lane_at_a_time
 
     with ProcessPoolExecutor(max_workers=1) as pool:
         with one_lane_at_a_time():
             pool.submit(time.sleep, 0).result()  # its worker is forked while the lock is held
-        with open(Path(AIRFLOW_HOME) / "store-dags.lock", "a") as another_lane:
+        with open(Path(AIRFLOW_HOME) / STORE_LOCK, "a") as another_lane:
             fcntl.flock(another_lane, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held

@@ -76,6 +76,10 @@ def store_dags() -> None:
             sync_bag_to_db(bag, bundle.name, bundle.version)
 
 
+#: The lock file in AIRFLOW_HOME that ``one_lane_at_a_time`` holds.
+STORE_LOCK = "store-dags.lock"
+
+
 @contextmanager
 def one_lane_at_a_time() -> Iterator[None]:
     """Hold the AIRFLOW_HOME's lock for storing DAGs; the other lanes wait for it.
@@ -86,7 +90,7 @@ def one_lane_at_a_time() -> Iterator[None]:
     """
     from airflow.configuration import AIRFLOW_HOME
 
-    with open(Path(AIRFLOW_HOME) / "store-dags.lock", "a") as lock:
+    with open(Path(AIRFLOW_HOME) / STORE_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
