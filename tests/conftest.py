@@ -192,6 +192,7 @@ CONTENT_QUERIES = {
     "warehouse.new_customer_changes": "select * from warehouse.new_customer_changes",
     "warehouse.customer_daily_sales": "select * from warehouse.customer_daily_sales",
     "warehouse.customer_monthly_sales": "select * from warehouse.customer_monthly_sales",
+    "warehouse.customer_totals": "select * from warehouse.customer_totals",
     "warehouse.product_daily_sales": "select * from warehouse.product_daily_sales",
     "warehouse.product_monthly_sales": "select * from warehouse.product_monthly_sales",
     "analytics.daily_kpis": "select * from analytics.daily_kpis",

@@ -359,13 +359,19 @@ def test_a_queued_first_order_change_the_first_orders_do_not_bear_out_fails_the_
         run_models(DAY3, ("warehouse",))
 
 
-#: The monthly sales the customer and product analytics read, summed directly over every fact.
-MONTHLY_FROM_FACTS = {
+#: The monthly sales and totals the customer and product analytics read, summed directly over
+#: every fact.
+SUMMARIES_FROM_FACTS = {
     "customer_monthly_sales": (
         "select c.customer_id, date_trunc('month', d.date)::date, count(distinct f.transaction_id), "
         "sum(f.net_amount), max(d.date) "
         "from warehouse.fact_sales f join warehouse.dim_customers c using (customer_sk) "
         "join warehouse.dim_date d using (date_key) where f.status = 'completed' group by 1, 2 order by 1, 2"),
+    "customer_totals": (
+        "select c.customer_id, count(distinct f.transaction_id), sum(f.net_amount), "
+        "min(date_trunc('month', d.date))::date, max(d.date) "
+        "from warehouse.fact_sales f join warehouse.dim_customers c using (customer_sk) "
+        "join warehouse.dim_date d using (date_key) where f.status = 'completed' group by 1 order by 1"),
     "product_monthly_sales": (
         "select p.product_id, date_trunc('month', d.date)::date, sum(f.quantity), sum(f.net_amount) "
         "from warehouse.fact_sales f join warehouse.dim_products p using (product_sk) "
@@ -373,13 +379,13 @@ MONTHLY_FROM_FACTS = {
 }
 
 
-def assert_monthly_sales_match_the_facts(db) -> None:
-    for table, from_facts in MONTHLY_FROM_FACTS.items():
+def assert_summaries_match_the_facts(db) -> None:
+    for table, from_facts in SUMMARIES_FROM_FACTS.items():
         kept = db.execute(f"select * from warehouse.{table} order by 1, 2").fetchall()
         assert kept == db.execute(from_facts).fetchall(), table
 
 
-def test_monthly_sales_follow_every_load_and_every_re_pointed_fact(db):
+def test_monthly_sales_and_totals_follow_every_load_and_every_re_pointed_fact(db):
     """The summaries are kept from the reloaded date and the dates a dimension re-pointed; after
     every load they equal a sum over all facts."""
     # Customer 5 and product 12 have no version valid on May 2nd yet: their facts sit on -1.
@@ -388,11 +394,11 @@ def test_monthly_sales_follow_every_load_and_every_re_pointed_fact(db):
             [line(201, 1, 10, "2"), line(202, 1, 12), line(202, 2, 11)])
     load_day(db, DAY2, BASE + [late_customer], CATALOG + [late_product], *may2)
     assert db.execute("select count(*) from warehouse.customer_monthly_sales where customer_id = -1").fetchone() == (1,)
-    assert_monthly_sales_match_the_facts(db)
+    assert_summaries_match_the_facts(db)
 
     load_day(db, "2026-06-01", BASE + [late_customer], CATALOG + [late_product],
              [order(601, 1, "2026-06-01T09:00:00Z")], [line(601, 1, 12, "3")])
-    assert_monthly_sales_match_the_facts(db)
+    assert_summaries_match_the_facts(db)
 
     # May 1st, loaded late, shows both with an April version: May 2nd's facts move off -1.
     load_day(db, DAY1, BASE + [customer(5, "2026-04-01T00:00:00Z")], CATALOG + [product(12, "30.00")],
@@ -400,14 +406,14 @@ def test_monthly_sales_follow_every_load_and_every_re_pointed_fact(db):
     assert db.execute("select count(*) from warehouse.fact_sales where customer_sk = -1 or product_sk = -1"
                       ).fetchone() == (0,)
     assert db.execute("select count(*) from warehouse.customer_monthly_sales where customer_id = -1").fetchone() == (0,)
-    assert_monthly_sales_match_the_facts(db)
+    assert_summaries_match_the_facts(db)
 
     # May 2nd again, customer 1's order cancelled: customer 1 drops out of May.
     load_day(db, DAY2, BASE + [late_customer], CATALOG + [late_product],
              [order(201, 1, "2026-05-02T09:00:00Z", status="cancelled"), may2[0][1]], may2[1])
     assert db.execute("select month::text from warehouse.customer_monthly_sales where customer_id = 1"
                       ).fetchall() == [("2026-06-01",)]
-    assert_monthly_sales_match_the_facts(db)
+    assert_summaries_match_the_facts(db)
 
 
 def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_next_run(db):
@@ -415,12 +421,25 @@ def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_ne
 
     load_day(db, DAY1, BASE, CATALOG, [order(101, 1, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
     load_day(db, DAY2, BASE, CATALOG, [order(201, 2, "2026-05-02T09:00:00Z")], [line(201, 1, 11)])
-    for table in ("customer_daily_sales", "customer_monthly_sales", "product_daily_sales", "product_monthly_sales"):
+    for table in ("customer_daily_sales", "customer_monthly_sales", "customer_totals", "product_daily_sales",
+                  "product_monthly_sales"):
         db.execute(f"delete from warehouse.{table}")
     apply_schema(db)
     load_day(db, DAY3, BASE, CATALOG)
     assert db.execute("select count(*) from warehouse.customer_monthly_sales").fetchone() == (2,)
-    assert_monthly_sales_match_the_facts(db)
+    assert_summaries_match_the_facts(db)
+
+
+def test_a_warehouse_loaded_before_the_customer_totals_existed_gets_them_on_its_next_run(db):
+    from ecommerce.schema import apply_schema
+
+    load_day(db, DAY1, BASE, CATALOG, [order(101, 1, "2026-05-01T09:00:00Z")], [line(101, 1, 10)])
+    load_day(db, DAY2, BASE, CATALOG, [order(201, 2, "2026-05-02T09:00:00Z")], [line(201, 1, 11)])
+    db.execute("drop table warehouse.customer_totals")
+    apply_schema(db)
+    load_day(db, DAY3, BASE, CATALOG)  # no orders: it names no customer
+    assert db.execute("select count(*) from warehouse.customer_totals").fetchone() == (2,)
+    assert_summaries_match_the_facts(db)
 
 
 def test_an_older_warehouse_s_customer_index_on_orders_gives_way_to_the_customer_alone(db):

@@ -1,25 +1,19 @@
 -- analytics.customer_revenue_mix: revenue from customers with one completed order (new)
--- against those who came back (repeat). From the monthly sales per customer
--- (warehouse.customer_monthly_sales), not every fact.
+-- against those who came back (repeat). From each customer's totals (warehouse.customer_totals),
+-- not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
 delete from analytics.customer_revenue_mix;
 
 insert into analytics.customer_revenue_mix
-with per_customer as (
-    select customer_id, sum(orders) as orders, sum(net_revenue) as net_revenue
-    from warehouse.customer_monthly_sales
-    group by customer_id
-),
-
-per_type as (
+with per_type as (
     select
         case when orders > 1 then 'repeat' else 'new' end as customer_type,
         count(*) as customers,
         sum(orders) as orders,
         sum(net_revenue) as net_revenue
-    from per_customer
+    from warehouse.customer_totals
     group by 1
 )
 

@@ -1,25 +1,24 @@
 -- analytics.rfm_segments: each customer with completed orders, scored 1-5 on recency (days
 -- before the latest loaded date), frequency (orders) and monetary value (net revenue), and
--- named by the usual RFM rules. From the monthly sales per customer
--- (warehouse.customer_monthly_sales), not every fact.
+-- named by the usual RFM rules. From each customer's totals (warehouse.customer_totals), not
+-- every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
 delete from analytics.rfm_segments;
 
 insert into analytics.rfm_segments
-with sales as (
-    select * from warehouse.customer_monthly_sales where customer_id <> -1
+with customers as (
+    select * from warehouse.customer_totals where customer_id <> -1
 ),
 
 per_customer as (
     select
         customer_id,
-        (select max(last_date) from sales) - max(last_date) as recency_days,
-        sum(orders) as frequency,
-        sum(net_revenue) as monetary
-    from sales
-    group by customer_id
+        (select max(last_date) from customers) - last_date as recency_days,
+        orders as frequency,
+        net_revenue as monetary
+    from customers
 ),
 
 scored as (

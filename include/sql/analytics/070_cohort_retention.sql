@@ -1,6 +1,7 @@
 -- analytics.cohort_retention: customers grouped by the month of their first completed order;
 -- for each later month, the share of the cohort that ordered again. From the months with
--- completed orders per customer (warehouse.customer_monthly_sales), not every fact.
+-- completed orders per customer (warehouse.customer_monthly_sales) and each customer's first
+-- (warehouse.customer_totals), not every fact.
 {% import 'macros/history.sql' as history %}
 {{ history.serialize('warehouse') }};
 
@@ -14,9 +15,9 @@ with activity as (
 ),
 
 cohorts as (
-    select customer_id, min(active_month) as cohort_month
-    from activity
-    group by customer_id
+    select customer_id, first_month as cohort_month
+    from warehouse.customer_totals
+    where customer_id <> -1
 ),
 
 cohort_sizes as (

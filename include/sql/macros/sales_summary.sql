@@ -7,10 +7,14 @@
     (warehouse.stale_dates), are summed again from those dates' facts; the monthly rows of the
     keys those dates name, before or after, are summed again from their daily rows (at most a
     month of them each). Any order of dates gives the same rows.
+
+    With ``totals``, those keys' months are summed again into a row per key as well
+    (warehouse.<entity>_totals): analytics that want a key's whole history read a row per key,
+    not a row per key and month.
 -#}
 {% import 'macros/history.sql' as history %}
 
-{% macro refresh(entity, dimension, surrogate_key, daily, monthly) -%}
+{% macro refresh(entity, dimension, surrogate_key, daily, monthly, totals=none) -%}
 {%- set key = entity ~ '_id' %}
 {{ history.take_stale_dates(entity ~ '_monthly_sales') }};
 
@@ -64,4 +68,28 @@ inner join warehouse.{{ entity }}_daily_sales as daily
     on daily.{{ key }} = touched.{{ key }}
     and daily.date_key between touched.month_key and touched.month_key + 30
 group by touched.{{ key }}, touched.month_key
+{%- if totals %};
+
+-- The keys whose totals change: those of the months summed again; in a warehouse loaded before
+-- the totals existed, every key once.
+create temporary table totaled_keys on commit drop as
+select {{ key }} from touched_months
+union
+select {{ key }} from warehouse.{{ entity }}_monthly_sales
+where not exists (select from warehouse.{{ entity }}_totals);
+
+analyze totaled_keys;
+
+delete from warehouse.{{ entity }}_totals where {{ key }} in (select {{ key }} from totaled_keys);
+
+insert into warehouse.{{ entity }}_totals ({{ key }}, {{ totals.keys() | join(', ') }})
+select
+    monthly.{{ key }},
+    {%- for expression in totals.values() %}
+    {{ expression }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from warehouse.{{ entity }}_monthly_sales as monthly
+where monthly.{{ key }} in (select {{ key }} from totaled_keys)
+group by monthly.{{ key }}
+{%- endif %}
 {%- endmacro %}

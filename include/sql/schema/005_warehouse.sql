@@ -285,6 +285,17 @@ create table if not exists warehouse.customer_monthly_sales (
     primary key (customer_id, month)
 );
 
+-- Each customer's months above summed: completed orders and net revenue over every loaded date,
+-- the month of the first and the date of the last. RFM, the revenue mix and the cohorts read a
+-- row per customer here instead of a row per customer and month.
+create table if not exists warehouse.customer_totals (
+    customer_id bigint primary key,
+    orders integer not null,
+    net_revenue numeric(16, 2) not null,
+    first_month date not null,
+    last_date date not null
+);
+
 create table if not exists warehouse.product_daily_sales (
     product_id bigint not null,
     date_key integer not null,
