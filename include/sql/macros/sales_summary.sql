@@ -55,7 +55,9 @@ using touched_months as touched
 where monthly.{{ key }} = touched.{{ key }}
     and monthly.month = to_date(touched.month_key::text, 'YYYYMMDD');
 
--- date keys are yyyymmdd: a month's days lie between its yyyymm01 and yyyymm31
+-- date keys are yyyymmdd: a month's days lie between its yyyymm01 and yyyymm31. The daily rows
+-- are read by date, those of the touched months' days only (bounds known when the statement
+-- runs): not the history.
 insert into warehouse.{{ entity }}_monthly_sales ({{ key }}, month, {{ monthly.keys() | join(', ') }})
 select
     touched.{{ key }},
@@ -67,6 +69,8 @@ from touched_months as touched
 inner join warehouse.{{ entity }}_daily_sales as daily
     on daily.{{ key }} = touched.{{ key }}
     and daily.date_key between touched.month_key and touched.month_key + 30
+where daily.date_key between (select min(month_key) from touched_months)
+    and (select max(month_key) + 30 from touched_months)
 group by touched.{{ key }}, touched.month_key
 {%- if totals %};
 
