@@ -102,6 +102,9 @@ CUSTOMER_STEPS: Sequence[tuple[str, str]] = (
                sum(f.net_amount) as net_amount
         from warehouse.fact_sales as f join warehouse.dim_customers as c using (customer_sk)
         where c.customer_id = %(id)s::bigint group by f.date_key, f.status order by f.date_key, f.status"""),
+    ("Summed for the customer analytics (warehouse.customer_totals)", """
+        select orders, net_revenue, first_month, last_date
+        from warehouse.customer_totals where customer_id = %(id)s::bigint"""),
     ("Counted in: RFM segment and new vs repeat (analytics.rfm_segments)", """
         select customer_id, segment, recency_days, frequency, monetary,
                case when frequency > 1 then 'repeat' else 'new' end as customer_type

@@ -151,8 +151,8 @@ def raw_line(path: str, number: int) -> str:
 
 def test_trace_of_a_customer_goes_from_its_raw_line_to_its_rfm_segment(run, capsys):
     with connect() as conn:
-        customer_id, file, line, segment = conn.execute(
-            "select r.customer_id, s.source_file, s.source_line, r.segment from analytics.rfm_segments r "
+        customer_id, file, line, segment, orders = conn.execute(
+            "select r.customer_id, s.source_file, s.source_line, r.segment, r.frequency from analytics.rfm_segments r "
             "join staging.customers s on trim(s.customer_id) = r.customer_id::text and s.batch_date = %s "
             "order by r.frequency desc, r.customer_id limit 1", (DATE,)).fetchone()
     out = trace_output("customer", str(customer_id), capsys)
@@ -163,6 +163,8 @@ def test_trace_of_a_customer_goes_from_its_raw_line_to_its_rfm_segment(run, caps
     assert "(none)" not in next(s for s in sections if s.startswith("Production row"))
     assert "infinity  True" in next(s for s in sections if s.startswith("Dimension versions"))
     assert "completed" in next(s for s in sections if s.startswith("Orders in the facts"))
+    totals = next(s for s in sections if s.startswith("Summed for the customer analytics")).splitlines()
+    assert totals[2].split()[0] == str(orders)  # the heading, the column names, the customer's row
     assert segment in next(s for s in sections if s.startswith("Counted in: RFM"))
 
 
