@@ -128,16 +128,19 @@ def test_quoted_line_break_is_one_record_with_its_first_line_number(db, tmp_path
 
 def test_the_careful_path_keeps_every_line_number_around_blank_bad_and_spanning_lines(db, tmp_path):
     """One COPY numbers the rows of the careful path: blank lines, malformed lines and the
-    extra lines of a record spanning lines must not shift the numbers after them."""
+    extra lines of a record spanning lines must not shift the numbers after them. Their
+    placeholders are dropped; a line of empty fields, or a record whose first field is quoted
+    and empty, is a record and stays."""
+    empty_fields = "," * (len(RAW_COLUMNS["customers"]) - 1)
     lines = [HEADER, customer_line(1), "", "9,too,few", customer_line(4, first="Zoë"),
-             customer_line(5).replace("1 Main St", '"1 Main St\nApt 4"'), customer_line(7), "   ",
-             customer_line(9).replace("Ann", '"Ann, Jr."'), customer_line(10)]
+             customer_line(5).replace("1 Main St", '"1 Main St\nApt 4"'), customer_line(7), empty_fields, "   ",
+             customer_line(9).replace("Ann", '"Ann, Jr."'), customer_line(10), customer_line(11).replace("11,", '"",', 1)]
     load(write(tmp_path, "\n".join(lines) + "\n"))
     assert [(row[0], row[1], row[2]) for row in staged(db)] == [
-        (2, "1", "Ann"), (5, "4", "Zoë"), (6, "5", "Ann"), (8, "7", "Ann"), (10, "9", "Ann, Jr."), (11, "10", "Ann")]
+        (2, "1", "Ann"), (5, "4", "Zoë"), (6, "5", "Ann"), (8, "7", "Ann"), (9, None, None), (11, "9", "Ann, Jr."),
+        (12, "10", "Ann"), (13, None, "Ann")]  # written back as CSV, an empty field is unquoted: NULL
     assert db.execute("select source_line, source_lines from staging.customers where source_lines > 1").fetchall() == [(6, 2)]
     assert [(row[0], row[1]) for row in quarantined(db)] == [(4, "wrong_column_count")]
-    assert db.execute("select count(*) from staging.customers where customer_id is null").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("bad_line, reason", [

@@ -207,11 +207,12 @@ class CsvToStagingOperator(BaseOperator):
 
         One COPY takes a row for every line after the header, so the line-number sequence
         numbers the rows: runs of plain lines as the file has them; a record that needed
-        parsing (quoted fields, non-ASCII text) written back as CSV; an all-NULL placeholder for
-        a malformed or blank line. The placeholders are deleted afterwards (by line number), and
-        the rare records spanning lines (a quoted line break) load in a COPY of their own with
-        their line numbers. Either way an empty unquoted field loads as NULL, as on the
-        whole-file path.
+        parsing (quoted fields, non-ASCII text) written back as CSV; a placeholder for a
+        malformed or blank line. The COPY's WHERE drops the placeholders once they have drawn
+        their line numbers (no pass over the loaded rows to delete them), and checks that it
+        kept every record sent. The rare records spanning lines (a quoted line break) load in
+        a COPY of their own with their line numbers. Either way an empty unquoted field loads as
+        NULL, as on the whole-file path.
         """
         import csv
         import io
@@ -222,27 +223,28 @@ class CsvToStagingOperator(BaseOperator):
         loading = self.loading
         names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
         rows = bytearray()  # the COPY's rows, sent a megabyte at a time
-        empty_row = b"," * (len(columns) - 1) + b"\n"  # all NULL
-        placeholders: list[int] = []  # their line numbers
+        # A placeholder has the empty string in its first column, which no record sent here has:
+        # an empty field of a plain line, or of a record csv.writer writes back, is unquoted (NULL).
+        placeholder = b'""' + b"," * (len(columns) - 1) + b"\n"
         spanning = io.StringIO()  # records spanning lines, as CSV with their line numbers
         parsed = io.StringIO()
         writer, spanning_writer = csv.writer(parsed, lineterminator="\n"), csv.writer(spanning, lineterminator="\n")
 
         def hold(first: int, after: int) -> None:
             """Placeholder rows for lines first..after-1."""
-            placeholders.extend(range(first, after))
-            rows.extend(empty_row * (after - first))
+            rows.extend(placeholder * (after - first))
 
         malformed: list[Malformed] = []
-        staged_records = staged_lines = 0
+        staged_records = staged_lines = spanning_records = 0
         next_line = 2
         key = SNAPSHOT_KEYS.get(self.table)
         # The failed whole-file COPY drew numbers too: start again at the first data line.
         cursor.execute("select setval(%s, 2, false)", (f"staging.{self.partition}_line",))
         # The queued writer sends from a thread of its own, so the server parses one block while
         # the scan reads the next (psycopg holds at most 128 MB in its queue).
-        with cursor.copy(sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8')").format(loading, names),
-                         writer=QueuedLibpqWriter(cursor)) as pipe:
+        copy = sql.SQL("copy {} ({}) from stdin (format csv, encoding 'UTF8') where {} is distinct from ''").format(
+            loading, names, sql.Identifier(columns[0]))
+        with cursor.copy(copy, writer=QueuedLibpqWriter(cursor)) as pipe:
             for item in scan_records(path, len(columns), columns.index(key) if key else None, plain_runs=True):
                 hold(next_line, item.line)  # blank lines, which the scan skips
                 if isinstance(item, PlainLines):
@@ -261,6 +263,7 @@ class CsvToStagingOperator(BaseOperator):
                         parsed.truncate()
                     else:
                         spanning_writer.writerow([item.line, item.lines, *item.fields])
+                        spanning_records += 1
                         hold(item.line, item.line + item.lines)
                     staged_records, staged_lines = staged_records + 1, staged_lines + item.lines
                     next_line = item.line + item.lines
@@ -268,8 +271,9 @@ class CsvToStagingOperator(BaseOperator):
                     pipe.write(bytes(rows))
                     rows.clear()
             pipe.write(bytes(rows))
-        if placeholders:
-            cursor.execute(sql.SQL("delete from {} where source_line = any(%s)").format(loading), (placeholders,))
+        if cursor.rowcount != staged_records - spanning_records:  # the WHERE kept a placeholder, or lost a record
+            raise ReconciliationError(f"{path}: COPY kept {cursor.rowcount} rows of "
+                                      f"{staged_records - spanning_records} records")
         if spanning.tell():
             with cursor.copy(sql.SQL("copy {} (source_line, source_lines, {}) from stdin (format csv, encoding 'UTF8')"
                                      ).format(loading, names)) as pipe:
