@@ -87,6 +87,8 @@ def test_rerun_replaces_the_batch_and_never_appends(db, tmp_path):
     write(tmp_path, "\n".join([HEADER, customer_line(3)]) + "\n")
     load(folder)
     assert staged(db) == [(2, "3", "Ann", "c3@example.com")]
+    # the sequences that numbered the two loads' lines are gone with them
+    assert db.execute("select count(*) from pg_sequences where schemaname = 'staging'").fetchone()[0] == 0
 
 
 def test_other_dates_are_left_alone(db, tmp_path):
