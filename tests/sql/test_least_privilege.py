@@ -159,10 +159,9 @@ def test_the_pipeline_is_not_a_superuser_in_local_mode_either(db):
 
 
 
-def test_a_warehouse_without_bi_reader_says_what_to_run_unless_the_connection_may_create_roles(tmp_path):
-    from ecommerce.failures import SetupProblem
-    from ecommerce.schema import apply_schema
-
+@pytest.fixture
+def bare_server(tmp_path):
+    """A server the roles file never ran on, its database ``shop`` owned by the login ``pipeline``."""
     pgdata = tmp_path / "pgdata"
     socket_dir, port = warehouse.start(pgdata)
     try:
@@ -170,11 +169,83 @@ def test_a_warehouse_without_bi_reader_says_what_to_run_unless_the_connection_ma
         with bare.connect("postgres", "postgres") as admin:
             admin.execute("create role pipeline login")
             admin.execute("create database shop owner pipeline")
-        with bare.connect("pipeline", "shop") as conn, pytest.raises(SetupProblem, match="warehouse_roles.sql"):
-            apply_schema(conn)
-        with bare.connect("postgres", "shop") as admin:
-            apply_schema(admin)
-            assert admin.execute("select rolcanlogin, rolsuper from pg_roles where rolname = 'bi_reader'"
-                                 ).fetchone() == (True, False)
+        yield bare
     finally:
         warehouse.stop(pgdata)
+
+
+@pytest.fixture
+def role_making_server(bare_server):
+    """The bare server, where ``pipeline`` may create roles but is no superuser (as the
+    administrator of a managed PostgreSQL)."""
+    with bare_server.connect("postgres", "postgres") as admin:
+        admin.execute("alter role pipeline createrole")
+    return bare_server
+
+
+def test_a_warehouse_without_bi_reader_says_what_to_run_unless_the_connection_may_create_roles(bare_server):
+    from ecommerce.failures import SetupProblem
+    from ecommerce.schema import apply_schema
+
+    with bare_server.connect("pipeline", "shop") as conn, pytest.raises(SetupProblem, match="warehouse_roles.sql"):
+        apply_schema(conn)
+    with bare_server.connect("postgres", "shop") as admin:
+        apply_schema(admin)
+        assert admin.execute("select rolcanlogin, rolsuper from pg_roles where rolname = 'bi_reader'"
+                             ).fetchone() == (True, False)
+
+
+def bi_reader_limits(server: Server) -> tuple:
+    """bi_reader's attributes (pg_roles) and settings (pg_db_role_setting)."""
+    with server.connect("postgres", "postgres") as admin:
+        attributes = admin.execute(
+            "select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit "
+            "from pg_roles where rolname = 'bi_reader'").fetchone()
+        settings = admin.execute(
+            "select setdatabase, setting from pg_db_role_setting, unnest(setconfig) setting "
+            "where setrole = (select oid from pg_roles where rolname = 'bi_reader') order by 1, 2").fetchall()
+    return attributes, settings
+
+
+@pytest.mark.parametrize("timeout", [None, "45s"])
+def test_a_bi_reader_the_bootstrap_creates_has_the_limits_the_roles_file_gives_it(role_making_server, monkeypatch,
+                                                                                  timeout):
+    from ecommerce.schema import apply_schema
+
+    if timeout is None:
+        monkeypatch.delenv("BI_READER_STATEMENT_TIMEOUT", raising=False)
+    else:
+        monkeypatch.setenv("BI_READER_STATEMENT_TIMEOUT", timeout)
+    with role_making_server.connect("pipeline", "shop") as conn:
+        apply_schema(conn)
+    created = bi_reader_limits(role_making_server)
+    assert created == ((True, False, False, False, False, False, 20),
+                       [(0, "default_transaction_read_only=on"), (0, f"statement_timeout={timeout or '2min'}")])
+    # The roles file, run now with the same environment, finds nothing to change.
+    warehouse.apply_roles(role_making_server.socket_dir, role_making_server.port, "shop")
+    assert bi_reader_limits(role_making_server) == created
+
+
+def test_a_bi_reader_the_bootstrap_creates_is_read_only_and_times_out(role_making_server, monkeypatch):
+    from ecommerce.schema import apply_schema
+
+    monkeypatch.setenv("BI_READER_STATEMENT_TIMEOUT", "300ms")
+    with role_making_server.connect("pipeline", "shop") as conn:
+        apply_schema(conn)
+    with role_making_server.connect("bi_reader", "shop") as reader:
+        assert reader.execute("show transaction_read_only").fetchone() == ("on",)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            reader.execute("create temporary table scratch (x int)")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            reader.execute("select pg_sleep(2)")
+
+
+def test_the_bootstrap_creates_no_bi_reader_with_a_timeout_postgresql_refuses(role_making_server, monkeypatch):
+    from ecommerce.failures import SetupProblem
+    from ecommerce.schema import apply_schema
+
+    monkeypatch.setenv("BI_READER_STATEMENT_TIMEOUT", "two minutes")
+    with role_making_server.connect("pipeline", "shop") as conn:
+        with pytest.raises(SetupProblem, match="BI_READER_STATEMENT_TIMEOUT='two minutes'"):
+            apply_schema(conn)
+    assert bi_reader_limits(role_making_server) == (None, [])

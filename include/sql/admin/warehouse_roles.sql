@@ -11,6 +11,9 @@
 --   bi_reader  logs in for BI tools; reads warehouse and analytics (the grants are in
 --              include/sql/schema/007_bi_reader.sql), connects to the warehouse database only,
 --              read-only sessions, statements cancelled after BI_READER_STATEMENT_TIMEOUT.
+--              On a server this file never ran on, the schema bootstrap creates it with the
+--              same limits (plugins/ecommerce/schema.py; tests/sql/test_least_privilege.py
+--              compares the two): change them in both.
 --
 -- Environment: WAREHOUSE_DB (default ecommerce), WAREHOUSE_DB_PASSWORD and BI_READER_PASSWORD
 -- (unset: the role keeps its password; local mode logs in over the socket without one),

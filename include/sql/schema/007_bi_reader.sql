@@ -1,6 +1,8 @@
 -- bi_reader: the read-only login for Power BI, Tableau and other BI tools. It reads the
--- warehouse and analytics schemas, nothing else, and writes nowhere. The role itself (with
--- its password from BI_READER_PASSWORD) is created by the bootstrap before this file runs.
+-- warehouse and analytics schemas, nothing else, and writes nowhere. The role itself exists
+-- before this file runs: created, with its password from BI_READER_PASSWORD and its limits, by
+-- include/sql/admin/warehouse_roles.sql, or else, with the same limits and no password, by the
+-- bootstrap (ecommerce.schema.ensure_bi_reader) when its connection may create roles.
 do $$
 begin
     execute format('grant connect on database %I to bi_reader', current_database());
