@@ -26,8 +26,11 @@ def compose() -> dict:
 
 
 def pinned(name: str) -> str:
-    match = re.search(rf"^{re.escape(name)}==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), re.M | re.I)
-    assert match, f"{name} is not pinned in requirements.txt"
+    """The version requirements.txt (the runtime set) or requirements-dev.txt pins ``name`` at."""
+    files = ("requirements.txt", "requirements-dev.txt")
+    text = "".join((PROJECT_ROOT / file).read_text() for file in files)
+    match = re.search(rf"^{re.escape(name)}==(\S+)$", text, re.M | re.I)
+    assert match, f"{name} is not pinned in {' or '.join(files)}"
     return match.group(1)
 
 
