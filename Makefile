@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-LOCAL  := PYTHONPATH=plugins $(PY) -m ecommerce.local
+# The local mode (make run, make airflow, the embedded PostgreSQL) is development tooling: the
+# package ecommerce_local under local/, beside plugins/ (the deployed code), never inside it.
+LOCAL  := PYTHONPATH=plugins:local $(PY) -m ecommerce_local
 
 DATE    ?=
 DAYS    ?= 14
@@ -61,7 +63,7 @@ check: install
 	$(PY) -m pytest -q $(PARALLEL) -m "not e2e and not slow" tests/unit tests/dags tests/sql $(PYTEST_ARGS)
 
 airflow: install
-	$(LOCAL) exec -- $(PY) -m ecommerce.local.services
+	$(LOCAL) exec -- $(PY) -m ecommerce_local.services
 
 backfill: install
 	@test -n "$$START" -a -n "$$END" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }

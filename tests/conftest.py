@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecommerce.local import environment
+from ecommerce_local import environment
 
 #: What the environment held before this set it up. pytest-xdist's workers inherit the
 #: controlling process's environment: each puts these back, then sets up its own profile.
@@ -33,7 +33,7 @@ os.environ[ORIGINAL_ENVIRONMENT] = json.dumps(_original)
 import psycopg  # noqa: E402
 
 from ecommerce.dashboards.lineage import events_file  # noqa: E402
-from ecommerce.local.warehouse import psycopg_conninfo  # noqa: E402
+from ecommerce_local.warehouse import psycopg_conninfo  # noqa: E402
 
 # The OpenLineage events of this session only (the file transport appends to its file).
 if (LINEAGE_EVENTS := events_file()) is not None:

@@ -3,7 +3,7 @@
 Reads ``AIRFLOW_ADMIN_USER``, ``AIRFLOW_ADMIN_PASSWORD`` and ``AIRFLOW_ADMIN_EMAIL`` (default
 admin@example.com). Creates that user of the FAB auth manager with the Admin role or, when it
 exists, sets its password to ``AIRFLOW_ADMIN_PASSWORD``: a password changed in .env takes effect
-at the next start of ``make airflow`` (``ecommerce.local.services``) or of Docker's
+at the next start of ``make airflow`` (``ecommerce_local.services``) or of Docker's
 ``airflow-init``.
 
 ``airflow users create`` leaves an existing user as it is and exits 0, so ``users create ||

@@ -44,7 +44,7 @@ from types import SimpleNamespace
 import psycopg
 
 from ecommerce.settings import available_cores
-from ecommerce.local.warehouse import psycopg_conninfo
+from ecommerce_local.warehouse import psycopg_conninfo
 
 #: The operators' loggers in the bench's own process log errors only: a line per SQL statement,
 #: and a warning per operator called outside a task, would bury the table. Airflow reads
@@ -375,7 +375,7 @@ noop()
 
 def noop_dags_test(scratch: Path) -> float:
     """Seconds of ``airflow dags test`` for a DAG with one empty task: Airflow's own floor."""
-    from ecommerce.local.environment import airflow_bin
+    from ecommerce_local.environment import airflow_bin
 
     folder = scratch / "noop_dags"
     folder.mkdir()
@@ -390,7 +390,7 @@ def make_run_of_14_dates(conninfo: str) -> tuple[float, float, float]:
     """Seconds of ``make run`` for 14 default dates on empty schemas, the tasks' recorded work,
     and the generator's part of it."""
     reset_schemas(conninfo)
-    code = ("import os, sys; from types import SimpleNamespace; from ecommerce.local.pipeline_run import run; "
+    code = ("import os, sys; from types import SimpleNamespace; from ecommerce_local.pipeline_run import run; "
             f"sys.exit(run(SimpleNamespace(date='{DAY}', days=14, start='', source='generate', landing='', "
             "orders=0), dict(os.environ)))")
     _, seconds = timed(subprocess.run, [sys.executable, "-c", code], env=user_env(), check=True,

@@ -1,5 +1,5 @@
 """A `make airflow` instance for the e2e tests: the real entry point (``python -m
-ecommerce.local.services``, what `make airflow` runs) in a session of its own, as a terminal
+ecommerce_local.services``, what `make airflow` runs) in a session of its own, as a terminal
 would start it, with its own AIRFLOW_HOME, data folder and free loopback ports.
 """
 
@@ -13,8 +13,8 @@ import time
 import psutil
 
 from conftest import free_port
-from ecommerce.local import environment
-from ecommerce.local.services import answers, health_urls
+from ecommerce_local import environment
+from ecommerce_local.services import answers, health_urls
 
 
 class Instance:
@@ -32,7 +32,7 @@ class Instance:
     def start(self) -> None:
         """Start it as a terminal runs `make airflow`: in a session (process group) of its own."""
         self.output = (self.home / "make-airflow.log").open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "ecommerce.local.services"], env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", "ecommerce_local.services"], env=self.env,
                                         stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
 
     def healthy(self) -> bool:

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import connect, reset_warehouse, table_checksum
 from e2e.make_airflow import Instance
-from ecommerce.local.services import health_urls
+from ecommerce_local.services import health_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -129,7 +129,7 @@ def test_every_port_the_services_open_is_on_loopback(api, clean_run):
 
 def test_the_tasks_reach_the_execution_api_on_a_process_of_its_own(api, clean_run):
     """The api-server of the UI and the REST API does not serve it, so a REST or UI action
-    cannot stall a task's request (ecommerce.local.services): the run's tasks used the other."""
+    cannot stall a task's request (ecommerce_local.services): the run's tasks used the other."""
     def health(url: str) -> tuple[int, str]:
         try:
             with urllib.request.urlopen(url, timeout=30) as reply:
@@ -315,7 +315,7 @@ def test_two_instances_run_side_by_side_each_on_its_own_ports_and_metadata(api, 
 def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
     """As ``restart: always`` in docker-compose.yml. The scheduler exits on an error in its loop:
     on the SQLite metadata database, a backfill created while runs went on deleted a run the
-    scheduler held (ecommerce.local.services.supervise). Killed, it leaves its executor's
+    scheduler held (ecommerce_local.services.supervise). Killed, it leaves its executor's
     workers behind; they go, and a new scheduler heartbeats."""
     scheduler = second.component("scheduler")
     workers = scheduler.children(recursive=True)

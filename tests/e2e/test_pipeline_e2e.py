@@ -118,10 +118,10 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from ecommerce.local.environment import migrate_metadata
-    from ecommerce.local.lanes import lane_count
-    from ecommerce.local.pipeline_run import run
     from ecommerce.settings import PROJECT_ROOT, available_cores
+    from ecommerce_local.environment import migrate_metadata
+    from ecommerce_local.lanes import lane_count
+    from ecommerce_local.pipeline_run import run
 
     home = tmp_path / "airflow"
     migrate_metadata(home, dict(os.environ))
@@ -131,9 +131,10 @@ def test_make_run_runs_the_dates_in_lanes_each_a_dag_run_its_log_in_date_order(f
     tags = 'tags=["ecommerce", "warehouse"]'
     assert tags in dag_file.read_text()
     dag_file.write_text(dag_file.read_text().replace(tags, 'tags=["ecommerce"]'))
-    subprocess.run([sys.executable, "-c", "from ecommerce.local.dag_runs import store_dags; store_dags()"],
+    subprocess.run([sys.executable, "-c", "from ecommerce_local.dag_runs import store_dags; store_dags()"],
                    env=dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(before_the_edit),
-                            PYTHONPATH=str(PROJECT_ROOT / "plugins")), check=True)
+                            PYTHONPATH=os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("plugins", "local"))),
+                   check=True)
     metadata = create_engine(f"sqlite:///{home}/airflow.db")
 
     def stored_tags() -> list[str]:

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from conftest import connect
-from ecommerce.local.warehouse import psycopg_conninfo
-from ecommerce.local.warehouse import LOCAL_BI_READER_PASSWORD
+from ecommerce_local.warehouse import psycopg_conninfo
+from ecommerce_local.warehouse import LOCAL_BI_READER_PASSWORD
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import signal
 import psutil
 import psycopg
 
-from ecommerce.local import warehouse
+from ecommerce_local import warehouse
 
 
 def postmaster(pgdata) -> psutil.Process:

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 import yaml
 
-from ecommerce.local import warehouse
-from ecommerce.local.environment import WAREHOUSE_ENV
 from ecommerce.settings import PROJECT_ROOT
+from ecommerce_local import warehouse
+from ecommerce_local.environment import WAREHOUSE_ENV
 
 INIT_DIR = "/docker-entrypoint-initdb.d/"
 SETTINGS = {"POSTGRES_PASSWORD": "super-secret", "AIRFLOW_DB_PASSWORD": "airflow-secret",

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import free_port
 from ecommerce.failures import SetupProblem
-from ecommerce.local import warehouse
 from ecommerce.schema import apply_schema
+from ecommerce_local import warehouse
 
 PASSWORD = "reader-tcp-secret"
 DATABASE = "ecommerce"

@@ -92,7 +92,7 @@ def test_connection_ids_executor_auth_and_paths_match_the_code(compose):
         assert f"./{folder}:/opt/airflow/{folder}" in volumes
     assert "airflow-logs:/opt/airflow/logs" in volumes
     init = compose["services"]["airflow-init"]["command"][-1]
-    # the same admin routine as make airflow (ecommerce.local.services.ensure_admin)
+    # the same admin routine as make airflow (ecommerce_local.services.ensure_admin)
     assert "airflow db migrate" in init and "python -m ecommerce.admin_user" in init
     assert "PYTHONPATH=/opt/airflow/plugins" in init and "airflow users" not in init
     assert f"airflow pools set {WAREHOUSE_POOL}" in init
@@ -118,7 +118,9 @@ def test_no_secret_is_written_inline(compose):
 def test_env_example_lists_every_variable_compose_and_code_read(compose):
     compose_names = set(VARIABLE.findall(COMPOSE.read_text()))
     code_names = set()
-    for path in list((PROJECT_ROOT / "plugins").rglob("*.py")) + list((PROJECT_ROOT / "dags").glob("*.py")):
+    # the deployed code, and the local mode's (make run, make airflow read .env too)
+    for path in [*(PROJECT_ROOT / "plugins").rglob("*.py"), *(PROJECT_ROOT / "dags").glob("*.py"),
+                 *(PROJECT_ROOT / "local").rglob("*.py")]:
         text = path.read_text()
         code_names |= set(re.findall(r"environ(?:\.get)?[\[(]\s*\"([A-Z][A-Z0-9_]+)\"", text))
         code_names |= set(re.findall(r"getenv\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
@@ -196,7 +198,7 @@ def test_flower_requires_its_login(compose):
 def test_the_jwt_secret_is_advised_and_checked_at_64_bytes_or_more():
     import secrets
 
-    from ecommerce.local.services import service_env
+    from ecommerce_local.services import service_env
 
     advice = re.search(r"secrets\.token_urlsafe\((\d+)\)", (PROJECT_ROOT / ".env.example").read_text())
     assert len(secrets.token_urlsafe(int(advice.group(1)))) >= 64

@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 
-from ecommerce.local.pipeline_run import business_dates
-from ecommerce.local.warehouse import connection_uri, psycopg_conninfo
+from ecommerce_local.pipeline_run import business_dates
+from ecommerce_local.warehouse import connection_uri, psycopg_conninfo
 
 
 def test_days_ending_at_date_in_order():
@@ -43,7 +43,7 @@ def test_tcp_uri_with_password_to_psycopg():
 
 
 def test_an_external_warehouse_uri_is_used_and_no_embedded_server_starts(tmp_path, monkeypatch):
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     external = "postgresql://etl:secret@db.internal:5432/ecommerce"
     monkeypatch.setenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", external)
@@ -58,7 +58,7 @@ def test_an_external_warehouse_uri_is_used_and_no_embedded_server_starts(tmp_pat
 
 
 def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     monkeypatch.delenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", raising=False)
     monkeypatch.setenv("ECOMMERCE_DATA_DIR", "")  # left empty in .env: the profile's folder
@@ -76,11 +76,11 @@ def test_a_second_make_run_waits_for_the_first(tmp_path, capsys):
     import threading
     import time
 
-    from ecommerce.local.pipeline_run import one_make_run_at_a_time
+    from ecommerce_local.pipeline_run import one_make_run_at_a_time
 
     first = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, 'plugins')\n"
-        "from ecommerce.local.pipeline_run import one_make_run_at_a_time\n"
+        "import sys, time; sys.path[:0] = ['plugins', 'local']\n"
+        "from ecommerce_local.pipeline_run import one_make_run_at_a_time\n"
         f"with one_make_run_at_a_time({str(tmp_path)!r}):\n"
         "    print('holding', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
     try:
@@ -130,7 +130,7 @@ def test_make_run_refuses_bad_values_in_one_line_before_anything_runs(tmp_path, 
 
 @pytest.mark.parametrize("password, warned", [(None, True), ("admin", True), ("a-long-chosen-one", False)])
 def test_make_airflow_warns_when_the_admin_has_the_default_password(capsys, password, warned):
-    from ecommerce.local.services import admin_login
+    from ecommerce_local.services import admin_login
 
     env = {"AIRFLOW_ADMIN_PASSWORD": password} if password else {}
     assert admin_login(env) == ("admin", password or "admin")
@@ -140,7 +140,7 @@ def test_make_airflow_warns_when_the_admin_has_the_default_password(capsys, pass
 #: ``supervise`` over one component that exits at once, the longest wait cut to 2 s
 KEEPS_EXITING = """
 import sys
-from ecommerce.local import services
+from ecommerce_local import services
 services.RESTART_DELAY_MAX = 2
 args = {"flaky": [sys.executable, "-c", "raise SystemExit(3)"]}
 services.supervise({}, args, {"flaky": services.spawn(args["flaky"], {})})
@@ -148,7 +148,7 @@ services.supervise({}, args, {"flaky": services.spawn(args["flaky"], {})})
 
 
 def test_make_airflow_starts_a_component_that_keeps_exiting_again_ever_later():
-    """Not at once each time: a broken component must not spin (ecommerce.local.services)."""
+    """Not at once each time: a broken component must not spin (ecommerce_local.services)."""
     supervisor = subprocess.Popen([sys.executable, "-c", KEEPS_EXITING], stderr=subprocess.PIPE, text=True,
                                   start_new_session=True)
     lines: list[str] = []
@@ -165,7 +165,7 @@ def test_stopping_make_airflow_kills_what_a_component_that_exited_left_behind(tm
     process group; the stop that follows must not leave them running."""
     import psutil
 
-    from ecommerce.local import services
+    from ecommerce_local import services
 
     pid_file = tmp_path / "worker.pid"
     component = services.spawn(["sh", "-c", f"sleep 600 & echo $! > {pid_file}; exit 3"],
@@ -182,8 +182,8 @@ def test_a_new_airflow_home_gets_a_copy_of_the_migrated_metadata_and_a_configura
         tmp_path, monkeypatch):
     """No migration runs for it, and Airflow then reads the home's own database, with the
     warehouse pool, not the template's or another home's."""
-    from ecommerce.local import environment
     from ecommerce.settings import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+    from ecommerce_local import environment
 
     environment.metadata_template(dict(os.environ))  # made by the first new home of the session
     migrated = []
@@ -208,8 +208,8 @@ def test_the_admin_is_created_and_a_password_changed_in_the_env_replaces_the_old
 
     from werkzeug.security import check_password_hash
 
-    from ecommerce.local import environment
-    from ecommerce.local.services import ensure_admin
+    from ecommerce_local import environment
+    from ecommerce_local.services import ensure_admin
 
     home = tmp_path / "airflow"
     environment.migrate_metadata(home, dict(os.environ))
@@ -230,7 +230,7 @@ def test_the_admin_is_created_and_a_password_changed_in_the_env_replaces_the_old
 
 
 def test_an_airflow_home_of_an_older_version_is_migrated_in_place(tmp_path, monkeypatch):
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     migrated = []
     monkeypatch.setattr(environment, "initialize_metadata", lambda home, env: migrated.append(home))
@@ -241,7 +241,7 @@ def test_an_airflow_home_of_an_older_version_is_migrated_in_place(tmp_path, monk
 
 
 def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_path):
-    from ecommerce.local.environment import keep_private
+    from ecommerce_local.environment import keep_private
 
     for name in ("airflow.db", "airflow.db-wal", "airflow.cfg"):
         (tmp_path / name).write_text("x")
@@ -252,7 +252,7 @@ def test_an_airflow_home_made_readable_by_an_older_version_is_made_private(tmp_p
 
 
 def test_each_test_worker_has_a_database_and_an_airflow_home_of_its_own():
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     assert environment.test_profile(None) == environment.PROFILES["test"]
     first, second = environment.test_profile("gw0"), environment.test_profile("gw1")
@@ -265,7 +265,7 @@ def test_this_test_process_uses_its_workers_database():
     import os
 
     from conftest import connect
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if os.environ.get(environment.WAREHOUSE_ENV, "").startswith("postgresql://ecommerce@%2F"):  # embedded
@@ -282,7 +282,7 @@ def test_airflow_waits_for_the_sqlite_metadata_databases_write_lock_longer_than_
 
     from airflow import settings
     from airflow.sdk.api.client import API_TIMEOUT
-    from ecommerce.local.sqlite_metadata import CONNECT_ARGS
+    from ecommerce_local.sqlite_metadata import CONNECT_ARGS
 
     async def async_wait() -> int:
         async with settings.async_engine.connect() as conn:
@@ -297,7 +297,7 @@ def test_airflow_waits_for_the_sqlite_metadata_databases_write_lock_longer_than_
 
 
 def test_a_metadata_database_the_user_named_gets_no_sqlite_settings(tmp_path, monkeypatch):
-    from ecommerce.local import environment
+    from ecommerce_local import environment
 
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://airflow@db.internal/airflow")
     for name in ("DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",

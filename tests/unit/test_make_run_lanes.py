@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-from ecommerce.local import lanes
-from ecommerce.local.dag_runs import DAG_TEST_LOGGER, OneWaitWarning
-from ecommerce.local.lanes import Orders
+from ecommerce_local import lanes
+from ecommerce_local.dag_runs import DAG_TEST_LOGGER, OneWaitWarning
+from ecommerce_local.lanes import Orders
 
 #: A lane: runs its plan with run_lane. A date prints three lines, logs its start and end to a
 #: file; a date named in WAITS first waits (up to a minute) for what it names there: another
@@ -26,8 +26,8 @@ from ecommerce.local.lanes import Orders
 FAKE_LANE = """
 import json, sys, time
 from pathlib import Path
-from ecommerce.local.dag_runs import run_lane
-from ecommerce.local.lanes import Orders
+from ecommerce_local.dag_runs import run_lane
+from ecommerce_local.lanes import Orders
 plan, fail, waits = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 log = Path(sys.argv[4])
 orders = Orders(sys.stdin.fileno())
@@ -219,7 +219,7 @@ def test_lanes_store_the_dags_one_at_a_time():
     once both insert what is new, and the second fails on a unique key."""
     import threading
 
-    from ecommerce.local.dag_runs import one_lane_at_a_time
+    from ecommerce_local.dag_runs import one_lane_at_a_time
 
     first_in, first_may_leave, second_in = threading.Event(), threading.Event(), threading.Event()
 
@@ -253,7 +253,7 @@ def test_the_lock_is_released_though_a_process_forked_while_it_was_held_lives_on
 
     from airflow.configuration import AIRFLOW_HOME
 
-    from ecommerce.local.dag_runs import STORE_LOCK, one_lane_at_a_time
+    from ecommerce_local.dag_runs import STORE_LOCK, one_lane_at_a_time
 
     with ProcessPoolExecutor(max_workers=1) as pool:
         with one_lane_at_a_time():

@@ -6,8 +6,8 @@ instances in the metadata database (the UI shows them), each task's log printed 
 ``dag.test()`` dates a run's start at its logical date (a day after the business date, which
 made it look days long in the UI); each run's start is set back to when it really started, and
 its note names the business date.
-``make run`` starts one lane per core (``ecommerce.local.lanes``) as ``python -m
-ecommerce.local.dag_runs PLAN.json``; the plan lists the lane's runs as ``{"number": ...,
+``make run`` starts one lane per core (``ecommerce_local.lanes``) as ``python -m
+ecommerce_local.dag_runs PLAN.json``; the plan lists the lane's runs as ``{"number": ...,
 "logical_date": ..., "conf": {...}}`` out of ``total`` dates, and whether it refreshes the
 dashboards. Orders come on standard input (``lanes.Orders``).
 """
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ecommerce.local.lanes import Orders
+from ecommerce_local.lanes import Orders
 
 
 def run_plan(plan: dict, orders: Orders) -> int:

@@ -1,7 +1,7 @@
 """``make run`` in lanes: the business dates dealt out to a few Airflow processes that run side by
 side, their output shown date by date, in order, as if one process had run them.
 
-A lane is one ``python -m ecommerce.local.dag_runs`` process (Airflow starts and parses the DAGs
+A lane is one ``python -m ecommerce_local.dag_runs`` process (Airflow starts and parses the DAGs
 once in it). Lanes run what the scheduler would run side by side (``MAX_ACTIVE_RUNS``; any
 order of dates gives the same warehouse), one per core at most. Dates are dealt in turn: with
 two lanes the first runs dates 1, 3, 5…, the second 2, 4, 6….

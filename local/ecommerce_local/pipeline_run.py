@@ -1,8 +1,8 @@
 """``make run``: the pipeline for a range of business dates, oldest first, then a summary.
 
 The dates run in a lane per core (two at most, the DAG's ``max_active_runs``): one Airflow
-process each (``ecommerce.local.dag_runs``), each date a real DagRun; their output is shown date
-by date, in order (``ecommerce.local.lanes``).
+process each (``ecommerce_local.dag_runs``), each date a real DagRun; their output is shown date
+by date, in order (``ecommerce_local.lanes``).
 
 Dates may be run in any order (``make run`` of an older range after a newer one is fine); two
 ``make run`` on the same machine take turns.
@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from ecommerce.local import lanes, summary
 from ecommerce.settings import available_cores
+from ecommerce_local import lanes, summary
 
 
 def business_dates(last: str, days: int, first: str = "") -> list[date]:
@@ -79,14 +79,14 @@ def _run(args, env: dict[str, str], dates: list[date]) -> int:
             conf["orders"] = args.orders
         # The logical date is the end of the business date's interval, as for a scheduled run.
         runs.append({"number": number, "logical_date": (business_date + timedelta(days=1)).isoformat(), "conf": conf})
-    # A lane per core: Airflow starts and parses the DAGs once in each (ecommerce.local.dag_runs).
+    # A lane per core: Airflow starts and parses the DAGs once in each (ecommerce_local.dag_runs).
     dealt = lanes.deal(runs, lanes.lane_count(len(dates), available_cores()))
     with tempfile.TemporaryDirectory(prefix="make-run-", dir=env["AIRFLOW_HOME"]) as folder:
         commands = []
         for number, lane_runs in enumerate(dealt):
             plan = Path(folder) / f"lane-{number}.json"
             plan.write_text(json.dumps({"runs": lane_runs, "total": len(dates), "dashboards": number == 0}))
-            commands.append([sys.executable, "-m", "ecommerce.local.dag_runs", str(plan)])
+            commands.append([sys.executable, "-m", "ecommerce_local.dag_runs", str(plan)])
         output = lanes.OrderedOutput(_print, lambda line: lanes.section_of(line, len(dates)))
         status = lanes.run_lanes(commands, env, output)
     if status != 0:

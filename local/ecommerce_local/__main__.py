@@ -1,8 +1,8 @@
-"""Command line of the local mode: ``python -m ecommerce.local {run,exec,stop}``.
+"""Command line of the local mode: ``python -m ecommerce_local {run,exec,stop}``.
 
     run  --date D (--days N | --start S) [--source generate|landing] [--landing DIR] [--orders N]
          the ``ecommerce_pipeline`` DAG for each of the N business dates ending at D (or
-         each date from S to D), a lane of dates per core (ecommerce.local.lanes), the
+         each date from S to D), a lane of dates per core (ecommerce_local.lanes), the
          log shown in date order; then a summary of what the warehouse holds.
     exec [--profile run|bench] -- COMMAND...
          COMMAND in the local environment (``make airflow``, ``make bench``).
@@ -18,7 +18,7 @@ import sys
 from datetime import date
 
 from ecommerce.failures import SetupProblem
-from ecommerce.local import environment, warehouse
+from ecommerce_local import environment, warehouse
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,7 +56,7 @@ def whole_number(name: str, low: int, high: int):
 def main(argv: list[str] | None = None) -> int:
     from ecommerce.generation.config import MAX_ORDERS
 
-    parser = OneLineParser(prog="python -m ecommerce.local")
+    parser = OneLineParser(prog="python -m ecommerce_local")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the pipeline for a range of business dates")
@@ -94,7 +94,7 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         env = environment.build(environment.PROFILES[args.profile])
         os.execvpe(cmd[0], cmd, env)
 
-    from ecommerce.local import pipeline_run
+    from ecommerce_local import pipeline_run
 
     env = environment.build(environment.PROFILES["run"])
     return pipeline_run.run(args, env)

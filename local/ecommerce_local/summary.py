@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 
 from ecommerce.insights import read_insights
-from ecommerce.local.warehouse import psycopg_conninfo
+from ecommerce_local.warehouse import psycopg_conninfo
 
 LAYERS = ("staging", "production", "warehouse", "analytics")
 

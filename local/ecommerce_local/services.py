@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import NoReturn
 
-from ecommerce.local.environment import airflow_bin
+from ecommerce_local.environment import airflow_bin
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DEFAULT_ADMIN_PASSWORD = "admin"
@@ -83,7 +83,7 @@ def service_env(env: dict[str, str], port: int, log_port: int = 8793, execution_
     env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(log_port)
     env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(log_port)
     # by its module path: `make airflow` runs this file as __main__
-    env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "ecommerce.local.services.loopback_hostname"
+    env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "ecommerce_local.services.loopback_hostname"
     env["AIRFLOW_EXECUTION_API_PORT"] = str(execution_port)
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{execution_port}/execution/"
     env["AIRFLOW__API__BASE_URL"] = env.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}"

@@ -16,9 +16,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecommerce.local import sqlite_metadata, warehouse
 from ecommerce.settings import PROJECT_ROOT, WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+from ecommerce_local import sqlite_metadata, warehouse
 
+#: Where this package lives (local/): on the PYTHONPATH of every process of the local mode, which
+#: imports it by name (its lanes, ``make airflow``'s hostname callable, SQLite's connect args).
+LOCAL_PACKAGES = Path(__file__).resolve().parents[1]
 LOCAL_DIR = PROJECT_ROOT / ".local"
 PGDATA = LOCAL_DIR / "pgdata"
 WAREHOUSE_ENV = "AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"
@@ -89,7 +92,7 @@ def build(profile: Profile) -> dict[str, str]:
     # Alerts link to the task's log in the UI of `make airflow`.
     if not env.get("AIRFLOW__API__BASE_URL"):
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
-    pythonpath = [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "dags")]
+    pythonpath = [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "dags"), str(LOCAL_PACKAGES)]
     if env.get("PYTHONPATH"):
         pythonpath.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)

