@@ -21,11 +21,11 @@ PYTEST_ARGS ?=
 -include .env
 export
 
-.PHONY: help install run test check airflow backfill bench screenshots powerbi trace lock clean stop
+.PHONY: help install run test check compose-test airflow backfill bench screenshots powerbi trace lock clean stop
 
 help:
 	@echo "make run [DATE=YYYY-MM-DD] [DAYS=N] [SOURCE=generate|landing] [LANDING=dir] [ORDERS=N]"
-	@echo "make test | make check | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
+	@echo "make test | make check | make compose-test | make airflow | make bench | make screenshots | make powerbi | make backfill START=YYYY-MM-DD END=YYYY-MM-DD"
 	@echo "make trace CUSTOMER=<id> | make trace TRANSACTION=<id>"
 	@echo "make stop | make clean | make lock"
 
@@ -61,6 +61,12 @@ test: install
 # (make test runs everything).
 check: install
 	$(PY) -m pytest -q $(PARALLEL) -m "not e2e and not slow" tests/unit tests/dags tests/sql $(PYTEST_ARGS)
+
+# The Docker deployment, tested as a user runs it: docker-compose.yml and the Dockerfile on a
+# Docker engine (started, and stopped again, when none runs), both executors, faults included
+# (tests/compose/; docs/operations.md, "Testing the deployment").
+compose-test: install
+	$(PY) -m pytest -v -s -c tests/compose/pytest.ini $(PYTEST_ARGS) tests/compose
 
 airflow: install
 	$(LOCAL) exec -- $(PY) -m ecommerce_local.services
