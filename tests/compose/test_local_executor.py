@@ -4,6 +4,7 @@ through the published ports only, then the faults an operator meets."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
@@ -96,7 +97,7 @@ def test_the_scheduled_run_that_unpausing_starts_succeeds(api, first_run):
 
 def test_a_task_log_is_readable_through_the_api(api, first_run):
     instances = {ti["task_id"]: ti for ti in api.task_instances(DAG, first_run["dag_run_id"])}
-    staging = next(ti for task_id, ti in instances.items() if task_id.startswith("staging."))
+    staging = instances["ingest_staging.transaction_items"]
     text = api.log(DAG, first_run["dag_run_id"], staging["task_id"], staging["try_number"], staging["map_index"])
     assert "rows" in text and DATE in text, text[-2000:]
 
@@ -128,7 +129,7 @@ def test_a_failed_run_reports_its_failed_task_and_a_slow_step_its_limit(api, fir
     report = str(failure.value)
     assert f"run {run_id} of {DAG} failed" in report
     assert "generate.raw_files: failed" in report and "no-such-folder" in report
-    assert "--- docker-compose ps ---" in report and "airflow-scheduler" in report
+    assert "--- containers ---" in report and re.search(r"airflow-scheduler +running +healthy", report), report
 
 
 def scheduler(stack) -> dict:
@@ -151,18 +152,37 @@ def test_a_scheduler_killed_during_a_run_restarts_and_the_run_succeeds(stack, ap
     api.wait_for_run(DAG, run_id, RUN_LIMIT)
 
 
-def test_down_and_up_keep_the_warehouse_and_a_rerun_leaves_it_identical(stack, api, first_run):
-    api.set_paused(DAG, True)  # no scheduled run beside the rerun (midnight may pass during the test)
+def wait_until_idle(api) -> None:
     for run in api.runs(DAG):
         if run["state"] in ("queued", "running"):
             api.wait_for_run(DAG, run["dag_run_id"], RUN_LIMIT)
+
+
+def rerun(stack, api) -> tuple[dict, dict, list[str]]:
+    """The warehouse before and after a rerun of DATE, and the runs the scheduler started
+    meanwhile (a new day's run, when midnight UTC passed)."""
+    known = {run["dag_run_id"] for run in api.runs(DAG)}
+    before = warehouse.checksums(stack)
+    api.wait_for_run(DAG, api.trigger(DAG, {"business_date": DATE, "orders": ORDERS}), RUN_LIMIT)
+    scheduled = [run["dag_run_id"] for run in api.runs(DAG) if run["dag_run_id"] not in known
+                 and run["run_type"] == "scheduled"]
+    wait_until_idle(api)
+    return before, warehouse.checksums(stack), scheduled
+
+
+def test_down_and_up_keep_the_warehouse_and_a_rerun_leaves_it_identical(stack, api, first_run):
+    api.set_paused(DAG, True)  # no new day's run while the stack goes down and up
+    wait_until_idle(api)
     before = warehouse.checksums(stack)
     assert before["fact_sales"][0] > 0
     stack.down()
     stack.up()
     api.token = ""  # a new api-server: log in again
     assert warehouse.checksums(stack) == before
-    api.wait_for_run(DAG, api.trigger(DAG, {"business_date": DATE, "orders": ORDERS}), RUN_LIMIT)
-    after = warehouse.checksums(stack)
+    api.set_paused(DAG, False)  # a paused DAG's triggered runs wait in the queue
+    before, after, scheduled = rerun(stack, api)
+    if scheduled:  # midnight passed: that date loaded beside the rerun; once more, alone
+        log(f"the scheduler started {scheduled} during the rerun: rerunning once more")
+        before, after, _ = rerun(stack, api)
     assert after == before, {table: (before.get(table), after.get(table)) for table in set(before) | set(after)
                              if before.get(table) != after.get(table)}
