@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".local" / "compose-test"
 #: The image the test builds from the Dockerfile: never the tag a user's own stack uses.
 IMAGE = "ecommerce-airflow:compose-test"
+#: Every project this test makes is named so; leftovers of an interrupted session are found by it.
+PREFIX = "ecommerce-ct-"
 
 
 def log(message: str) -> None:
@@ -38,9 +40,24 @@ def docker_engine():
     running = engine.start(WORK)
     log(f"Docker engine: {'started dockerd' if running.started_here else 'the one running'} "
         f"({time.monotonic() - started:.1f} s)")
+    remove_leftovers()
     yield running
     for change in running.stop():
         log(f"restored: {change}")
+
+
+def remove_leftovers() -> None:
+    """Containers, volumes and networks of this test's own projects that an interrupted session
+    left (compose labels them with the project name); nothing of any other project."""
+    for kind in ("container", "volume", "network"):
+        listed = engine.docker(kind, "ls", *(["--all"] if kind == "container" else []), "--filter",
+                               "label=com.docker.compose.project", "--format",
+                               '{{.ID}} {{.Label "com.docker.compose.project"}}' if kind == "container" else
+                               '{{.Name}} {{.Label "com.docker.compose.project"}}').stdout.split("\n")
+        leftovers = [line.split()[0] for line in listed if line.split()[1:2] and line.split()[1].startswith(PREFIX)]
+        if leftovers:
+            engine.docker(kind, "rm", *(["--force"] if kind != "network" else []), *leftovers, timeout=300)
+            log(f"removed {len(leftovers)} {kind}s left by an earlier compose test")
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +80,7 @@ def deployment_images(docker_engine) -> str:
 
 def new_project(kind: str, **overrides: str) -> Project:
     """A project named ``ecommerce-ct-<kind>-<random>`` in its own folder, with free ports."""
-    name = f"ecommerce-ct-{kind}-{secrets.token_hex(3)}"
+    name = f"{PREFIX}{kind}-{secrets.token_hex(3)}"
     airflow_port = free_port()
     settings = {
         "AIRFLOW_IMAGE_NAME": IMAGE,

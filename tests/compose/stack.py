@@ -5,8 +5,8 @@ Each test session gets its own project name, its own copy of the repository's fi
 clean clone holds, with the working tree's edits) and its own ``.env`` made from
 ``.env.example`` with new secrets and free ports, so it never meets a user's stack, their
 ``.env`` or their ``./data``. Every step has a time limit; a step that fails or runs over it
-raises with what a person would look at next: the step's output, ``docker-compose ps``, and for a
-failed DAG run the failed task's log.
+raises with what a person would look at next: the step's output, each container's state (with
+the log tail of those that are not well), and for a failed DAG run the failed task's log.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def free_port() -> int:
 
 
 def port_taken(port: int) -> bool:
+    """Whether a process listens on ``port`` (a closed connection's TIME_WAIT does not count)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -154,22 +156,23 @@ class Project:
                 output.write(text + "\n")
 
     def status(self) -> str:
-        """``docker-compose ps``, and the log tail of each container that is not running well,
-        for a failure message (never raises)."""
+        """Each container's state and health, and the log tail of each one that is restarting,
+        unhealthy or exited with an error, for a failure message (never raises)."""
         try:
-            ps = subprocess.run([*compose_cli(), "--project-name", self.name, "ps"], cwd=self.directory,
-                                capture_output=True, text=True, timeout=60)
-            report = f"\n--- docker-compose ps ---\n{ps.stdout}{ps.stderr}"
+            rows, logs = [], ""
             for container in self.containers():
                 state = container["State"]
-                if state["Restarting"] or state.get("Health", {}).get("Status") == "unhealthy" or (
-                        state["Status"] == "exited" and state["ExitCode"] != 0):
-                    logs = subprocess.run(["docker", "logs", "--tail", "20", container["Id"]], capture_output=True,
-                                          text=True, timeout=60)
-                    report += f"\n--- {container['Name'].lstrip('/')} ---\n{tail(logs.stdout + logs.stderr, 20)}"
-            return report
+                service = container["Config"]["Labels"]["com.docker.compose.service"]
+                health = state.get("Health", {}).get("Status", "-") if state["Status"] == "running" else "-"
+                exit_code = f"exit {state['ExitCode']}" if state["Status"] == "exited" else ""
+                rows.append(f"{service:<24} {state['Status']:<11} {health:<10} {exit_code}".rstrip())
+                if state["Restarting"] or health == "unhealthy" or exit_code not in ("", "exit 0"):
+                    output = subprocess.run(["docker", "logs", "--tail", "20", container["Id"]], capture_output=True,
+                                            text=True, timeout=60)
+                    logs += f"\n--- {container['Name'].lstrip('/')} ---\n{tail(output.stdout + output.stderr, 20)}"
+            return "\n--- containers ---\n" + "\n".join(sorted(rows)) + logs
         except (OSError, subprocess.SubprocessError, StepFailed) as error:
-            return f"\n(docker-compose ps failed: {error})"
+            return f"\n(the containers' state could not be read: {error})"
 
     def preflight(self) -> None:
         """What stops ``up`` before it starts, said plainly: a missing secret, a port taken."""
@@ -299,7 +302,7 @@ class Api:
             time.sleep(3)
 
     def failure_report(self, dag_id: str, run_id: str) -> str:
-        """The failed (or unfinished) tasks with their log tails, and docker-compose ps."""
+        """The failed (or unfinished) tasks with their log tails, and the containers' state."""
         parts = []
         instances = self.task_instances(dag_id, run_id)
         for instance in instances:
