@@ -116,12 +116,15 @@ def task_failure(context) -> Alert:
 
 def quality_warnings(context, business_date: str, results: Sequence) -> Alert:
     """The warn-status checks of a quality gate run, each with observed value and threshold."""
+    from ecommerce.quality.engine import number
+
     ti = context["ti"]
     return Alert(
         subject=f"[ecommerce] {len(results)} quality warning(s) for {business_date}",
         lines=(("DAG", ti.dag_id), ("Task", ti.task_id), ("Business date", business_date), ("Try", str(ti.try_number))),
-        details=tuple(f"{r.check.name} ({r.check.table}): observed {r.observed:.4g}, threshold {r.check.threshold:.4g}, "
-                      f"{r.failing_rows} of {r.batch_rows} rows" for r in results),
+        details=tuple(f"{r.check.name} ({r.check.table}): observed {number(r.observed)}, "
+                      f"threshold {number(r.check.threshold)}, {r.failing_rows:,} of {r.batch_rows:,} rows"
+                      for r in results),
         link=getattr(ti, "log_url", None),
     )
 

@@ -13,9 +13,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RowCounts:
-    """What a task did to rows; operators fill it in while they work."""
+    """What a task did to rows; operators fill it in while they work. ``read`` stays None for a
+    task that does not count what it reads (a SQL model: its statements report rows affected,
+    not rows scanned); its log line then leaves reading out, and ``audit.task_runs`` has 0."""
 
-    read: int = 0
+    read: int | None = None
     written: int = 0
     rejected: int = 0
 
@@ -40,10 +42,16 @@ def task_run(cursor, context, business_date: str) -> Iterator[RowCounts]:
         values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (ti.dag_id, ti.run_id, ti.task_id, ti.try_number, business_date,
-         counts.read, counts.written, counts.rejected, round(duration, 3)),
+         counts.read or 0, counts.written, counts.rejected, round(duration, 3)),
     )
+    log.info("%s", summary(ti.task_id, business_date, counts, duration))
+
+
+def summary(task_id: str, business_date: str, counts: RowCounts, duration: float) -> str:
+    """The task log's line of what the task did: rows read (and their rate) only when counted."""
+    if counts.read is None:
+        return (f"{task_id} for {business_date}: {counts.written:,} rows written, {counts.rejected:,} rejected "
+                f"in {duration:.2f}s")
     rate = counts.read / duration if duration > 0 else 0.0
-    log.info(
-        "%s for %s: %d rows read, %d written, %d rejected in %.2fs (%.0f rows/s read)",
-        ti.task_id, business_date, counts.read, counts.written, counts.rejected, duration, rate,
-    )
+    return (f"{task_id} for {business_date}: {counts.read:,} rows read, {counts.written:,} written, "
+            f"{counts.rejected:,} rejected in {duration:.2f}s ({rate:,.0f} rows/s read)")

@@ -285,6 +285,28 @@ def test_a_cleared_transaction_items_task_reruns_on_its_own(db):
         assert table_checksum(cursor, "production", "transaction_items") == before
 
 
+def test_a_models_log_line_says_what_it_wrote_and_leaves_out_the_reading_it_does_not_count(db, monkeypatch):
+    """A SQL model's statements report rows affected, not rows read: its summary said "0 rows
+    read ... (0 rows/s read)"; a loader, which counts its lines, still says what it read."""
+    from types import SimpleNamespace
+
+    from ecommerce import audit
+    from ecommerce.operators import SqlModelOperator
+
+    logged = []
+    monkeypatch.setattr(audit, "log", SimpleNamespace(info=lambda message, *args: logged.append(message % args)))
+    load_day(db, DAY1, BASE, CATALOG, [order(701, 1, "2026-05-01T09:00:00Z")], [line(701, 1, 10)])
+    logged.clear()
+    written = SqlModelOperator(task_id="transactions", sql="production/050_transactions.sql",
+                               business_date=DAY1).execute(task_context("production.transactions"))
+    assert len(logged) == 1 and "read" not in logged[0]
+    assert logged[0].startswith(f"production.transactions for {DAY1}: {written:,} rows written, 0 rejected in ")
+    loader = audit.summary("ingest_staging.customers", DAY1, audit.RowCounts(read=12_345, written=12_000,
+                                                                              rejected=345), 2.0)
+    assert loader == ("ingest_staging.customers for 2026-05-01: 12,345 rows read, 12,000 written, 345 rejected "
+                      "in 2.00s (6,172 rows/s read)")
+
+
 def first_orders(db) -> dict[int, int]:
     return dict(db.execute("select customer_id, first_date_key from warehouse.customer_first_orders "
                            "where customer_id > 0").fetchall())

@@ -41,6 +41,24 @@ def test_a_quality_warning_alert_lists_each_check_with_observed_and_threshold():
     assert "customers_id_unique (staging.customers): observed 0.034, threshold 0.01, 17 of 500 rows" in alert.text()
 
 
+def test_counts_are_whole_numbers_in_the_gates_table_and_its_warning_mail():
+    """A row count of 36,360 was printed 3.636e+04 (format .4g); fractions keep 4 digits."""
+    from ecommerce.quality import engine
+
+    count = SimpleNamespace(name="transactions_volume", table="staging.transactions", severity="error",
+                            threshold=1000.0)
+    rate = SimpleNamespace(name="customers_email_valid", table="staging.customers", severity="warn",
+                           threshold=0.01)
+    results = [SimpleNamespace(check=count, observed=36360.0, failing_rows=0, batch_rows=36360, status="pass"),
+               SimpleNamespace(check=rate, observed=0.003456789, failing_rows=1234, batch_rows=357000,
+                               status="pass")]
+    rows = [line.split() for line in engine.format_table(results).splitlines()[2:]]
+    assert [row[3:5] for row in rows] == [["36,360", "1,000"], ["0.003457", "0.01"]]
+    text = alerts.quality_warnings({"ti": TI}, "2026-11-20", results).text()
+    assert "transactions_volume (staging.transactions): observed 36,360, threshold 1,000, 0 of 36,360 rows" in text
+    assert "observed 0.003457, threshold 0.01, 1,234 of 357,000 rows" in text
+
+
 def test_with_nothing_configured_one_line_says_alerts_are_off(monkeypatch, caplog):
     monkeypatch.delenv("ECOMMERCE_ALERT_EMAILS", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_SLACK_ALERTS", raising=False)

@@ -109,12 +109,22 @@ def persist(cursor, results: list[CheckResult], run_id: str, business_date: str)
         )
 
 
+def number(value: float) -> str:
+    """An observed value or threshold as a reader wants it: a whole number (a count) in full
+    with thousands separators, ``36,360`` rather than ``3.636e+04``; a fraction to 4 significant
+    digits."""
+    value = float(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:.4g}"
+
+
 def format_table(results: list[CheckResult]) -> str:
     """A plain-text table of every result, for the task log."""
     rows = [("check", "table", "severity", "observed", "threshold", "status")]
     for result in results:
         rows.append((result.check.name, result.check.table, result.check.severity,
-                     f"{result.observed:.4g}", f"{result.check.threshold:.4g}", result.status.upper()))
+                     number(result.observed), number(result.check.threshold), result.status.upper()))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
