@@ -6,7 +6,9 @@ pipeline, from the raw file's line to the analytics rows it counts in.
 
 Staging keeps every date's batch with each record's file and line; a production row is found by
 its key and date, and a rejected line by the same file and line in ``quarantine.rejected_rows``.
-Read-only: it runs ``select`` statements on the warehouse connection.
+Read-only: it runs ``select`` statements on the warehouse connection. Exit status: 0 when the
+record is found, 1 when no step has a row of it ("not found"), 2 on a usage error (make itself
+then exits 2 in both cases, naming the recipe's status: "Error 1" or "Error 2").
 """
 
 from __future__ import annotations
@@ -159,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn() as conn, conn.cursor() as cursor:
         steps = trace(cursor, kind, key)
+    if not any(rows for _, _, rows in steps):
+        print(f"{kind} {key} not found: no raw line, staging row, quarantined row or warehouse row has that id",
+              file=sys.stderr)
+        return 1
     print(format_steps(kind, key, steps))
-    return 0 if any(rows for _, _, rows in steps) else 1
+    return 0
 
 
 if __name__ == "__main__":

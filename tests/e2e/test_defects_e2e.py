@@ -185,6 +185,16 @@ def test_trace_of_a_quarantined_order_gives_its_file_line_and_reason(run, capsys
     assert "(none)" in next(s for s in out.split("\n== ") if s.startswith("Fact lines"))
 
 
+def test_trace_of_an_unknown_id_says_not_found_and_exits_1(run, capsys):
+    from ecommerce.trace import main
+
+    assert main(["--customer", "999999999"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("customer 999999999 not found: ")
+    assert main(["--transaction", "999999999"]) == 1
+    assert "transaction 999999999 not found" in capsys.readouterr().err
+
+
 def test_trace_refuses_anything_but_one_numeric_id(capsys):
     from ecommerce.trace import main
 
