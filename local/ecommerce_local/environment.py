@@ -26,6 +26,9 @@ LOCAL_DIR = PROJECT_ROOT / ".local"
 PGDATA = LOCAL_DIR / "pgdata"
 WAREHOUSE_ENV = "AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+#: [core] max_templated_field_length: a rendered field longer than this is shown cut. 64 KiB, four
+#: times the largest SQL model rendered (tests/unit/test_local_mode.py keeps that margin).
+MAX_TEMPLATED_FIELD_LENGTH = 65536
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ def build(profile: Profile) -> dict[str, str]:
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         # Task logs stay readable in the terminal of `make run`.
         AIRFLOW__LOGGING__COLORED_CONSOLE_LOG="False",
+        # Rendered Templates shows a SQL model whole: Airflow's default (4096 characters) cut
+        # the largest, 14 kB rendered, after about 89 lines. The Docker deployment sets the
+        # same in docker-compose.yml (x-airflow-common).
+        AIRFLOW__CORE__MAX_TEMPLATED_FIELD_LENGTH=str(MAX_TEMPLATED_FIELD_LENGTH),
     )
     # Lineage: OpenLineage events as JSON lines under <data root>/lineage/, unless the user
     # configured a transport (any AIRFLOW__OPENLINEAGE__* or OPENLINEAGE_* setting).

@@ -70,6 +70,23 @@ def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
     assert env["ECOMMERCE_DATA_DIR"] == str(tmp_path / "data")
 
 
+def test_rendered_templates_show_every_sql_model_whole(tmp_path, monkeypatch):
+    """Airflow cuts a rendered field past [core] max_templated_field_length (default 4096):
+    Rendered Templates showed warehouse.fact_sales cut after about 89 lines."""
+    from ecommerce.operators.sql_model import render_model
+    from ecommerce.settings import SQL_DIR
+    from ecommerce_local import environment
+
+    monkeypatch.setenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", "postgresql://etl@db.internal:5432/ecommerce")
+    monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
+    env = environment.build(environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data"))
+    limit = int(env["AIRFLOW__CORE__MAX_TEMPLATED_FIELD_LENGTH"])
+    models = [path.relative_to(SQL_DIR).as_posix() for layer in ("production", "warehouse", "analytics")
+              for path in (SQL_DIR / layer).glob("*.sql")]
+    largest = max(len(render_model(model)) for model in models)
+    assert largest > 4096 and 4 * largest <= limit, (largest, limit)
+
+
 def test_a_second_make_run_waits_for_the_first(tmp_path, capsys):
     import subprocess
     import sys
