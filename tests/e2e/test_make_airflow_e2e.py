@@ -145,11 +145,18 @@ def test_the_tasks_reach_the_execution_api_on_a_process_of_its_own(api, clean_ru
 
 
 def test_a_sql_model_shows_the_sql_it_ran_in_its_rendered_templates(api, clean_run):
+    from ecommerce.operators.sql_model import render_model
+
     _, run = clean_run
-    task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
-                           "warehouse.fact_sales")
-    sql = task["rendered_fields"]["sql"]
-    assert "insert into warehouse.fact_sales" in sql and "{%" not in sql and "%(business_date)s" in sql
+    for task_id, model in (("warehouse.fact_sales", "warehouse/040_fact_sales.sql"),
+                           ("warehouse.dim_customers", "warehouse/020_dim_customers.sql")):  # the largest
+        task = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}/taskInstances/"
+                               f"{task_id}")
+        sql = task["rendered_fields"]["sql"]
+        if task_id == "warehouse.fact_sales":
+            assert "insert into warehouse.fact_sales" in sql and "{%" not in sql and "%(business_date)s" in sql
+        # whole: not cut at [core] max_templated_field_length (Airflow's default 4096 characters)
+        assert sql.strip() == render_model(model).strip(), sql[-300:]
 
 
 def test_the_metadata_database_is_readable_by_its_owner_only(api):
