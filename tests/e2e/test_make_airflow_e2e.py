@@ -238,6 +238,24 @@ def backfill(api, clean_run):
         time.sleep(1)
 
 
+def test_a_backfill_carries_its_dag_run_conf_into_every_run(api, backfill):
+    """POST /api/v2/backfills with dag_run_conf: every run has it, and generates its volume.
+    (The UI's backfill form sends dag_run_conf: null unless "Override parameters on existing
+    runs" is ticked: docs/operations.md.)"""
+    from ecommerce.generation.config import GeneratorConfig
+
+    _, runs = backfill
+    stored = api.call("GET", "/api/v2/backfills?dag_id=ecommerce_pipeline")["backfills"]
+    assert [b["dag_run_conf"] for b in stored] == [{"orders": 300}]
+    assert [run["conf"] for run in runs] == [{"orders": 300}] * 2
+    assert GeneratorConfig().orders >= 1000  # the default volume, far from the backfill's
+    for run in runs:
+        business_date = datetime.fromisoformat(run["data_interval_start"]).date().isoformat()
+        manifest = json.loads((api.home / "data" / "raw" / business_date / "manifest.json").read_text())
+        assert manifest["config"]["orders"] == 300
+        assert 0 < manifest["files"]["transactions.csv"]["rows"] < 800
+
+
 def test_a_backfill_of_earlier_dates_after_the_daily_run_succeeds(backfill):
     newest, runs = backfill
     assert len(runs) == 2 and {run["state"] for run in runs} == {"success"}

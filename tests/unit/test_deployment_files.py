@@ -227,3 +227,24 @@ def test_lineage_goes_to_the_data_folder_or_to_the_marquez_of_the_lineage_profil
     assert lineage == {"marquez", "marquez-web", "marquez-db"}
     assert compose["services"]["marquez"]["environment"]["POSTGRES_HOST"] == "marquez-db"
     assert compose["services"]["marquez-web"]["environment"]["MARQUEZ_HOST"] == "marquez"
+
+
+def test_the_docs_name_the_box_the_ui_backfill_form_needs_to_send_its_params():
+    """Airflow 3.3's Backfill form sends its params only with "Override parameters on existing
+    runs" ticked (dag_run_conf: null otherwise, for new runs too): docs/operations.md says so
+    by the label the installed UI shows. Fails when an Airflow upgrade changes either, so the
+    docs are read again."""
+    import json
+
+    import airflow
+
+    ui = Path(airflow.__file__).parent / "ui" / "dist"
+    label = json.loads((ui / "i18n" / "locales" / "en" / "components.json").read_text())[
+        "backfill"]["overrideExistingParams"]
+    bundle = "".join(path.read_text(errors="replace") for path in (ui / "assets").glob("index-*.js"))
+    # the form's submit: dag_run_conf from the form only when that box's state is true
+    assert re.search(r"dag_run_conf:(\w+)\?JSON\.parse\(\w+\.conf\):null", bundle)
+    assert "backfill.overrideExistingParams" in bundle
+    docs = " ".join((PROJECT_ROOT / "docs" / "operations.md").read_text().split())
+    assert f"unless you tick **{label}**" in docs
+    assert "--dag-run-conf" in docs and '"dag_run_conf": {"orders": 500}' in docs and "ORDERS=500" in docs
