@@ -70,11 +70,12 @@ class Api:
             time.sleep(1)
         raise TimeoutError(f"{dag_id} {run_id} did not finish within {RUN_TIMEOUT}s")
 
-    def trigger(self, business_date: str, **conf) -> dict:
+    def trigger(self, business_date: str, noted: bool = True, **conf) -> dict:
+        """A manual run of ``business_date``; ``noted``: with a note of the test's own."""
         logical = datetime.fromisoformat(business_date).replace(tzinfo=timezone.utc) + timedelta(days=1)
+        note = {"note": f"API test for {business_date} ({logical:%Y-%m-%d})"} if noted else {}
         return self.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns", {
-            "logical_date": None, "conf": {"business_date": business_date, **conf},
-            "note": f"API test for {business_date} ({logical:%Y-%m-%d})"})
+            "logical_date": None, "conf": {"business_date": business_date, **conf}, **note})
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +255,27 @@ def test_a_backfill_carries_its_dag_run_conf_into_every_run(api, backfill):
         manifest = json.loads((api.home / "data" / "raw" / business_date / "manifest.json").read_text())
         assert manifest["config"]["orders"] == 300
         assert 0 < manifest["files"]["transactions.csv"]["rows"] < 800
+
+
+def test_every_run_names_its_business_date_in_its_note(api, clean_run, backfill):
+    """Scheduled, backfill and manual runs: the note the scheduler sets as it starts the run
+    (ecommerce.run_notes), the run's field the UI shows; a note of the user's own is kept."""
+    business_date, scheduled = clean_run
+    run = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{scheduled['dag_run_id']}")
+    assert run["note"] == f"business date {business_date}"
+    for run in backfill[1]:
+        run = api.call("GET", f"/api/v2/dags/ecommerce_pipeline/dagRuns/{run['dag_run_id']}")
+        assert run["note"] == f"business date {datetime.fromisoformat(run['data_interval_start']):%Y-%m-%d}"
+    earlier = (datetime.fromisoformat(business_date) - timedelta(days=5)).date().isoformat()
+    manual = api.wait_for_run("ecommerce_pipeline", api.trigger(
+        earlier, noted=False, source="landing", landing_dir="/nonexistent/landing")["dag_run_id"])
+    assert manual["note"] == f"business date {earlier}"  # it failed at once: no landing folder
+    noted = [r for r in api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns?run_type=manual")["dag_runs"]
+             if (r["note"] or "").startswith("API test for")]
+    assert noted and all(r["note"].startswith(f"API test for {r['conf']['business_date']} ") for r in noted)
+    # a DAG without a business_date param gets none
+    refreshes = api.call("GET", "/api/v2/dags/refresh_dashboards/dagRuns")["dag_runs"]
+    assert refreshes and {r["note"] for r in refreshes} == {None}
 
 
 def test_a_backfill_of_earlier_dates_after_the_daily_run_succeeds(backfill):
