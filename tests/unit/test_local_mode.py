@@ -70,6 +70,30 @@ def test_without_a_uri_the_embedded_server_is_used(tmp_path, monkeypatch):
     assert env["ECOMMERCE_DATA_DIR"] == str(tmp_path / "data")
 
 
+def test_make_backfill_gives_every_dates_run_its_orders(tmp_path, monkeypatch):
+    """`make backfill START=… END=… ORDERS=500`: each date's run (in whichever lane) has the
+    business date and the orders in its conf."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from ecommerce_local import lanes, pipeline_run
+
+    planned = []
+
+    def run_lanes(commands, env, output):
+        for command in commands:
+            planned.extend(json.loads(Path(command[-1]).read_text())["runs"])
+        return 1  # stop before the summary, which would read the warehouse
+
+    monkeypatch.setattr(lanes, "run_lanes", run_lanes)
+    args = argparse.Namespace(date="2026-11-20", days=14, start="2026-11-16", source="generate", landing="",
+                              orders=500)
+    assert pipeline_run.run(args, {"AIRFLOW_HOME": str(tmp_path)}) == 1
+    assert sorted(run["conf"]["business_date"] for run in planned) == [f"2026-11-{d}" for d in range(16, 21)]
+    assert {run["conf"]["orders"] for run in planned} == {500}
+
+
 def test_rendered_templates_show_every_sql_model_whole(tmp_path, monkeypatch):
     """Airflow cuts a rendered field past [core] max_templated_field_length (default 4096):
     Rendered Templates showed warehouse.fact_sales cut after about 89 lines."""
