@@ -76,6 +76,7 @@ def first_run(api):
 
 def test_a_triggered_date_runs_with_its_params_and_refreshes_the_dashboards(stack, api, first_run):
     assert first_run["conf"] == {"business_date": DATE, "orders": ORDERS}
+    assert first_run["note"] == f"business date {DATE}"  # the scheduler's plugin (ecommerce.run_notes)
     with warehouse.connect(stack, "ecommerce") as conn:
         assert conn.execute("select count(*) from audit.loaded_dates where business_date = %s", (DATE,)).fetchone()[0] == 1
         orders = conn.execute("select count(*) from production.transactions where transaction_ts::date = %s",

@@ -248,3 +248,10 @@ def test_the_docs_name_the_box_the_ui_backfill_form_needs_to_send_its_params():
     docs = " ".join((PROJECT_ROOT / "docs" / "operations.md").read_text().split())
     assert f"unless you tick **{label}**" in docs
     assert "--dag-run-conf" in docs and '"dag_run_conf": {"orders": 500}' in docs and "ORDERS=500" in docs
+
+
+def test_docker_shows_rendered_sql_as_whole_as_the_local_mode(compose):
+    from ecommerce_local.environment import MAX_TEMPLATED_FIELD_LENGTH
+
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__MAX_TEMPLATED_FIELD_LENGTH"] == str(MAX_TEMPLATED_FIELD_LENGTH)
