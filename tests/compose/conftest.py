@@ -34,27 +34,32 @@ def log(message: str) -> None:
 @pytest.fixture(scope="session")
 def docker_engine():
     WORK.mkdir(parents=True, exist_ok=True)
-    for stale in WORK.glob("ecommerce-ct-*.log"):  # a project's commands and their output, last session's
+    for stale in WORK.glob(f"{PREFIX}*.log"):  # a project's commands and their output, last session's
         stale.unlink()
     started = time.monotonic()
     running = engine.start(WORK)
     log(f"Docker engine: {'started dockerd' if running.started_here else 'the one running'} "
         f"({time.monotonic() - started:.1f} s)")
-    remove_leftovers()
-    yield running
-    for change in running.stop():
-        log(f"restored: {change}")
+    try:
+        remove_leftovers()
+        yield running
+    finally:
+        for change in running.stop():
+            log(f"restored: {change}")
+
+
+#: How ``docker <kind> ls`` names each kind of object a compose project owns.
+OBJECT_KEYS = {"container": ".ID", "volume": ".Name", "network": ".ID"}
 
 
 def remove_leftovers() -> None:
     """Containers, volumes and networks of this test's own projects that an interrupted session
     left (compose labels them with the project name); nothing of any other project."""
-    for kind in ("container", "volume", "network"):
+    for kind, key in OBJECT_KEYS.items():
         listed = engine.docker(kind, "ls", *(["--all"] if kind == "container" else []), "--filter",
                                "label=com.docker.compose.project", "--format",
-                               '{{.ID}} {{.Label "com.docker.compose.project"}}' if kind == "container" else
-                               '{{.Name}} {{.Label "com.docker.compose.project"}}').stdout.split("\n")
-        leftovers = [line.split()[0] for line in listed if line.split()[1:2] and line.split()[1].startswith(PREFIX)]
+                               f'{{{{{key}}}}} {{{{.Label "com.docker.compose.project"}}}}').stdout.splitlines()
+        leftovers = [line.split()[0] for line in listed if line.split()[-1].startswith(PREFIX)]
         if leftovers:
             engine.docker(kind, "rm", *(["--force"] if kind != "network" else []), *leftovers, timeout=300)
             log(f"removed {len(leftovers)} {kind}s left by an earlier compose test")

@@ -5,8 +5,8 @@
 where it is missing and the user is root, starts ``dockerd`` by hand, and :meth:`Engine.stop`
 stops it and puts back what dockerd changes on the host: the iptables rules and chains it added,
 the policies it set (FORWARD DROP), ``net.ipv4.ip_forward`` and its bridges (``docker0``, and
-``br-…`` of a network a project left behind). An
-engine that was already running is left as it was.
+``br-…`` of a network a project left behind). An engine that was already running is left as it
+was.
 """
 
 from __future__ import annotations
