@@ -130,7 +130,14 @@ class Engine:
             self.process.kill()
             self.process.wait(timeout=30)
         self.process = None
-        return self.network.restore() if self.network else []
+        if not self.network:
+            return []
+        done = self.network.restore()
+        left = NetworkState.read()
+        if left != self.network:
+            raise RuntimeError(f"the host's network state differs from before dockerd started: "
+                               f"before {self.network}, now {left}")
+        return done
 
 
 def start(state_dir: Path, dockerd: str = "dockerd", wait: float = 60) -> Engine:
