@@ -31,9 +31,10 @@ _QUERIES = {
         from analytics.sales_forecast where category_name = 'All categories' order by forecast_date
     """,
     "forecast_accuracy": """
-        select category_name, model, mase, mape, chosen from analytics.forecast_accuracy
+        select category_name, model, mase, mape, chosen, note from analytics.forecast_accuracy
         order by category_name = 'All categories' desc, category_name, mase nulls last
     """,
+    "loaded_dates": "select business_date from audit.loaded_dates order by business_date",
     "health": """
         select
             (select max(date) from analytics.daily_kpis) as last_business_date,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,8 +24,10 @@ CHART_TITLES = {
     "cohort-retention": "Monthly cohort retention",
     "rfm-segments": "Revenue by RFM segment",
     "quarantine": "Rows quarantined per business date",
-    "lineage": "Lineage of each task's last run: rows written along the way (OpenLineage)",
 }
+#: The daily chart's title while there is no forecast to draw.
+NO_FORECAST_TITLE = "Daily revenue and 7-day average (no forecast yet)"
+LINEAGE_TITLE = "Lineage of each task's last run: rows written along the way (OpenLineage)"
 LAYER_COLORS = {"raw files": "#64748b", "staging": "#eab308", "production": "#10b981", "warehouse": "#2563eb",
                 "analytics": "#a855f7"}
 
@@ -43,10 +46,12 @@ def figures(data: DashboardData) -> dict:
     daily, categories, weekdays = data["daily"], data["categories"], data["weekdays"]
     mix, top, cohorts = data["mix"], data["top_products"].head(10), data["cohorts"]
     segments, quarantine = data["segments"], data["quarantine"]
+    calendar = daily_calendar(daily)
     charts = {
         "daily-revenue": go.Figure([
-            go.Bar(x=daily["date"], y=daily["net_revenue"].astype(float), name="Revenue", marker_color="#93c5fd"),
-            go.Scatter(x=daily["date"], y=daily["revenue_7d_avg"].astype(float), name="7-day average",
+            go.Bar(x=calendar["date"], y=calendar["net_revenue"], name="Revenue", marker_color="#93c5fd"),
+            # A date not loaded is a gap in the line, never bridged.
+            go.Scatter(x=calendar["date"], y=calendar["revenue_7d_avg"], name="7-day average", connectgaps=False,
                        line={"color": "#1d4ed8", "width": 3}),
             *_forecast_traces(data["forecast"]),
         ]),
@@ -72,41 +77,114 @@ def figures(data: DashboardData) -> dict:
         ] or [go.Bar(x=[], y=[])]),
     }
     charts["quarantine"].update_layout(barmode="stack")
-    charts["lineage"] = _lineage_sankey(data.frames.get("lineage"))
     laid_out = {chart_id: _layout(fig, CHART_TITLES[chart_id]) for chart_id, fig in charts.items()}
-    laid_out["lineage"].update_layout(height=620)
+    if data["forecast"].empty:
+        laid_out["daily-revenue"].update_layout(title={"text": NO_FORECAST_TITLE})
+    # Days, not hours, on a short history's axis.
+    laid_out["daily-revenue"].update_xaxes(type="date", tickformat="%b %-d", hoverformat="%Y-%m-%d",
+                                           **({"dtick": 86400000} if len(calendar["date"]) <= 21 else {}))
+    for start, end in missing_runs(calendar):
+        laid_out["daily-revenue"].add_vrect(
+            x0=pd.Timestamp(start) - pd.Timedelta(hours=12), x1=pd.Timestamp(end) + pd.Timedelta(hours=12),
+            fillcolor="#94a3b8", opacity=0.18, line_width=0, annotation_text="not loaded",
+            annotation_position="top left", annotation_font={"size": 11, "color": "#475569"})
     return laid_out
 
 
-def _lineage_sankey(edges: pd.DataFrame | None):
-    """Raw files -> staging -> production -> warehouse -> analytics, one link per task edge."""
-    import plotly.graph_objects as go
+def daily_calendar(daily: pd.DataFrame) -> dict[str, list]:
+    """Every day from the first to the last of ``daily`` (lists by column): net revenue and its
+    7-day average as floats, None on a date with no row (not loaded), so a chart leaves it a gap."""
+    if daily.empty:
+        return {"date": [], "net_revenue": [], "revenue_7d_avg": []}
+    days = list(pd.date_range(min(daily["date"]), max(daily["date"]), freq="D").date)
+    by_date = daily.set_index("date")
+    return {"date": days, **{column: [float(by_date.at[day, column]) if day in by_date.index else None
+                                      for day in days] for column in ("net_revenue", "revenue_7d_avg")}}
 
+
+def missing_runs(calendar: dict[str, list]) -> list[tuple]:
+    """(first, last) of each run of consecutive days without data in ``calendar``."""
+    runs: list[list] = []
+    previous_missing = False
+    for day, revenue in zip(calendar["date"], calendar["net_revenue"]):
+        if revenue is None:
+            if previous_missing:
+                runs[-1][1] = day
+            else:
+                runs.append([day, day])
+        previous_missing = revenue is None
+    return [tuple(run) for run in runs]
+
+
+def lineage_view(edges: pd.DataFrame | None) -> dict:
+    """The lineage view: a column per layer (raw files -> staging -> production -> warehouse ->
+    analytics), each table a box with the rows its last run wrote as text, and the links between
+    them (drawn by the page's script, behind the boxes)."""
     from ecommerce.dashboards.lineage import LAYERS
 
     if edges is None or edges.empty:
-        fig = go.Figure()
-        fig.add_annotation(text="No lineage events yet (see docs/operations.md, Lineage)", showarrow=False)
-        return fig
+        return {"columns": [], "links": "[]"}
     layer = {**dict(zip(edges["source"], edges["source_layer"])), **dict(zip(edges["target"], edges["target_layer"]))}
-    nodes = sorted(layer, key=lambda node: (LAYERS.index(layer[node]), node))
-    index = {node: position for position, node in enumerate(nodes)}
-    # One column per layer, its tables spread top to bottom.
-    column = {node: [n for n in nodes if layer[n] == layer[node]] for node in nodes}
-    x = [0.01 + 0.98 * LAYERS.index(layer[node]) / (len(LAYERS) - 1) for node in nodes]
-    y = [(column[node].index(node) + 1) / (len(column[node]) + 1) for node in nodes]
-    rows = [int(r) for r in edges["rows"]]
-    # A table's rows are shared among the links into it, so its node is as tall as what it got.
-    inputs = edges.groupby(["task", "target"])["source"].transform("count")
-    return go.Figure(go.Sankey(
-        arrangement="fixed",
-        node={"label": nodes, "color": [LAYER_COLORS[layer[node]] for node in nodes], "pad": 8, "thickness": 12,
-              "x": x, "y": y},
-        link={"source": [index[n] for n in edges["source"]], "target": [index[n] for n in edges["target"]],
-              "value": [max(r / n, 1) for r, n in zip(rows, inputs)], "customdata": list(zip(rows, edges["task"])),
-              "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]:,} rows written by "
-                               "%{customdata[1]}<extra></extra>"},
-    ))
+    # A task writes its rows once, whatever the inputs it read them from.
+    written = edges.drop_duplicates(["task", "target"]).groupby("target")["rows"].sum()
+    readers = edges.groupby("source")["task"].unique()
+    ids = {node: f"lineage-node-{position}" for position, node in enumerate(sorted(layer))}
+    columns = []
+    for name in LAYERS:
+        nodes = sorted(node for node in layer if layer[node] == name)
+        if nodes:
+            columns.append({"layer": name, "color": LAYER_COLORS[name], "nodes": [
+                {"id": ids[node], "name": node,
+                 "detail": f"{int(written[node]):,} rows written" if node in written
+                 else "read by " + ", ".join(sorted(readers[node]))} for node in nodes]})
+    links = [{"source": ids[row.source], "target": ids[row.target], "rows": int(row.rows),
+              "title": f"{row.source} → {row.target}: {int(row.rows):,} rows written by {row.task}"}
+             for row in edges.itertuples()]
+    # Inside a <script> element: no "<" may end it early.
+    return {"columns": columns, "links": json.dumps(links).replace("<", "\\u003c")}
+
+
+def forecast_status(loaded: list, forecast: pd.DataFrame, accuracy: pd.DataFrame, calendar: dict[str, list]) -> dict:
+    """What the page says it cannot show: why there is no forecast yet (the dates it has and
+    the dates it needs) or why baselines only, the dates not loaded, and the backtest's notes
+    (``analytics.forecast_accuracy.note``); the thresholds are the forecast's own."""
+    from ecommerce.forecast import TOTAL, fitted_dates
+    from ecommerce.forecast.models import BASELINES
+    from ecommerce.forecast.selection import MIN_HISTORY, MIN_HISTORY_FOR_ETS
+
+    fitted = fitted_dates(sorted(loaded))
+    has = len(fitted)
+    baselines = " and ".join(BASELINES)
+    gap = (f" ({len(loaded)} dates are loaded, but a gap breaks the history: the forecast fits the latest run of "
+           f"consecutive dates, {has} since {fitted[0]})" if has < len(loaded) else "")
+    messages = []
+    if accuracy.empty:
+        messages.append(f"No forecast yet: it has not run ({len(loaded)} dates loaded; it needs {MIN_HISTORY} "
+                        "consecutive ones).")
+    elif forecast.empty:
+        messages.append(f"No forecast yet: {has} consecutive loaded date{'s' if has != 1 else ''} of the "
+                        f"{MIN_HISTORY} it needs{gap}.")
+        messages.append(f"From {MIN_HISTORY} dates on it forecasts with baselines only ({baselines}); under "
+                        f"{MIN_HISTORY_FOR_ETS} dates ETS with weekly seasonality is not fitted: too little history to "
+                        "estimate its weekly pattern.")
+    elif has < MIN_HISTORY_FOR_ETS:
+        messages.append(f"Baselines only ({baselines}): {has} consecutive loaded dates{gap}, under the "
+                        f"{MIN_HISTORY_FOR_ETS} that ETS with weekly seasonality needs to estimate its weekly pattern.")
+    missing = missing_runs(calendar)
+    if missing:
+        messages.append("Not loaded, left as gaps in the chart: " + ", ".join(
+            str(first) if first == last else f"{first} to {last}" for first, last in missing) + ".")
+    scored = accuracy[accuracy["mase"].notna() | accuracy["mape"].notna()] if not accuracy.empty else accuracy
+    chosen = accuracy[accuracy["chosen"].astype(bool)] if not accuracy.empty else accuracy
+    if not scored.empty:  # the table shows the scores; the note says why the total's model was chosen
+        chosen = chosen[chosen["category_name"] == TOTAL]
+    by_note: dict[str, list[str]] = {}
+    for row in chosen.itertuples():
+        by_note.setdefault(row.note, []).append(row.category_name)
+    series = set(accuracy["category_name"]) if not accuracy.empty else set()
+    notes = [{"series": "Every series" if set(names) == series and len(series) > 1 else ", ".join(names),
+              "text": note} for note, names in by_note.items() if note]
+    return {"messages": messages, "notes": notes, "scored": not scored.empty}
 
 
 def _forecast_traces(forecast: pd.DataFrame) -> list:
@@ -161,6 +239,8 @@ def render(data: DashboardData, out: Path, generated_at: datetime | None = None)
     from markupsafe import Markup
 
     kpis = data["kpis"].iloc[0]
+    status = forecast_status(list(data["loaded_dates"]["business_date"]), data["forecast"], data["forecast_accuracy"],
+                             daily_calendar(data["daily"]))
     health = data["health"].iloc[0]
     charts = {
         chart_id: Markup(fig.to_html(full_html=False, include_plotlyjs=False, div_id=chart_id,
@@ -176,7 +256,10 @@ def render(data: DashboardData, out: Path, generated_at: datetime | None = None)
                ("Average order value", f"${float(kpis['aov'] or 0):,.2f}"),
                ("Customers", f"{int(kpis['customers'] or 0):,}")],
         insights=list(data["insights"]["headline"]),
-        accuracy=_accuracy_rows(data["forecast_accuracy"]),
+        forecast=status,
+        accuracy=_accuracy_rows(data["forecast_accuracy"]) if status["scored"] else [],
+        lineage=lineage_view(data.frames.get("lineage")),
+        lineage_title=LINEAGE_TITLE,
         health={
             "Last business date loaded": str(health["last_business_date"] or "none"),
             "Last task run (UTC)": f"{health['last_run_at']:%Y-%m-%d %H:%M}" if health["last_run_at"] else "none",

@@ -1,6 +1,8 @@
 """Open the dashboard in headless Chromium, offline, and save screenshots.
 
-``python -m ecommerce.dashboards.screenshot HTML OUT_DIR`` (``make screenshots``). Uses the
+``python -m ecommerce.dashboards.screenshot HTML OUT_DIR [NAME]`` (``make screenshots``): NAME.png
+(the whole page), NAME_top.png and the lineage view at the widths of ``LINEAGE_WIDTHS``
+(NAME_lineage_1280.png…); NAME is ``dashboard`` unless given. Uses the
 machine's Chromium (``CHROMIUM``, default ``/usr/bin/chromium``) through Playwright; no browser
 is downloaded. Any request leaving the page is blocked, so the page must be self-contained.
 """
@@ -14,6 +16,10 @@ from pathlib import Path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+#: Window widths the lineage view is shot at (and tested at: tests/e2e/test_dashboard_states_e2e.py).
+LINEAGE_WIDTHS = (1280, 1920)
 
 
 def chromium_path() -> str:
@@ -48,29 +54,34 @@ def offline_page(html: Path, width: int = 1440, height: int = 1000):
             browser.close()
 
 
-def take(html: Path, out_dir: Path) -> list[Path]:
-    """Save the whole dashboard and its top section as PNGs in ``out_dir``."""
+def take(html: Path, out_dir: Path, name: str = "dashboard") -> list[Path]:
+    """Save the whole dashboard, its top section and its lineage view at each of
+    ``LINEAGE_WIDTHS`` as PNGs in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     shots = []
     with offline_page(html) as (page, errors, blocked):
         if errors or blocked:
             raise RuntimeError(f"dashboard did not render cleanly: errors={errors} blocked={blocked}")
-        for name, full in (("dashboard.png", True), ("dashboard_top.png", False)):
-            path = out_dir / name
+        for path, full in ((out_dir / f"{name}.png", True), (out_dir / f"{name}_top.png", False)):
             page.screenshot(path=str(path), full_page=full)
+            shots.append(path)
+    for width in LINEAGE_WIDTHS:
+        with offline_page(html, width=width) as (page, _, _):
+            path = out_dir / f"{name}_lineage_{width}.png"
+            page.locator("#lineage").screenshot(path=str(path))
             shots.append(path)
     return shots
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     html = Path(argv[0])
     if not html.is_file():
         print(f"{html} does not exist: run `make run` first", file=sys.stderr)
         return 1
-    for path in take(html, Path(argv[1])):
+    for path in take(html, Path(argv[1]), *argv[2:]):
         print(path)
     return 0
 
