@@ -56,3 +56,13 @@ def test_missing_dates_are_named_as_gaps():
     status = forecast_status(loaded, pd.DataFrame(), pd.DataFrame(columns=ACCURACY_COLUMNS), calendar(loaded))
     assert status["messages"][-1] == ("Not loaded, left as gaps in the chart: 2026-11-04 to 2026-11-05, "
                                       "2026-11-07 to 2026-11-09.")
+
+
+def test_the_dashboard_guide_states_the_forecasts_own_thresholds():
+    from ecommerce.forecast.selection import MIN_TRAINING
+    from ecommerce.settings import PROJECT_ROOT
+
+    guide = " ".join((PROJECT_ROOT / "docs" / "dashboard_guide.md").read_text(encoding="utf-8").split())
+    assert f"needs {MIN_HISTORY} of them (`MIN_HISTORY`" in guide
+    assert f"under {MIN_HISTORY_FOR_ETS} (`MIN_HISTORY_FOR_ETS`)" in guide
+    assert f"needs {MIN_TRAINING} days of history before its first window (`MIN_TRAINING`)" in guide
