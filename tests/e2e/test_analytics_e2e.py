@@ -315,6 +315,7 @@ def test_every_chart_renders_offline_without_console_errors(page_file):
         insights = page.inner_text("#insights")
         legend = page.eval_on_selector_all("#daily-revenue .legendtext", "nodes => nodes.map(n => n.textContent)")
         accuracy = page.inner_text("#forecast-accuracy")
+        status = page.query_selector("#forecast-status")
         health = page.inner_text("#pipeline-health")
         png = page.screenshot(full_page=True)
     assert errors == [] and blocked == []
@@ -324,6 +325,10 @@ def test_every_chart_renders_offline_without_console_errors(page_file):
     assert {"Revenue", "7-day average", "95% range", "80% range"} <= set(legend)
     assert any(name.startswith("Forecast (") for name in legend)
     assert "All categories" in accuracy and "seasonal_naive" in accuracy
+    # Five weeks without a gap: a forecast with ETS among the candidates, nothing to explain but
+    # why the total's model was chosen.
+    assert status is None
+    assert "All categories: " in accuracy and "in the backtest" in accuracy
     assert "Last business date loaded" in health and LAST_DAY.isoformat() in health
     from PIL import Image
 

@@ -6,6 +6,7 @@ in Chromium at the widths of ``screenshot.LINEAGE_WIDTHS``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def overlap(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("width", LINEAGE_WIDTHS)
 def test_the_lineage_view_is_readable_in_chromium(gapped, width):
     if not shutil.which(chromium_path()):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {chromium_path()}: .ci/run installs it")
         pytest.skip(f"Chromium not found at {chromium_path()} (apt-get install chromium)")
     read, page_file = gapped
     with offline_page(page_file, width=width) as (page, errors, blocked):
