@@ -134,14 +134,21 @@ def lineage_view(edges: pd.DataFrame | None) -> dict:
         nodes = sorted(node for node in layer if layer[node] == name)
         if nodes:
             columns.append({"layer": name, "color": LAYER_COLORS[name], "nodes": [
-                {"id": ids[node], "name": node,
+                {"id": ids[node], "name": _breakable(node),
                  "detail": f"{int(written[node]):,} rows written" if node in written
-                 else "read by " + ", ".join(sorted(readers[node]))} for node in nodes]})
+                 else _breakable("read by " + ", ".join(sorted(readers[node])))} for node in nodes]})
     links = [{"source": ids[row.source], "target": ids[row.target], "rows": int(row.rows),
               "title": f"{row.source} → {row.target}: {int(row.rows):,} rows written by {row.task}"}
              for row in edges.itertuples()]
     # Inside a <script> element: no "<" may end it early.
     return {"columns": columns, "links": json.dumps(links).replace("<", "\\u003c")}
+
+
+def _breakable(name: str):
+    """``name`` as markup that a narrow box wraps after a dot or an underscore, not mid-word."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(name)).replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
 def forecast_status(loaded: list, forecast: pd.DataFrame, accuracy: pd.DataFrame, calendar: dict[str, list]) -> dict:
