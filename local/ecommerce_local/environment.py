@@ -29,6 +29,14 @@ FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthM
 #: [core] max_templated_field_length: a rendered field longer than this is shown cut. 64 KiB, four
 #: times the largest SQL model rendered (tests/unit/test_local_mode.py keeps that margin).
 MAX_TEMPLATED_FIELD_LENGTH = 65536
+#: Set to AIRFLOW__API__BASE_URL when ``build`` derived that from AIRFLOW_PORT (the user set none).
+DERIVED_BASE_URL_ENV = "ECOMMERCE_DERIVED_API_BASE_URL"
+
+
+def local_base_url(port: int | str) -> str:
+    """``[api] base_url`` of `make airflow` on ``port``: where the FAB auth manager sends the
+    browser to log in (and back), and where alerts link to."""
+    return f"http://localhost:{port}"
 
 
 @dataclass(frozen=True)
@@ -96,9 +104,11 @@ def build(profile: Profile) -> dict[str, str]:
             env.setdefault(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS{engine}",
                            f"{sqlite_metadata.__name__}.CONNECT_ARGS")
         env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", str(sqlite_metadata.API_TIMEOUT))
-    # Alerts link to the task's log in the UI of `make airflow`.
-    if not env.get("AIRFLOW__API__BASE_URL"):
-        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{env.get('AIRFLOW_PORT') or 8080}"
+    # Alerts link to the task's log in the UI of `make airflow`. A URL derived here is marked as
+    # such: `make airflow` derives it again from the port it listens on (a child started with
+    # another AIRFLOW_PORT, as the e2e tests start theirs, must not keep this one's).
+    if not env.get("AIRFLOW__API__BASE_URL") or env["AIRFLOW__API__BASE_URL"] == env.get(DERIVED_BASE_URL_ENV):
+        env["AIRFLOW__API__BASE_URL"] = env[DERIVED_BASE_URL_ENV] = local_base_url(env.get("AIRFLOW_PORT") or 8080)
     pythonpath = [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "dags"), str(LOCAL_PACKAGES)]
     if env.get("PYTHONPATH"):
         pythonpath.append(env["PYTHONPATH"])

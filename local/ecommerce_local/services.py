@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import NoReturn
 
-from ecommerce_local.environment import airflow_bin
+from ecommerce_local.environment import DERIVED_BASE_URL_ENV, airflow_bin, local_base_url
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DEFAULT_ADMIN_PASSWORD = "admin"
@@ -86,7 +86,12 @@ def service_env(env: dict[str, str], port: int, log_port: int = 8793, execution_
     env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "ecommerce_local.services.loopback_hostname"
     env["AIRFLOW_EXECUTION_API_PORT"] = str(execution_port)
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{execution_port}/execution/"
-    env["AIRFLOW__API__BASE_URL"] = env.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}"
+    # [api] base_url: the FAB auth manager's login page and its redirects are on it. The user's own
+    # is kept; one derived from AIRFLOW_PORT (environment.build) is derived again from the port
+    # the API listens on, so no login lands on another port (8080, say, another Airflow's).
+    base_url = env.get("AIRFLOW__API__BASE_URL")
+    if not base_url or base_url == env.get(DERIVED_BASE_URL_ENV):
+        env["AIRFLOW__API__BASE_URL"] = env[DERIVED_BASE_URL_ENV] = local_base_url(port)
     # One parsing process: two files parsed at once on a fresh SQLite metadata database both
     # insert the Asset they share, and the second insert kills the dag-processor.
     env.setdefault("AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES", "1")

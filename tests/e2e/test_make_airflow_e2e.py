@@ -16,6 +16,7 @@ import shutil
 import signal
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -295,30 +296,113 @@ def test_a_contract_violation_fails_at_once_without_retries(api, backfill):
     assert (run["state"], task["state"], task["try_number"]) == ("failed", "failed", 1)
 
 
-def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run):
-    from ecommerce.dashboards.screenshot import CHROMIUM_ARGS, chromium_path
+class HeldPort:
+    """An HTTP server of its own on 127.0.0.1:8080, as another Airflow or any web server would
+    hold Airflow's default port, recording the paths asked of it; ``None`` when something
+    else holds 8080 already (left alone: the tests then check only where the browser went)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.asked: list[str] = []
+        asked = self.asked
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"not the Airflow under test")
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 8080), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def port_8080_held():
+    """8080 held by another HTTP server for the test's length only (other suites may want it)."""
+    try:
+        held = HeldPort()
+    except OSError:  # in use: by something that is not ours to stop
+        yield None
+        return
+    try:
+        yield held
+    finally:
+        held.close()
+
+
+def test_the_login_redirects_stay_on_the_instance_port_with_8080_taken(api, port_8080_held):
+    """[api] base_url is where the FAB auth manager sends a browser to log in and back: derived
+    from AIRFLOW_PORT, never left at 8080 (ecommerce_local.services.service_env)."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    runs = f"{api.base}/dags/ecommerce_pipeline/runs"
+    for path, page in ((f"/api/v2/auth/login?next={urllib.parse.quote(runs)}", "/auth/login/?next="),
+                       ("/api/v2/auth/logout", "/auth/logout")):
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(api.base + path, timeout=30)
+        assert redirect.value.code in (302, 303, 307), path
+        assert redirect.value.headers["Location"].startswith(api.base + page), \
+            (path, redirect.value.headers["Location"])
+    assert not port_8080_held or port_8080_held.asked == []
+
+
+def chromium_or_skip() -> str:
+    from ecommerce.dashboards.screenshot import chromium_path
 
     if not shutil.which(chromium_path()):
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium not found at {chromium_path()}: .ci/run installs it")
         pytest.skip("Chromium not installed")
+    return chromium_path()
+
+
+def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run, port_8080_held):
+    """As a user opens a run list before logging in: the login page, and back to the list after
+    it, all on the instance's port while another server holds 8080."""
     from playwright.sync_api import sync_playwright
 
+    from ecommerce.dashboards.screenshot import CHROMIUM_ARGS
+
+    executable = chromium_or_skip()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{api.base}/auth/login/")
+            visited: list[str] = []
+            page.on("request", lambda request: visited.append(request.url))
+            page.goto(f"{api.base}/dags/ecommerce_pipeline/runs")
+            page.wait_for_url(lambda url: "/auth/login" in url, timeout=60_000)
+            assert page.url.startswith(f"{api.base}/auth/login/"), page.url
             page.fill("input[name=username]", ADMIN)
             page.fill("input[name=password]", PASSWORD)
             page.click("input[type=submit], button[type=submit]")
             page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
-            page.goto(f"{api.base}/dags/ecommerce_pipeline/runs")
+            assert page.url.startswith(f"{api.base}/dags/ecommerce_pipeline/runs"), page.url
             page.get_by_text("ecommerce_pipeline").first.wait_for(timeout=60_000)
             daily = page.locator("tbody tr", has_text=clean_run[1]["dag_run_id"]).first
             daily.wait_for(timeout=60_000)
             assert "Success" in daily.inner_text()
             page.screenshot(path=str(api.home / "airflow_ui.png"))
+            elsewhere = [url for url in visited if url.startswith("http") and not url.startswith(api.base + "/")]
+            assert elsewhere == [], elsewhere
+            assert not port_8080_held or port_8080_held.asked == []
         finally:
             browser.close()
 

@@ -17,7 +17,9 @@ COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)")
 #: Read from the environment but set by the tooling itself, not by a user.
-TOOLING_VARIABLES = {"AIRFLOW_HOME", "PATH", "PYTHONPATH", "HOSTNAME"}
+#: Set by the tools for their children, not by the user in .env (ECOMMERCE_DERIVED_API_BASE_URL:
+#: ecommerce_local.environment marks the base URL it derived from AIRFLOW_PORT).
+TOOLING_VARIABLES = {"AIRFLOW_HOME", "PATH", "PYTHONPATH", "HOSTNAME", "ECOMMERCE_DERIVED_API_BASE_URL"}
 
 
 @pytest.fixture(scope="module")

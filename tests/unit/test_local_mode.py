@@ -349,3 +349,27 @@ def test_a_metadata_database_the_user_named_gets_no_sqlite_settings(tmp_path, mo
     env = environment.build(environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data"))
     assert not [name for name in env if name.startswith("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS")]
     assert "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT" not in env
+
+
+def test_make_airflow_sends_logins_to_its_own_port_not_one_an_outer_environment_derived(tmp_path, monkeypatch):
+    """[api] base_url is where the FAB auth manager sends a browser to log in. One derived from
+    AIRFLOW_PORT (or its default, 8080) by an outer environment — the test suite's, whose
+    `make airflow` instances take free ports — is derived again from the port the API listens
+    on; a URL the user set is theirs."""
+    from ecommerce_local import environment
+    from ecommerce_local.services import service_env
+
+    for name in ("AIRFLOW__API__BASE_URL", environment.DERIVED_BASE_URL_ENV, "AIRFLOW_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", "postgresql://etl@db.internal:5432/ecommerce")
+    monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
+    profile = environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data")
+    outer = environment.build(profile)
+    assert outer["AIRFLOW__API__BASE_URL"] == "http://localhost:8080"  # make run's alerts: make airflow's default
+    assert service_env(dict(outer, AIRFLOW_PORT="9123"), 9123)["AIRFLOW__API__BASE_URL"] == "http://localhost:9123"
+    monkeypatch.setattr(os, "environ", dict(outer, AIRFLOW_PORT="9124"))
+    assert environment.build(profile)["AIRFLOW__API__BASE_URL"] == "http://localhost:9124"
+    own = dict(outer, AIRFLOW__API__BASE_URL="https://airflow.example.test")
+    assert service_env(own, 9123)["AIRFLOW__API__BASE_URL"] == "https://airflow.example.test"
+    monkeypatch.setattr(os, "environ", dict(own, AIRFLOW_PORT="9124"))
+    assert environment.build(profile)["AIRFLOW__API__BASE_URL"] == "https://airflow.example.test"
