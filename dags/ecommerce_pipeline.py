@@ -111,7 +111,8 @@ def sql_models(layer: str, models: dict[str, list[str]]) -> dict[str, SqlModelOp
     params={
         "business_date": param(None, type=["null", "string"], format="date",
                                pattern=r"^\d{4}-\d{2}-\d{2}$",
-                               description="YYYY-MM-DD; empty: the data interval's start"),
+                               description="the business date to load; empty: the data interval's start "
+                                           "(the day before the run's logical date)"),
         "source": param("generate", enum=["generate", "landing"],
                         description="generate the raw files, or read them from the landing folder"),
         "landing_dir": param(None, type=["null", "string"],

@@ -218,6 +218,34 @@ def test_params_keep_their_json_schema_draft_through_serialization(pipeline):
         assert serialized.params.get_param(name).schema["$schema"] == DRAFT_7
 
 
+def test_each_bounded_param_states_its_range_and_is_refused_not_clamped_by_the_form(pipeline):
+    """The trigger form sets a number out of a top-level minimum/maximum to the bound without a
+    word (ecommerce.params): the bounds are under allOf, where they still refuse a value, and
+    the description states them as the serialized schema holds them (no copy kept by hand)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from ecommerce.params import DATE_FORMAT_NOTE, bounds
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(pipeline))
+    bounded = {}
+    for name in pipeline.params:
+        param = serialized.params.get_param(name)
+        assert "minimum" not in param.schema and "maximum" not in param.schema, name  # what the form clamps to
+        low, high = bounds(param.schema)
+        if low is not None or high is not None:
+            bounded[name] = (low, high)
+            assert f"from {low:,} to {high:,};" in param.description and "refused" in param.description, name
+            for outside in (low - 1, high * 2):
+                with pytest.raises(ParamValidationError, match=f"less than the minimum of {low}|"
+                                                               f"greater than the maximum of {high}"):
+                    pipeline.params.get_param(name).resolve(outside)
+    assert set(bounded) == {"orders", "defect_rate"}
+    date = serialized.params.get_param("business_date")
+    assert date.schema["format"] == "date" and DATE_FORMAT_NOTE in date.description
+    assert "mm/dd/yyyy" in DATE_FORMAT_NOTE and "YYYY-MM-DD" in DATE_FORMAT_NOTE
+
+
 def test_failure_callback_logs_one_clear_line(caplog):
     from types import SimpleNamespace
 

@@ -296,6 +296,25 @@ def test_a_contract_violation_fails_at_once_without_retries(api, backfill):
     assert (run["state"], task["state"], task["try_number"]) == ("failed", "failed", 1)
 
 
+@pytest.mark.parametrize("conf, refused", [
+    ({"orders": -5}, "Invalid input for param orders: -5 is less than the minimum of 1"),
+    ({"orders": 99_999_999}, "Invalid input for param orders: 99999999 is greater than the maximum of 2000000"),
+    ({"defect_rate": 0.5}, "Invalid input for param defect_rate: 0.5 is greater than the maximum of 0.05"),
+    ({"business_date": "12/01/2026"}, "Invalid input for param business_date: '12/01/2026' "),
+])
+def test_the_api_refuses_a_param_out_of_range_with_a_message_naming_it(api, conf, refused):
+    """What the trigger form sends too, now that it no longer sets a number out of range to the
+    nearest bound (ecommerce.params): refused, not run with another value."""
+    before = api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns")["total_entries"]
+    with pytest.raises(urllib.error.HTTPError) as error:
+        api.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns",
+                 {"logical_date": None, "conf": {"business_date": "2026-11-01", **conf}})
+    assert error.value.code == 400
+    detail = json.loads(error.value.read())["detail"]
+    assert detail.startswith(refused), detail
+    assert api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns")["total_entries"] == before
+
+
 class HeldPort:
     """An HTTP server of its own on 127.0.0.1:8080, as another Airflow or any web server would
     hold Airflow's default port, recording the paths asked of it; ``None`` when something
@@ -405,6 +424,40 @@ def test_the_ui_logs_in_and_shows_the_daily_run_successful(api, clean_run, port_
             assert not port_8080_held or port_8080_held.asked == []
         finally:
             browser.close()
+
+
+def test_the_trigger_form_sends_a_number_out_of_range_as_typed_and_shows_airflow_refusing_it(api, clean_run):
+    """Airflow's form clamps a number to a top-level minimum/maximum when the field loses focus
+    (ecommerce.params keeps the bounds under allOf): -5 stays -5, and triggering shows the
+    refusal naming the param; the description states the range beside the field."""
+    from playwright.sync_api import sync_playwright
+
+    from ecommerce.dashboards.screenshot import CHROMIUM_ARGS
+
+    executable = chromium_or_skip()
+    before = api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns")["total_entries"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{api.base}/auth/login/")
+            page.fill("input[name=username]", ADMIN)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
+            page.goto(f"{api.base}/dags/ecommerce_pipeline")
+            page.get_by_role("button", name="Trigger").first.click(timeout=60_000)
+            orders = page.locator("input[name=element_orders]")  # under Run Parameters, open
+            orders.fill("-5")
+            orders.press("Tab")  # leaves the field: where a top-level minimum clamped it to 1
+            assert orders.input_value() == "-5"
+            assert page.get_by_text("A whole number from 1 to 2,000,000").first.is_visible()
+            page.screenshot(path=str(api.home / "trigger_form.png"))
+            page.get_by_role("dialog").get_by_role("button", name="Trigger").last.click()
+            page.get_by_text("-5 is less than the minimum of 1").first.wait_for(timeout=30_000)
+        finally:
+            browser.close()
+    assert api.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns")["total_entries"] == before
 
 
 # --- `make airflow` as a service: a second instance beside the first, then both stopped ---
