@@ -79,7 +79,9 @@ def build(profile: Profile) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         # The deployment's auth manager (users and roles in the metadata database), here too.
         AIRFLOW__CORE__AUTH_MANAGER=FAB_AUTH_MANAGER,
-        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        # A new DAG starts paused, as in Docker (docker-compose.yml): nothing runs on its schedule
+        # before the user has looked and unpaused it. make run's dag.test() runs regardless.
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
         # Task logs stay readable in the terminal of `make run`.
         AIRFLOW__LOGGING__COLORED_CONSOLE_LOG="False",
         # Rendered Templates shows a SQL model whole: Airflow's default (4096 characters) cut

@@ -25,6 +25,7 @@ import pytest
 
 from conftest import connect, reset_warehouse, table_checksum
 from e2e.make_airflow import Instance
+from ecommerce.settings import PROJECT_ROOT
 from ecommerce_local.services import health_urls
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.e2e
 ADMIN, PASSWORD = "admin", "api-test-password"
 SECOND_PASSWORD = "services-test"  # the second instance's admin (AIRFLOW_ADMIN_USER unset: admin)
 RUN_TIMEOUT = 420
+#: The DAGs README.md and docs/operations.md tell a new user to unpause.
+UNPAUSE = ("ecommerce_pipeline", "refresh_dashboards")
 
 
 class Api:
@@ -96,13 +99,18 @@ def api(tmp_path_factory):
         deadline = time.monotonic() + 120
         while True:  # the dag-processor has to parse the DAG files first
             try:
-                for dag_id in ("ecommerce_pipeline", "refresh_dashboards"):
-                    client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+                # as a new user finds them: paused, as in Docker; the docs say to unpause both
+                client.found_paused = {dag_id: client.call("GET", f"/api/v2/dags/{dag_id}")["is_paused"]
+                                       for dag_id in UNPAUSE}
                 break
             except urllib.error.HTTPError as error:
                 if error.code != 404 or time.monotonic() > deadline:
                     raise
                 time.sleep(2)
+        time.sleep(5)  # ten scheduler loops at least: a DAG found unpaused would have its run by now
+        client.runs_before_unpausing = client.call("GET", "/api/v2/dags/~/dagRuns")["total_entries"]
+        for dag_id in UNPAUSE:
+            client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         yield client
     finally:
         instance.kill()
@@ -117,6 +125,17 @@ def clean_run(api):
         time.sleep(2)
     run = api.wait_for_run("ecommerce_pipeline", runs[0]["dag_run_id"])
     return datetime.fromisoformat(run["data_interval_start"]).date().isoformat(), run
+
+
+def test_the_dags_start_paused_and_nothing_runs_until_the_user_unpauses_them(api):
+    """As in Docker (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION): the docs' first step is to
+    unpause ecommerce_pipeline and refresh_dashboards, and no run starts before."""
+    assert api.found_paused == dict.fromkeys(UNPAUSE, True)
+    assert api.runs_before_unpausing == 0
+    docs = {name: " ".join((PROJECT_ROOT / name).read_text().split()) for name in ("README.md", "docs/operations.md")}
+    for name, text in docs.items():
+        assert "start paused, locally and in Docker" in text, name
+        assert "unpause `ecommerce_pipeline` and `refresh_dashboards`" in text, name
 
 
 def test_the_daily_run_succeeds(clean_run):
@@ -464,9 +483,8 @@ def test_the_trigger_form_sends_a_number_out_of_range_as_typed_and_shows_airflow
 
 @pytest.fixture(scope="module")
 def second(api, tmp_path_factory):
-    """A second instance beside the first, its DAGs paused: this is about the services."""
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD,
-                        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    """A second instance beside the first, its DAGs left paused: this is about the services."""
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD)
     try:
         instance.start()
         instance.wait_until_up()

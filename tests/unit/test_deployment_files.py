@@ -257,3 +257,15 @@ def test_docker_shows_rendered_sql_as_whole_as_the_local_mode(compose):
 
     env = compose["x-airflow-common"]["environment"]
     assert env["AIRFLOW__CORE__MAX_TEMPLATED_FIELD_LENGTH"] == str(MAX_TEMPLATED_FIELD_LENGTH)
+
+
+def test_dags_start_paused_locally_as_in_docker(compose, tmp_path, monkeypatch):
+    """Nothing runs on its schedule before the user has looked: README.md and docs/operations.md
+    tell them to unpause ecommerce_pipeline and refresh_dashboards, in Docker and locally."""
+    from ecommerce_local import environment
+
+    monkeypatch.setenv("AIRFLOW_CONN_ECOMMERCE_WAREHOUSE", "postgresql://etl@db.internal:5432/ecommerce")
+    monkeypatch.setattr(environment, "migrate_metadata", lambda *args: None)
+    local = environment.build(environment.Profile("scratch", "unused", tmp_path / "airflow", tmp_path / "data"))
+    docker = compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]
+    assert local["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"].lower() == str(docker).lower() == "true"
