@@ -8,6 +8,13 @@ SIGHUP (a closed terminal) stop them all: each runs in its own session, so a sig
 process's group reaches only this process, which then stops every process group it started.
 A component that exits starts again, as Docker's ``restart: always`` does (``supervise``).
 
+The terminal stays quiet: each component's output goes to a log file of its own,
+``$AIRFLOW_HOME/logs/services/<component>.log`` (appended to, a header line for every start;
+``make airflow``: ``.local/airflow/logs/services/``). The terminal shows the start-up, the UI's
+address, a component that exits and starts again (with its log file) and one line for every
+DAG run that finishes: the supervisor asks the REST API every POLL_RUNS seconds for the runs
+that ended since it last asked (``finished_runs``).
+
 The tasks reach Airflow's execution API on a process of its own (AIRFLOW_EXECUTION_API_PORT,
 8081), not through the api-server of the UI and the REST API. With the SQLite metadata database,
 one api-server for both hung for the length of SQLite's lock wait (30 s): a REST or UI action
@@ -30,8 +37,12 @@ import secrets
 import signal
 import subprocess
 import sys
+import json
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -46,6 +57,8 @@ EXECUTION_API = "execution-api"
 RESTART_RESET = 30
 #: the longest wait before a component that keeps exiting starts again (Docker: 1 min)
 RESTART_DELAY_MAX = 60
+#: seconds between two looks for finished DAG runs
+POLL_RUNS = 10
 
 
 def loopback_hostname() -> str:
@@ -114,16 +127,31 @@ def commands(env: dict[str, str], port: int) -> dict[str, list[str]]:
     return commands
 
 
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """One component in a process group of its own, its output on this process's."""
-    return subprocess.Popen(args, env=env, start_new_session=True)
+def log_dir(env: dict[str, str]) -> Path:
+    """The folder of the components' log files: ``$AIRFLOW_HOME/logs/services``."""
+    return Path(env["AIRFLOW_HOME"]) / "logs" / "services"
+
+
+def log_file(env: dict[str, str], component: str) -> Path:
+    return log_dir(env) / f"{component}.log"
+
+
+def spawn(component: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """One component in a process group of its own, its output appended to its log file."""
+    path = log_file(env, component)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as log:
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S %Z')}: starting {' '.join(args)}\n")
+        log.flush()
+        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def start(args: dict[str, list[str]], env: dict[str, str], processes: dict[str, subprocess.Popen]) -> None:
     """Start every component of ``args`` (``commands``), each added to ``processes`` as it
     starts, so a signal halfway leaves nothing unaccounted for."""
     for component, command in args.items():
-        processes[component] = spawn(command, env)
+        processes[component] = spawn(component, command, env)
 
 
 def answers(url: str) -> bool:
@@ -138,6 +166,60 @@ def answers(url: str) -> bool:
 def health_urls(port: int | str, execution_port: int | str) -> list[str]:
     """The health checks of the API (UI and REST) and of the execution API."""
     return [f"http://localhost:{port}/api/v2/monitor/health", f"http://localhost:{execution_port}/execution/health"]
+
+
+class RunWatch:
+    """The DAG runs that finished since the last look, through the REST API as the admin."""
+
+    def __init__(self, port: int | str, user: str, password: str):
+        self.base, self.login = f"http://localhost:{port}", {"username": user, "password": password}
+        self.token: str | None = None
+        self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.seen: set[tuple[str, str]] = set()
+
+    def _get(self, path: str) -> dict:
+        if self.token is None:
+            request = urllib.request.Request(self.base + "/auth/token", data=json.dumps(self.login).encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                self.token = json.loads(reply.read())["access_token"]
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}",
+                                                                    "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403):
+                self.token = None  # expired: a new one next time
+            raise
+
+    def finished_runs(self) -> list[dict]:
+        """Runs that ended (success or failed) since the last call, oldest first; none when the
+        API does not answer this time (they come the next time)."""
+        query = urllib.parse.urlencode([("end_date_gte", self.since), ("state", "success"), ("state", "failed"),
+                                        ("order_by", "end_date"), ("limit", "100")])
+        try:
+            runs = self._get(f"/api/v2/dags/~/dagRuns?{query}")["dag_runs"]
+        except (OSError, ValueError, KeyError):
+            return []
+        new = [run for run in runs if (run["dag_id"], run["dag_run_id"]) not in self.seen]
+        self.seen |= {(run["dag_id"], run["dag_run_id"]) for run in new}
+        if runs:
+            self.since = runs[-1]["end_date"]  # inclusive: ``seen`` keeps the ones ended at that instant
+        return new
+
+
+def run_line(run: dict) -> str:
+    """One line for a finished run: DAG, run id, business date, state, duration."""
+    business_date = (run.get("conf") or {}).get("business_date") or run.get("note") or ""
+    business_date = business_date.removeprefix("business date ")
+    try:
+        seconds = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
+        took = f"{int(seconds) // 60}m{int(seconds) % 60:02d}s"
+    except (KeyError, TypeError, ValueError):
+        took = "?"
+    return (f"run {run['dag_id']} {run['dag_run_id']}"
+            + (f" (business date {business_date})" if business_date else "") + f": {run['state']} in {took}")
 
 
 def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], timeout: float = 180) -> None:
@@ -163,13 +245,16 @@ def kill_leftovers(process: subprocess.Popen) -> None:
         pass
 
 
-def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[str, subprocess.Popen]) -> NoReturn:
+def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[str, subprocess.Popen],
+              runs: RunWatch | None = None) -> NoReturn:
     """Start a component that exits again, as ``restart: always`` in docker-compose.yml does: at
     once after a run of RESTART_RESET seconds or more, else after a delay that doubles from 1 s
     to RESTART_DELAY_MAX. The scheduler exits on an error in its loop; e.g. on the SQLite
     metadata database, a backfill created in the UI while runs go on can delete a run the
-    scheduler holds. Returns never: a signal ends it."""
-    started = dict.fromkeys(processes, time.monotonic())  # they started before: a run counts from here
+    scheduler holds. ``runs``: every DAG run that finishes gets a line. Returns never: a
+    signal ends it."""
+    started = dict.fromkeys(processes, time.monotonic())
+    polled = 0.0  # they started before: a run counts from here
     delay: dict[str, float] = dict.fromkeys(processes, 0.0)
     due: dict[str, float] = {}  # component -> when it starts again
     while True:
@@ -181,11 +266,16 @@ def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[s
             ran = now - started[name]
             delay[name] = 0.0 if ran >= RESTART_RESET else min(max(1.0, 2 * delay[name]), RESTART_DELAY_MAX)
             print(f"airflow {name} exited with code {process.returncode}; starting it again"
-                  + (f" in {delay[name]:.0f} s" if delay[name] else ""), file=sys.stderr, flush=True)
+                  + (f" in {delay[name]:.0f} s" if delay[name] else "") + f" (its output: {log_file(env, name)})",
+                  file=sys.stderr, flush=True)
             due[name] = now + delay[name]
         for name in [name for name, when in due.items() if when <= now]:
-            processes[name], started[name] = spawn(args[name], env), now
+            processes[name], started[name] = spawn(name, args[name], env), now
             del due[name]
+        if runs is not None and now - polled >= POLL_RUNS:
+            polled = now
+            for run in runs.finished_runs():
+                print(run_line(run), flush=True)
         time.sleep(1)
 
 
@@ -221,11 +311,14 @@ def main() -> int:
     processes: dict[str, subprocess.Popen] = {}
     args = commands(env, port)
     try:
+        print(f"Starting Airflow ({', '.join(args)}); the output of each: {log_dir(env)}/<component>.log",
+              flush=True)
         start(args, env, processes)
         wait_until_up(env, processes)
-        print(f"\nAirflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
-              f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n", flush=True)
-        supervise(env, args, processes)
+        print(f"Airflow UI and REST API: http://localhost:{port}  — log in as {user!r} with "
+              f"AIRFLOW_ADMIN_PASSWORD (default 'admin'). Ctrl-C stops Airflow.\n"
+              "Every DAG run that finishes gets a line here.", flush=True)
+        supervise(env, args, processes, RunWatch(port, user, password))
     except (KeyboardInterrupt, Stopped):
         return 0
     finally:

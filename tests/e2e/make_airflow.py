@@ -40,8 +40,12 @@ class Instance:
         return all(answers(url) for url in health_urls(self.port, self.execution_port))
 
     def printed(self) -> str:
-        """What `make airflow` and its components printed."""
+        """What `make airflow` printed: its terminal."""
         return (self.home / "make-airflow.log").read_text()
+
+    def component_log(self, name: str) -> str:
+        """What the component ``name`` printed, in its log file."""
+        return (self.home / "logs" / "services" / f"{name}.log").read_text()
 
     def wait_until_up(self, timeout: float = 240) -> None:
         """Until it answers and says so: it watches its components from then on."""

@@ -143,6 +143,34 @@ def test_the_daily_run_succeeds(clean_run):
     assert run["state"] == "success"
 
 
+def test_the_terminal_shows_the_ui_address_and_the_run_outcome_in_few_lines(api, clean_run):
+    """Quiet: the components' output is in their log files; the terminal has the start-up, the
+    UI's address and one line per finished run (the supervisor polls the REST API every 10 s).
+    Before, it had every task log and HTTP access line: thousands of lines a run."""
+    business_date, run = clean_run
+    outcome = f"run ecommerce_pipeline {run['dag_run_id']} (business date {business_date}): success in "
+    deadline = time.monotonic() + 60
+    while outcome not in (printed := api.instance.printed()):
+        assert time.monotonic() < deadline, f"no line for the run; the terminal shows:\n{printed[-3000:]}"
+        time.sleep(1)
+    assert f"Airflow UI and REST API: http://localhost:{api.instance.port}" in printed
+    # start-up (2), the UI's address (2), a line per run: this one and the dashboard refreshes
+    assert len(printed.splitlines()) < 40, printed
+
+
+def test_each_component_writes_its_output_to_its_own_log_file(api, clean_run):
+    """$AIRFLOW_HOME/logs/services/<component>.log, a header line for each start."""
+    from ecommerce_local.services import COMPONENTS, EXECUTION_API, LOG_SERVER
+
+    assert f"{api.home}/logs/services/<component>.log" in api.instance.printed()
+    for name in (*COMPONENTS, EXECUTION_API, LOG_SERVER):
+        log = api.instance.component_log(name)
+        assert log.startswith("\n==== ") and log.count("\n==== ") == 1, f"{name}: started once"
+        assert len(log.splitlines()) > 2, f"{name}: {log}"
+    assert "method=GET path=/api/v2/dags" in api.instance.component_log("api-server")  # its access log
+    assert "ecommerce_pipeline" in api.instance.component_log("scheduler")
+
+
 def test_every_port_the_services_open_is_on_loopback(api, clean_run):
     instance = api.instance
     assert instance.listening() == {("127.0.0.1", port) for port in instance.ports}

@@ -183,22 +183,28 @@ KEEPS_EXITING = """
 import sys
 from ecommerce_local import services
 services.RESTART_DELAY_MAX = 2
-args = {"flaky": [sys.executable, "-c", "raise SystemExit(3)"]}
-services.supervise({}, args, {"flaky": services.spawn(args["flaky"], {})})
+args = {"flaky": [sys.executable, "-c", "print('its own output'); raise SystemExit(3)"]}
+env = {"AIRFLOW_HOME": sys.argv[1]}
+services.supervise(env, args, {"flaky": services.spawn("flaky", args["flaky"], env)})
 """
 
 
-def test_make_airflow_starts_a_component_that_keeps_exiting_again_ever_later():
-    """Not at once each time: a broken component must not spin (ecommerce_local.services)."""
-    supervisor = subprocess.Popen([sys.executable, "-c", KEEPS_EXITING], stderr=subprocess.PIPE, text=True,
-                                  start_new_session=True)
+def test_make_airflow_starts_a_component_that_keeps_exiting_again_ever_later(tmp_path):
+    """Not at once each time: a broken component must not spin (ecommerce_local.services). Its
+    output goes to its log file, which the line names, not to the terminal."""
+    supervisor = subprocess.Popen([sys.executable, "-c", KEEPS_EXITING, str(tmp_path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(itertools.islice(supervisor.stderr, 3)), daemon=True)
     reader.start()
     reader.join(timeout=60)
     os.killpg(supervisor.pid, signal.SIGKILL)
     supervisor.wait()
-    assert lines == [f"airflow flaky exited with code 3; starting it again in {delay} s\n" for delay in (1, 2, 2)]
+    log = tmp_path / "logs" / "services" / "flaky.log"
+    assert lines == [f"airflow flaky exited with code 3; starting it again in {delay} s (its output: {log})\n"
+                     for delay in (1, 2, 2)]
+    assert supervisor.stdout.read() == ""
+    assert log.read_text().count("its own output") >= 3 and log.read_text().count("==== ") >= 3
 
 
 def test_stopping_make_airflow_kills_what_a_component_that_exited_left_behind(tmp_path):
@@ -209,8 +215,8 @@ def test_stopping_make_airflow_kills_what_a_component_that_exited_left_behind(tm
     from ecommerce_local import services
 
     pid_file = tmp_path / "worker.pid"
-    component = services.spawn(["sh", "-c", f"sleep 600 & echo $! > {pid_file}; exit 3"],
-                               {"PATH": os.environ["PATH"]})
+    component = services.spawn("scheduler", ["sh", "-c", f"sleep 600 & echo $! > {pid_file}; exit 3"],
+                               {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(tmp_path)})
     component.wait()
     worker = psutil.Process(int(pid_file.read_text()))
     assert worker.is_running()
