@@ -68,8 +68,15 @@ check: install
 compose-test: install
 	$(PY) -m pytest -v -s -c tests/compose/pytest.ini $(PYTEST_ARGS) tests/compose
 
+# `exec`: make's child is the supervisor itself, not a shell. On a SIGTERM to the terminal's
+# process group the shell between them died at once while its Python went on stopping the
+# components, and make, reaping a child already gone, mostly ended with "wait: No child
+# processes" (status 2) before they had stopped. Now make waits while the supervisor stops every
+# component, then ends as make does on SIGTERM (exit status 143); Ctrl-C likewise (130).
+# AIRFLOW_SERVICES: the e2e tests start their instances through this recipe with their own homes.
+AIRFLOW_SERVICES := $(LOCAL) exec -- $(PY) -m ecommerce_local.services
 airflow: install
-	$(LOCAL) exec -- $(PY) -m ecommerce_local.services
+	exec env $(AIRFLOW_SERVICES)
 
 backfill: install
 	@test -n "$$START" -a -n "$$END" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }

@@ -297,6 +297,10 @@ class Stopped(Exception):
 
 
 def _raise_stopped(signum, frame) -> None:
+    # make sends its child a SIGTERM of its own after the process group's: a second Stopped
+    # raised while the first is handled would cut the stop short with a traceback.
+    for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(other, signal.SIG_IGN)
     raise Stopped(signal.Signals(signum).name)
 
 

@@ -1,6 +1,7 @@
 """A `make airflow` instance for the e2e tests: the real entry point (``python -m
-ecommerce_local.services``, what `make airflow` runs) in a session of its own, as a terminal
-would start it, with its own AIRFLOW_HOME, data folder and free loopback ports.
+ecommerce_local.services``, what `make airflow` runs), or `make airflow` itself with that entry
+point (``via_make``), in a session of its own, as a terminal would start it, with its own
+AIRFLOW_HOME, data folder and free loopback ports. What it prints is what a terminal shows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import psutil
 
 from conftest import free_port
+from ecommerce.settings import PROJECT_ROOT
 from ecommerce_local import environment
 from ecommerce_local.services import answers, health_urls
 
@@ -29,11 +31,17 @@ class Instance:
         self.home, self.process = home, None
         self.base = f"http://localhost:{self.port}"
 
-    def start(self) -> None:
-        """Start it as a terminal runs `make airflow`: in a session (process group) of its own."""
+    def start(self, via_make: bool = False) -> None:
+        """Start it as a terminal runs `make airflow`: in a session (process group) of its own.
+        ``via_make``: through the Makefile's recipe (its venv taken as it is, the environment
+        over .env), with this instance's home instead of .local/airflow."""
         self.output = (self.home / "make-airflow.log").open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "ecommerce_local.services"], env=self.env,
-                                        stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
+        command = [sys.executable, "-m", "ecommerce_local.services"]
+        if via_make:
+            command = ["make", "-e", "--no-print-directory", "-C", str(PROJECT_ROOT), "-o", "install", "airflow",
+                       f"AIRFLOW_SERVICES={' '.join(command)}"]
+        self.process = subprocess.Popen(command, env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     def healthy(self) -> bool:
         """Whether the API and the execution API answer."""
@@ -55,9 +63,15 @@ class Instance:
             assert time.monotonic() < deadline, "make airflow did not come up"
             time.sleep(1)
 
+    def supervisor(self) -> psutil.Process:
+        """The process of ecommerce_local.services: make's child when started through make."""
+        process = psutil.Process(self.process.pid)
+        return next((child for child in process.children() if "ecommerce_local.services" in child.cmdline()),
+                    process)
+
     def component(self, name: str) -> psutil.Process | None:
         """The running process of the component ``airflow <name>``, if there is one."""
-        for child in psutil.Process(self.process.pid).children():
+        for child in self.supervisor().children():
             try:
                 if child.status() != psutil.STATUS_ZOMBIE and name in child.cmdline():
                     return child

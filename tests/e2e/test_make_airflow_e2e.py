@@ -514,7 +514,7 @@ def second(api, tmp_path_factory):
     """A second instance beside the first, its DAGs left paused: this is about the services."""
     instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD)
     try:
-        instance.start()
+        instance.start(via_make=True)  # through the Makefile's recipe: make's own end on SIGTERM
         instance.wait_until_up()
         yield instance
     finally:
@@ -566,9 +566,10 @@ def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
     assert "airflow scheduler exited with code -9" in second.printed()
 
 
-def test_sigterm_stops_every_process_it_started_and_leaves_the_other_instance_running(api, second):
+def test_sighup_stops_every_process_it_started_and_leaves_the_other_instance_running(api, second):
+    """As a closed terminal does."""
     first = api.instance
-    started = first.signal_group(signal.SIGTERM)
+    started = first.signal_group(signal.SIGHUP)
     # make airflow, api-server, execution API, scheduler, dag-processor, triggerer, log server
     assert len(started) >= 7
     assert wait_gone(started) == []
@@ -576,7 +577,16 @@ def test_sigterm_stops_every_process_it_started_and_leaves_the_other_instance_ru
     assert second.healthy()
 
 
-def test_sighup_stops_every_process_it_started(second):
-    started = second.signal_group(signal.SIGHUP)
-    assert wait_gone(started) == []
-    assert second.process.wait(timeout=30) == 0 and not second.healthy()
+def test_sigterm_to_make_airflow_stops_every_process_and_make_ends_cleanly(second):
+    """Through make: make waits while the supervisor stops its components, then ends as make
+    does on SIGTERM (killed by it: 143 in a shell), without "wait: No child processes" (a
+    shell between make and the supervisor died at once and left make reaping nothing)."""
+    supervisor = second.supervisor()
+    assert supervisor.ppid() == second.process.pid, "make's child is the supervisor, no shell between"
+    started = second.signal_group(signal.SIGTERM)
+    assert len(started) >= 8  # make, and the seven of the instance
+    assert second.process.wait(timeout=90) == -signal.SIGTERM
+    # make ended after the supervisor had stopped (and make had reaped it), not before
+    assert not supervisor.is_running()
+    assert wait_gone(started) == [] and not second.healthy()
+    assert "No child processes" not in second.printed() and "Traceback" not in second.printed()
