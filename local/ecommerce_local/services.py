@@ -211,8 +211,9 @@ class RunWatch:
 
 def run_line(run: dict) -> str:
     """One line for a finished run: DAG, run id, business date, state, duration."""
-    business_date = (run.get("conf") or {}).get("business_date") or run.get("note") or ""
-    business_date = business_date.removeprefix("business date ")
+    note = run.get("note") or ""  # the scheduler's "business date …", unless the user wrote one
+    business_date = ((run.get("conf") or {}).get("business_date")
+                     or (note.removeprefix("business date ") if note.startswith("business date ") else ""))
     try:
         seconds = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
         took = f"{int(seconds) // 60}m{int(seconds) % 60:02d}s"

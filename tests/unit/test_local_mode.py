@@ -379,3 +379,17 @@ def test_make_airflow_sends_logins_to_its_own_port_not_one_an_outer_environment_
     assert service_env(own, 9123)["AIRFLOW__API__BASE_URL"] == "https://airflow.example.test"
     monkeypatch.setattr(os, "environ", dict(own, AIRFLOW_PORT="9124"))
     assert environment.build(profile)["AIRFLOW__API__BASE_URL"] == "https://airflow.example.test"
+
+
+@pytest.mark.parametrize("conf, note, shown", [
+    ({"business_date": "2026-11-20"}, "business date 2026-11-21", " (business date 2026-11-20)"),  # conf first
+    ({}, "business date 2026-11-29", " (business date 2026-11-29)"),  # the scheduler's note
+    (None, None, ""),  # refresh_dashboards: no business date
+    ({}, "rerun after the fix", ""),  # a note of the user's own is not a date
+])
+def test_make_airflow_prints_one_line_per_finished_run(conf, note, shown):
+    from ecommerce_local.services import run_line
+
+    run = {"dag_id": "ecommerce_pipeline", "dag_run_id": "manual__x", "state": "failed", "conf": conf, "note": note,
+           "start_date": "2026-12-06T00:16:00.5+00:00", "end_date": "2026-12-06T00:17:52.9+00:00"}
+    assert run_line(run) == f"run ecommerce_pipeline manual__x{shown}: failed in 1m52s"
