@@ -36,6 +36,7 @@ from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
 from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
+from ecommerce.freshness import freshness_deadline
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.params import param
@@ -101,6 +102,8 @@ def sql_models(layer: str, models: dict[str, list[str]]) -> dict[str, SqlModelOp
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=MAX_ACTIVE_RUNS,
+    # A date not loaded ECOMMERCE_FRESHNESS_HOURS after its interval ends is alerted (ecommerce.freshness).
+    deadline=freshness_deadline(),
     default_args=task_defaults(execution_timeout=timedelta(minutes=30), max_retry_delay=timedelta(minutes=10)),
     doc_md=__doc__,
     tags=["ecommerce", "warehouse"],
