@@ -54,12 +54,22 @@ def recipients(environ=os.environ) -> list[str]:
 
 
 def _slack_configured() -> bool:
+    """Whether the ``slack_alerts`` connection can be read here.
+
+    A deadline callback (ecommerce.freshness) may read connections from environment variables
+    only: Airflow's Execution API refuses it the others. Then Slack is skipped with a warning
+    and the mail still goes.
+    """
     from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSecretsBackendAccessDenied
 
     try:
         BaseHook.get_connection(SLACK_CONN_ID)
     except AirflowNotFoundException:
+        return False
+    except AirflowSecretsBackendAccessDenied as denied:
+        log.warning("no Slack alert: the %s connection cannot be read here (%s); define it as "
+                    "AIRFLOW_CONN_SLACK_ALERTS", SLACK_CONN_ID, denied)
         return False
     return True
 

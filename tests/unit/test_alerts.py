@@ -67,3 +67,20 @@ def test_with_nothing_configured_one_line_says_alerts_are_off(monkeypatch, caplo
     assert alerts.send(alert, {"ti": TI}) == 0
     [line] = [r.getMessage() for r in caplog.records if r.name == "ecommerce.alerts"]
     assert line.startswith("alerts are off") and alert.subject in line
+
+
+def test_a_connection_lookup_the_execution_api_refuses_skips_slack_and_keeps_the_mail(monkeypatch, caplog):
+    """A deadline callback reads connections from environment variables only: the Execution API
+    answers it "permission denied" for the others, which stopped every notifier."""
+    from unittest import mock
+
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+    monkeypatch.setenv("ECOMMERCE_ALERT_EMAILS", "ops@example.com")
+    caplog.set_level(logging.WARNING, logger="ecommerce.alerts")
+    denied = AirflowSecretsBackendAccessDenied("Access denied for connection 'slack_alerts' by Execution API")
+    with mock.patch.object(BaseHook, "get_connection", side_effect=denied):
+        found = alerts.notifiers(alerts.task_failure({"ti": TI, "params": {"business_date": "2026-11-20"}}))
+    assert [type(n).__name__ for n in found] == ["SmtpNotifier"]
+    assert any("no Slack alert" in r.getMessage() for r in caplog.records)
