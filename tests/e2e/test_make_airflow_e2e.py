@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 import psutil
 import pytest
 
-from conftest import connect, reset_warehouse, table_checksum
+from conftest import connect, free_port, reset_warehouse, table_checksum
 from e2e.make_airflow import Instance
 from ecommerce.settings import PROJECT_ROOT
 from ecommerce_local.services import health_urls
@@ -510,9 +511,29 @@ def test_the_trigger_form_sends_a_number_out_of_range_as_typed_and_shows_airflow
 # --- `make airflow` as a service: a second instance beside the first, then both stopped ---
 
 @pytest.fixture(scope="module")
-def second(api, tmp_path_factory):
-    """A second instance beside the first, its DAGs left paused: this is about the services."""
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD)
+def second_inbox():
+    """The SMTP server the second instance's alerts go to."""
+    from aiosmtpd.controller import Controller
+
+    from e2e.test_alerts_e2e import Inbox
+
+    inbox = Inbox()
+    inbox.server = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    inbox.server.start()
+    try:
+        yield inbox
+    finally:
+        inbox.server.stop()
+
+
+@pytest.fixture(scope="module")
+def second(api, second_inbox, tmp_path_factory):
+    """A second instance beside the first, its DAGs left paused: this is about the services (and
+    a freshness deadline of 36 s, its alerts mailed to ``second_inbox``)."""
+    instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD,
+                        ECOMMERCE_FRESHNESS_HOURS="0.01", ECOMMERCE_ALERT_EMAILS="ops@example.com",
+                        AIRFLOW_CONN_SMTP_DEFAULT=f"smtp://127.0.0.1:{second_inbox.server.port}"
+                                                  "?disable_tls=true&disable_ssl=true")
     try:
         instance.start(via_make=True)  # through the Makefile's recipe: make's own end on SIGTERM
         instance.wait_until_up()
@@ -540,6 +561,37 @@ def test_two_instances_run_side_by_side_each_on_its_own_ports_and_metadata(api, 
     # the second has its own admin and none of the first one's runs
     assert api.call("GET", "/api/v2/dags/~/dagRuns")["total_entries"] > 0
     assert Api(second, SECOND_PASSWORD).call("GET", "/api/v2/dags/~/dagRuns")["total_entries"] == 0
+
+
+def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(second, second_inbox):
+    """A run of 2026-11-19 on the paused DAG stays queued: its deadline (the logical date + 1 day
+    + 36 s) has passed, so the scheduler has the executor send the alert through smtp_default."""
+    from e2e.test_alerts_e2e import body, subject
+
+    client = Api(second, SECOND_PASSWORD)
+    deadline = time.monotonic() + 120
+    while True:  # the dag-processor has to parse the DAG file first
+        try:
+            client.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns", {
+                "dag_run_id": "freshness_2026-11-19", "logical_date": "2026-11-19T00:00:00Z",
+                "conf": {"business_date": "2026-11-19"}})
+            break
+        except urllib.error.HTTPError as error:
+            if error.code != 404 or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    deadline = time.monotonic() + 120
+    while not second_inbox.messages:
+        assert time.monotonic() < deadline, "no freshness alert within 120 s"
+        time.sleep(1)
+    [(rcpt_tos, message)] = second_inbox.messages
+    assert rcpt_tos == ["ops@example.com"]
+    assert re.fullmatch(r"\[ecommerce\] NOT LOADED ecommerce_pipeline for 2026-11-19 \(\d+ h \d\d min late\)",
+                        subject(message))
+    html = body(message)
+    assert "<td>2026-11-19</td>" in html and "2026-11-20 00:00 UTC" in html
+    assert "freshness_2026-11-19 (queued)" in html
+    assert client.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns/freshness_2026-11-19")["state"] == "queued"
 
 
 def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
