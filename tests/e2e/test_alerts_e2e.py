@@ -6,6 +6,7 @@ none for a clean run.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import date
 from email import message_from_bytes
@@ -87,6 +88,19 @@ def subject(message) -> str:
 def body(message) -> str:
     part = next(p for p in message.walk() if p.get_content_type() == "text/html")
     return part.get_payload(decode=True).decode()
+
+
+def late_mail(inbox: Inbox, business_date: str, day_end: str) -> str:
+    """The one freshness alert in ``inbox``, checked: to the recipient, naming the DAG, the date and
+    how late it is; its HTML body."""
+    [(rcpt_tos, message)] = inbox.messages
+    assert rcpt_tos == ["ops@example.com"]
+    assert re.fullmatch(rf"\[ecommerce\] NOT LOADED ecommerce_pipeline for {business_date} \(\d+ h \d\d min late\)",
+                        subject(message))
+    html = body(message)
+    assert "<td>ecommerce_pipeline</td>" in html and f"<td>{business_date}</td>" in html
+    assert f"after the date&#x27;s end ({day_end} 00:00 UTC)" in html
+    return html
 
 
 def landing_with_broken_files(tmp_path, broken: tuple[str, ...]):
