@@ -1,19 +1,24 @@
 """The freshness deadline: an alert when a business date is not loaded N hours after its day ends.
 
 An Airflow Deadline Alert on ``ecommerce_pipeline`` (experimental in Airflow 3.1 to 3.3: its
-interface may change without notice). Airflow creates a deadline with each dag run:
-the run's logical date — for a scheduled or backfill run, the start of the business date's
-daily interval — plus one day (the interval) plus ``ECOMMERCE_FRESHNESS_HOURS`` (default 6, a
-daily batch that normally ends in minutes). A run that succeeds before then removes its
-deadline; one still running, queued or failed at that time has missed it, and the scheduler
-hands :func:`late_date` to the executor (a ``SyncCallback``), which sends the alert through the
-notifiers of :mod:`ecommerce.alerts` (mail via ``smtp_default``, Slack via ``slack_alerts``).
+interface may change without notice). Airflow creates a deadline with each dag run: the time
+the run was queued plus ``ECOMMERCE_FRESHNESS_HOURS`` (default 6, a daily batch that normally
+ends in minutes). A scheduled run is queued as its daily interval ends (00:00 UTC the day
+after the business date), so its deadline is N hours after the interval's end. A run that
+succeeds before then removes its deadline; one still running, queued or failed at that time
+has missed it, and the scheduler hands :func:`late_date` to the executor (a
+``SyncCallback``), which sends the alert through the notifiers of :mod:`ecommerce.alerts`
+(mail via ``smtp_default``, Slack via ``slack_alerts``), saying how long after the business
+date's end it is.
+
+Why the queued time, not the logical date: in Airflow 3.3.2's source a deadline counted from
+the logical date raises for a run that has none (a REST trigger with ``logical_date: null``, an
+asset-triggered run), as the run is created; and a backfill of old dates would alert at once.
 
 What it does not cover: a date no run was created for (the scheduler down over the whole
-window, the DAG paused, ``catchup=False`` skipping intervals) has no deadline, so no alert;
-a manual run's deadline counts from its logical date (the trigger time by default), not from
-the date in its ``business_date`` param; and a backfill or manual run of a date already past its
-deadline alerts at once, since that date is indeed late.
+window, the DAG paused, ``catchup=False`` skipping intervals) has no deadline, so no alert; a
+run queued late (a manual run, a backfill, a run created when the scheduler came back) counts
+its N hours from when it was queued, not from the date's end.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from datetime import date, datetime, timedelta, timezone
 FRESHNESS_HOURS_ENV = "ECOMMERCE_FRESHNESS_HOURS"
 #: A daily batch starts at 00:00 UTC and takes minutes: six hours leaves room for retries.
 DEFAULT_FRESHNESS_HOURS = 6.0
-#: The business date's own interval: one day from the run's logical date.
+#: A business date's own interval: it ends one day after it starts.
 INTERVAL = timedelta(days=1)
 
 
 def freshness_hours(environ=os.environ) -> float:
-    """``ECOMMERCE_FRESHNESS_HOURS`` (hours after the interval's end, fractions allowed)."""
+    """``ECOMMERCE_FRESHNESS_HOURS`` (hours after a run is queued, fractions allowed)."""
     value = (environ.get(FRESHNESS_HOURS_ENV) or "").strip()
     if not value:
         return DEFAULT_FRESHNESS_HOURS
@@ -43,12 +48,12 @@ def freshness_hours(environ=os.environ) -> float:
 
 
 def freshness_deadline(environ=os.environ):
-    """The DAG's ``deadline``: logical date + 1 day + the freshness hours, then :func:`late_date`."""
+    """The DAG's ``deadline``: the run's queued time + the freshness hours, then :func:`late_date`."""
     from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
 
     hours = freshness_hours(environ)
-    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-                         interval=INTERVAL + timedelta(hours=hours),
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT,
+                         interval=timedelta(hours=hours),
                          callback=SyncCallback(late_date, kwargs={"hours": hours}),
                          name="freshness")
 
@@ -98,7 +103,7 @@ def late_alert(context: dict, hours: float, now: datetime | None = None):
     except ValueError:
         day_end = None
     deadline_time = _when((context.get("deadline") or {}).get("deadline_time"))
-    lines += [("Freshness limit", f"{hours:g} h after the interval's end"
+    lines += [("Freshness limit", f"{hours:g} h after the run was queued"
                                   + (f", deadline {deadline_time:%Y-%m-%d %H:%M} UTC" if deadline_time else "")),
               ("Run", f"{dag_run.get('dag_run_id', 'unknown')} ({dag_run.get('state', 'unknown')})")]
     late_by = f" ({_duration(now - day_end)} late)" if day_end else ""

@@ -563,8 +563,9 @@ def test_two_instances_run_side_by_side_each_on_its_own_ports_and_metadata(api, 
 
 
 def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(second, second_inbox):
-    """A run of 2026-11-19 on the paused DAG stays queued: its deadline (the logical date + 1 day
-    + 36 s) has passed, so the scheduler has the executor send the alert through smtp_default."""
+    """A run of 2026-11-19 on the paused DAG stays queued: 36 s after it was queued its deadline
+    has passed, and the scheduler has the executor send the alert through smtp_default. The run
+    has no logical date, as Api.trigger's runs: a deadline must not stop it being created."""
     from e2e.test_alerts_e2e import late_mail
 
     client = Api(second, SECOND_PASSWORD)
@@ -572,7 +573,7 @@ def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(
     while True:  # the dag-processor has to parse the DAG file first
         try:
             client.call("POST", "/api/v2/dags/ecommerce_pipeline/dagRuns", {
-                "dag_run_id": "freshness_2026-11-19", "logical_date": "2026-11-19T00:00:00Z",
+                "dag_run_id": "freshness_2026-11-19", "logical_date": None,
                 "conf": {"business_date": "2026-11-19"}})
             break
         except urllib.error.HTTPError as error:

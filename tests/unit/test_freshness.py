@@ -37,17 +37,17 @@ def test_the_hours_default_to_six_and_are_read_from_the_environment():
 
 
 def test_the_pipeline_carries_the_deadline_as_airflow_serializes_it():
-    """Logical date (a scheduled run's interval start) + 1 day + 6 h: 06:00 UTC the day after."""
+    """Queued time (a scheduled run's: its interval's end) + 6 h: 06:00 UTC the day after the date."""
     from airflow.sdk import DeadlineReference, SyncCallback
     from airflow.serialization.serialized_objects import DagSerialization
 
     [alert] = load_dag().deadline
-    assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
-    assert alert.interval == timedelta(days=1, hours=6)
+    assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert alert.interval == timedelta(hours=6)
     assert isinstance(alert.callback, SyncCallback)
     assert alert.callback.path == "ecommerce.freshness.late_date" and alert.callback.kwargs == {"hours": 6.0}
     [serialized] = DagSerialization.to_dict(load_dag())["dag"]["deadline"]
-    assert serialized["reference"] == {"reference_type": "DagRunLogicalDateDeadline"}
+    assert serialized["reference"] == {"reference_type": "DagRunQueuedAtDeadline"}
     assert serialized["callback"]["__data__"]["path"] == "ecommerce.freshness.late_date"
 
 
@@ -57,7 +57,7 @@ def test_the_alert_names_the_dag_the_date_and_how_late_it_is():
     assert alert.subject == "[ecommerce] NOT LOADED ecommerce_pipeline for 2026-11-20 (7 h 05 min late)"
     text = alert.text()
     assert "Business date: 2026-11-20" in text and "Late by: 7 h 05 min after the date's end (2026-11-21 00:00 UTC)" in text
-    assert "Freshness limit: 6 h after the interval's end, deadline 2026-11-21 06:00 UTC" in text
+    assert "Freshness limit: 6 h after the run was queued, deadline 2026-11-21 06:00 UTC" in text
     manual = freshness.late_alert(a_missed_run(conf={"business_date": "2026-11-02"}), hours=6.0, now=now)
     assert "for 2026-11-02 (" in manual.subject
 
@@ -82,8 +82,8 @@ def test_a_missed_tiny_deadline_mails_the_dag_the_date_and_how_late(smtp, monkey
 
     monkeypatch.setenv("ECOMMERCE_FRESHNESS_HOURS", "0.01")
     alert = freshness.freshness_deadline()
-    assert alert.interval == timedelta(days=1, seconds=36)
+    assert alert.interval == timedelta(seconds=36)
     ok, error = execute_callback(alert.callback.path, {**alert.callback.kwargs, "context": a_missed_run()},
                                  None, None, structlog.get_logger())
     assert (ok, error) == (True, None)
-    assert "0.01 h after the interval" in late_mail(smtp, "2026-11-20", "2026-11-21")
+    assert "0.01 h after the run was queued" in late_mail(smtp, "2026-11-20", "2026-11-21")
