@@ -11,9 +11,9 @@ has missed it, and the scheduler hands :func:`late_date` to the executor (a
 (mail via ``smtp_default``, Slack via ``slack_alerts``), saying how long after the business
 date's end it is.
 
-Why the queued time, not the logical date: in Airflow 3.3.2's source a deadline counted from
-the logical date raises for a run that has none (a REST trigger with ``logical_date: null``, an
-asset-triggered run), as the run is created; and a backfill of old dates would alert at once.
+Why the queued time, not the logical date: a run without a logical date (a REST trigger with
+``logical_date: null``, an asset-triggered run) gets no deadline from the logical date — tried
+with ``make airflow``: no alert came — and a backfill of old dates would alert at once.
 
 What it does not cover: a date no run was created for (the scheduler down over the whole
 window, the DAG paused, ``catchup=False`` skipping intervals) has no deadline, so no alert; a
