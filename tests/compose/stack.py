@@ -214,9 +214,8 @@ class Project:
                 state, service = container["State"], container["Config"]["Labels"]["com.docker.compose.service"]
                 health = state.get("Health", {}).get("Status")
                 if service == "airflow-init":
-                    if state["Status"] == "exited" and state["ExitCode"] != 0:
-                        raise StepFailed(f"airflow-init exited {state['ExitCode']}:\n"
-                                         f"{self.logs('airflow-init')}{self.status()}")
+                    if state["Status"] == "exited" and state["ExitCode"] != 0:  # status() shows its log
+                        raise StepFailed(f"airflow-init exited {state['ExitCode']}{self.status()}")
                 elif health != "healthy":
                     waiting.append(f"{container['Name'].lstrip('/')} ({health or state['Status']})")
             if not waiting:
@@ -224,10 +223,6 @@ class Project:
             if time.monotonic() > deadline:
                 raise StepTimedOut(f"services not healthy after {timeout:.0f} s: {', '.join(waiting)}{self.status()}")
             time.sleep(3)
-
-    def logs(self, service: str, lines: int = 40) -> str:
-        return self.compose("logs", "--no-color", f"--tail={lines}", service, step=f"logs of {service}",
-                            timeout=60, check=False).stdout
 
     def down(self, volumes: bool = False, timeout: float = 300) -> None:
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []), step="docker-compose down",
