@@ -12,8 +12,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ecommerce.raw_files import MAX_FIELD_CHARS
-
 #: Bytes a plain line may not hold, and bytes that count as whitespace (``bytes.strip``).
 _NOT_PLAIN = np.zeros(256, bool)
 _NOT_PLAIN[[0, ord("\r"), ord('"')]] = True
@@ -40,16 +38,17 @@ def blocks(data, start: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         start = stop
 
 
-def not_plain_blocks(data, start: int, columns: int) -> Iterator[tuple[list[int], int]]:
+def not_plain_blocks(data, start: int, columns: int, longest_field: int) -> Iterator[tuple[list[int], int]]:
     """Block by block from ``start``: the offsets of the block's lines that are not plain for
     ``columns`` fields — a line without exactly ``columns - 1`` commas, with a byte of
-    ``_NOT_PLAIN``, or longer than a field may be (such a line may still be well-formed: the
-    record-by-record path judges it) — in order, and the offset where the block's lines end."""
+    ``_NOT_PLAIN``, or longer than ``longest_field`` (a field may be no longer; such a line may
+    still be well-formed: the record-by-record path judges it) — in order, and the offset where
+    the block's lines end."""
     for offset, starts, ends in blocks(data, start):
         chunk = np.frombuffer(data, np.uint8, ends[-1] - offset, offset)
         commas = np.flatnonzero(chunk == ord(","))
         per_line = np.searchsorted(commas, ends - offset) - np.searchsorted(commas, starts - offset)
-        not_plain = (per_line != columns - 1) | (ends - starts > MAX_FIELD_CHARS)
+        not_plain = (per_line != columns - 1) | (ends - starts > longest_field)
         bad_bytes = np.flatnonzero(_NOT_PLAIN[chunk])
         not_plain[np.searchsorted(ends - offset, bad_bytes)] = True
         yield starts[not_plain].tolist(), min(int(ends[-1]) + 1, len(data))

@@ -198,7 +198,7 @@ def _scan(data, columns: int, key_index: int | None, plain_runs: bool):
     if plain_runs:
         from ecommerce.line_index import not_plain_blocks
 
-        blocks = not_plain_blocks(data, position, columns)
+        blocks = not_plain_blocks(data, position, columns, MAX_FIELD_CHARS)
     not_plain, judged_to, next_not_plain = [], position, 0
     while position < size:
         if blocks is not None:
