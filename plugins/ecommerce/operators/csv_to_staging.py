@@ -27,9 +27,10 @@ class CsvToStagingOperator(BaseOperator):
 
     The batch is built as a new partition of ``staging.<table>``: the file streams into it
     through ``COPY ... FROM STDIN``, its columns matched by header name (columns outside the
-    contract are logged and ignored), with ``batch_date`` and ``source_line`` filled in by column
-    defaults, then ``source_file`` and ``loaded_at`` added once for the batch. The new partition
-    then replaces the date's old one. Everything happens in one transaction, so a failed or
+    contract are logged and ignored), with ``batch_date`` filled in by a column default and
+    ``source_line`` by an identity column whose sequence numbers the rows in file order (a record
+    spanning lines is sent with its own number), then ``source_file`` and ``loaded_at`` added
+    once for the batch. The new partition then replaces the date's old one. Everything happens in one transaction, so a failed or
     retried try never leaves a partial or doubled batch, and other dates are never touched.
 
     A well-formed file takes one COPY. If PostgreSQL refuses the file (wrong column count,
