@@ -3,7 +3,8 @@
 
 One business date per run, end to end:
 
-1. **bootstrap_schema** — apply the versioned DDL of `include/sql/schema` (idempotent);
+1. **bootstrap_schema** — bring the warehouse to the current schema: the numbered migrations
+   it has not run (`include/sql/migrations`), then the DDL of `include/sql/schema`;
    **claim_business_date** — wait while another run of the same date is running.
 2. **generate** — write the date's raw CSVs with the generator, or take them from a landing
    folder (`source` = `landing`).
@@ -131,7 +132,7 @@ def sql_models(layer: str, models: dict[str, list[str]]) -> dict[str, SqlModelOp
 def ecommerce_pipeline():
     @task
     def bootstrap_schema() -> list[str]:
-        """Apply include/sql/schema/*.sql in order (idempotent DDL)."""
+        """Run the migrations the warehouse has not run, then include/sql/schema/*.sql in order."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         from ecommerce.failures import fail_fast

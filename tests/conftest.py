@@ -33,13 +33,12 @@ os.environ[ORIGINAL_ENVIRONMENT] = json.dumps(_original)
 import psycopg  # noqa: E402
 
 from ecommerce.dashboards.lineage import events_file  # noqa: E402
+from ecommerce.schema import PIPELINE_SCHEMAS, VERSION_TABLE  # noqa: E402
 from ecommerce_local.warehouse import psycopg_conninfo  # noqa: E402
 
 # The OpenLineage events of this session only (the file transport appends to its file).
 if (LINEAGE_EVENTS := events_file()) is not None:
     LINEAGE_EVENTS.unlink(missing_ok=True)
-
-PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse", "analytics")
 
 
 def connect(**kwargs) -> psycopg.Connection:
@@ -53,14 +52,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def drop_warehouse(conn) -> None:
+    """Drop every pipeline schema: what remains is a fresh warehouse to the bootstrap."""
+    for schema in PIPELINE_SCHEMAS:
+        conn.execute(f"drop schema if exists {schema} cascade")
+
+
 def reset_warehouse() -> None:
     """Drop every pipeline schema, then apply the schema files: an empty, current warehouse."""
     from ecommerce.schema import apply_schema
 
     with connect(autocommit=True) as conn:
-        for schema in PIPELINE_SCHEMAS:
-            conn.execute(f"drop schema if exists {schema} cascade")
+        drop_warehouse(conn)
         apply_schema(conn)
+
+
+def forget_schema_version(conn) -> None:
+    """Make the warehouse look built by a release before numbered migrations (version 0): the
+    next bootstrap runs every migration on it."""
+    conn.execute(f"drop table {VERSION_TABLE}")
 
 
 @pytest.fixture
@@ -255,8 +265,9 @@ def clear_all_but_staging() -> None:
 
     with connect(autocommit=True) as conn:
         tables = conn.execute(
-            "select format('%%I.%%I', schemaname, tablename) from pg_tables where schemaname = any(%s)",
-            ([s for s in PIPELINE_SCHEMAS if s not in ("staging", "quarantine")],)).fetchall()
+            "select format('%%I.%%I', schemaname, tablename) from pg_tables where schemaname = any(%s) "
+            "and format('%%I.%%I', schemaname, tablename) <> %s",
+            ([s for s in PIPELINE_SCHEMAS if s not in ("staging", "quarantine")], VERSION_TABLE)).fetchall()
         conn.execute(f"truncate {', '.join(t for (t,) in tables)} restart identity cascade")
         conn.execute("delete from quarantine.rejected_rows where stage <> 'staging'")
         apply_schema(conn)  # the unknown members again

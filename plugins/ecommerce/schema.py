@@ -1,9 +1,35 @@
-"""Apply the versioned DDL of ``include/sql/schema`` in order, idempotently."""
+"""Bring the warehouse to the current schema: numbered migrations, then the schema files.
+
+``include/sql/schema`` describes the current tables (``create … if not exists``, ``create or
+replace``), and applies on every bootstrap. ``include/sql/migrations`` holds what those files
+cannot say to a warehouse an older release built — a column added, renamed or dropped, a
+constraint or index replaced, data moved — one numbered file per change, each applied once, in
+order, in a transaction of its own, and recorded in ``audit.schema_migrations``.
+
+Which version a warehouse is at:
+
+- ``audit.schema_migrations`` exists: its newest version (0 if it is empty: the first migration
+  of an unversioned warehouse failed).
+- it does not, but a pipeline schema holds a table: version 0, a warehouse built before the
+  migrations existed (by ca680fa or an earlier release, which ran their upgrade steps on every
+  bootstrap). Migrations 0001–0010 are those steps, so each checks the catalog before it
+  changes anything: a version-0 warehouse may be from any of those releases.
+- nothing: a fresh warehouse. The schema files create it and it is stamped at the newest
+  version, in one transaction, without running a migration.
+
+A warehouse at a version newer than the newest migration here is refused: an older release
+must not run against tables it does not know.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from ecommerce.failures import SetupProblem
 from ecommerce.settings import PROJECT_ROOT, SQL_DIR
@@ -11,13 +37,62 @@ from ecommerce.settings import PROJECT_ROOT, SQL_DIR
 log = logging.getLogger(__name__)
 
 SCHEMA_DIR = SQL_DIR / "schema"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+#: The schemas the pipeline owns (include/sql/schema/001_schemas.sql creates them).
+PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse", "analytics")
+VERSION_TABLE = "audit.schema_migrations"
+#: The record of the migrations a warehouse holds. ran is false for those a fresh warehouse was
+#: stamped with (the schema files it was built from already held them); checksum is the sha256
+#: of the file's text when it was recorded.
+VERSION_TABLE_DDL = f"""
+create table if not exists {VERSION_TABLE} (
+    version integer primary key,
+    name text not null,
+    checksum text not null,
+    ran boolean not null,
+    applied_at timestamptz not null default clock_timestamp()
+)"""
 # Serialises concurrent bootstraps (two runs starting at once) on the same database.
-_LOCK_KEY = 7_301_001
+BOOTSTRAP_LOCK_KEY = 7_301_001
 
 
 def schema_files() -> list:
     """The DDL files in the order they apply: their numeric prefix."""
     return sorted(SCHEMA_DIR.glob("*.sql"))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One file of ``include/sql/migrations``, ``NNNN_name.sql``."""
+
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def migrations(folder: Path | None = None) -> list[Migration]:
+    """The migrations of ``folder`` (MIGRATIONS_DIR) in version order: numbered 1, 2, 3… without
+    a gap or a repeat, so that ``migrations()[version:]`` are those a warehouse at ``version``
+    has not run."""
+    folder = folder or MIGRATIONS_DIR
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", path.name)
+        if match is None:
+            raise ValueError(f"{path}: a migration is named NNNN_name.sql")
+        found.append(Migration(int(match[1]), match[2], path))
+    numbers = [migration.version for migration in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise ValueError(f"{folder}: migrations are numbered 1, 2, 3… without a gap or a repeat; found {numbers}")
+    return found
 
 
 BI_READER = "bi_reader"
@@ -65,18 +140,97 @@ def ensure_bi_reader(cursor) -> None:
                 "set one with %s", BI_READER, timeout, ROLES_FILE.name)
 
 
-def apply_schema(conn) -> list[str]:
-    """Apply every schema file in one transaction on ``conn``; return the names applied.
+def warehouse_version(cursor) -> int | None:
+    """The warehouse's schema version: the newest recorded migration, 0 for a warehouse built
+    before migrations were recorded, None for a fresh one (no table in a pipeline schema)."""
+    cursor.execute("select to_regclass(%s) is not null", (VERSION_TABLE,))
+    if cursor.fetchone()[0]:
+        cursor.execute(f"select coalesce(max(version), 0) from {VERSION_TABLE}")
+        return cursor.fetchone()[0]
+    cursor.execute("select exists (select from pg_class where relkind in ('r', 'p') "
+                   "and relnamespace::regnamespace::text = any(%s))", (list(PIPELINE_SCHEMAS),))
+    return 0 if cursor.fetchone()[0] else None
 
-    Each file is written to be re-run (``if not exists``, ``on conflict do nothing``), so
-    applying the whole set on every run brings any database up to the current version.
-    """
+
+def check_version(cursor, version: int, known: list[Migration]) -> None:
+    """Refuse a warehouse newer than the code; warn of a recorded migration whose file changed."""
+    newest = known[-1] if known else None
+    if version > len(known):
+        cursor.execute(f"select name from {VERSION_TABLE} where version = %s", (version,))
+        name = (cursor.fetchone() or ("?",))[0]
+        knows = f"{newest.version:04d}_{newest.name}" if newest else "none"
+        raise SetupProblem(
+            f"the warehouse's schema is at version {version} ({name}), newer than this code knows: its newest "
+            f"migration is {knows} ({MIGRATIONS_DIR.relative_to(PROJECT_ROOT)}). A later release upgraded it; run "
+            f"that release or a newer one against it — a release does not downgrade a schema "
+            f"(docs/operations.md, Upgrading)")
+    if version:
+        cursor.execute(f"select version, name, checksum from {VERSION_TABLE} order by version")
+        for number, name, checksum in cursor.fetchall():
+            if checksum != known[number - 1].checksum:
+                log.warning("migration %04d_%s has changed since this warehouse recorded it: its present text "
+                            "will never run here (add a new migration instead)", number, name)
+
+
+def record(cursor, migration: Migration, ran: bool) -> None:
+    cursor.execute(f"insert into {VERSION_TABLE} (version, name, checksum, ran) values (%s, %s, %s, %s)",
+                   (migration.version, migration.name, migration.checksum, ran))
+
+
+@contextmanager
+def bootstrap_lock(conn):
+    """One bootstrap at a time on the database (two runs starting at once): a session lock, as
+    the bootstrap commits more than once."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_lock(%s)", (BOOTSTRAP_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            with conn.transaction():
+                conn.execute("select pg_advisory_unlock(%s)", (BOOTSTRAP_LOCK_KEY,))
+
+
+def create_current(cursor) -> list[str]:
+    """Apply the schema files in order (each re-runnable): create what is missing, replace the
+    functions and views, grant; return their names."""
     applied = []
-    with conn.transaction(), conn.cursor() as cursor:
-        cursor.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        ensure_bi_reader(cursor)
-        for path in schema_files():
-            cursor.execute(path.read_text(encoding="utf-8"))
-            applied.append(path.name)
-            log.info("applied %s", path.name)
+    ensure_bi_reader(cursor)
+    for path in schema_files():
+        cursor.execute(path.read_text(encoding="utf-8"))
+        applied.append(path.name)
+        log.info("applied %s", path.name)
+    return applied
+
+
+def apply_schema(conn) -> list[str]:
+    """Bring the warehouse on ``conn`` to the current schema; return the files applied.
+
+    Under the bootstrap's advisory lock: each migration the warehouse has not run, in a
+    transaction of its own with its record, then the schema files in one more transaction (a
+    fresh warehouse stamped in it at the newest version). ``conn`` should not be inside a
+    transaction (each step commits on its own). A migration that fails rolls its transaction
+    back and stops the bootstrap: the warehouse stays at the version before it.
+    """
+    known = migrations()
+    applied = []
+    with bootstrap_lock(conn):
+        with conn.transaction(), conn.cursor() as cursor:
+            version = warehouse_version(cursor)
+            if version is not None:
+                check_version(cursor, version, known)
+                cursor.execute(VERSION_TABLE_DDL)
+        for migration in known[len(known) if version is None else version:]:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute(migration.sql)
+                record(cursor, migration, ran=True)
+            applied.append(migration.path.name)
+            log.info("migrated the warehouse to version %d (%s)", migration.version, migration.path.name)
+        with conn.transaction(), conn.cursor() as cursor:
+            applied += create_current(cursor)
+            if version is None:
+                cursor.execute(VERSION_TABLE_DDL)
+                for migration in known:
+                    record(cursor, migration, ran=False)
+                log.info("created the warehouse at schema version %d", len(known))
     return applied

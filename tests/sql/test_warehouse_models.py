@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import run_models, stage_rows, table_checksum, task_context
+from conftest import forget_schema_version, run_models, stage_rows, table_checksum, task_context
 
 DAY1, DAY2, DAY3, DAY4 = "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"
 
@@ -446,7 +446,8 @@ def test_a_warehouse_loaded_before_the_monthly_sales_existed_gets_them_on_its_ne
     for table in ("customer_daily_sales", "customer_monthly_sales", "customer_totals", "product_daily_sales",
                   "product_monthly_sales"):
         db.execute(f"delete from warehouse.{table}")
-    apply_schema(db)
+    forget_schema_version(db)
+    apply_schema(db)  # migration 0008
     load_day(db, DAY3, BASE, CATALOG)
     assert db.execute("select count(*) from warehouse.customer_monthly_sales").fetchone() == (2,)
     assert_summaries_match_the_facts(db)
@@ -473,7 +474,8 @@ def test_an_older_warehouse_s_customer_index_on_orders_gives_way_to_the_customer
 
     db.execute("drop index production.transactions_customer_id_idx")
     db.execute("create index transactions_customer_idx on production.transactions (customer_id, transaction_ts)")
-    apply_schema(db)
+    forget_schema_version(db)
+    apply_schema(db)  # migration 0010
     [(name, definition)] = indexes()
     assert name == "transactions_customer_id_idx" and definition.endswith("(customer_id)")
     apply_schema(db)
@@ -608,7 +610,8 @@ def test_facts_of_an_older_warehouse_move_into_date_partitions(db, layout):
         assert db.execute("select count(*) from pg_inherits where inhparent = 'warehouse.fact_sales_2026_05'::regclass"
                           ).fetchone() == (0,)
 
-    apply_schema(db)
+    forget_schema_version(db)
+    apply_schema(db)  # migration 0005
     apply_schema(db)  # and again: nothing left to move
     assert db.execute("select relkind from pg_class where oid = 'warehouse.fact_sales'::regclass").fetchone() == ("p",)
     assert db.execute("select count(*) from pg_class where relname like any "
@@ -628,7 +631,8 @@ def test_the_next_bootstrap_drops_the_status_index_of_an_older_warehouse(db):
     load_day(db, DAY2, BASE, CATALOG, [order(201, 1, "2026-05-02T09:00:00Z")], [line(201, 1, 10)])
     db.execute("create index fact_sales_status_idx on warehouse.fact_sales (status)")  # as it was created before
 
-    apply_schema(db)
+    forget_schema_version(db)
+    apply_schema(db)  # migration 0006
     indexed = db.execute(
         "select pg_get_indexdef(indexrelid) from pg_index where indrelid = 'warehouse.fact_sales'::regclass "
         "order by 1").fetchall()

@@ -41,8 +41,3 @@ create table if not exists staging.transaction_items (
     source_lines smallint not null default 1,  -- lines the record spans (a quoted line break: more)
     loaded_at timestamptz not null
 ) partition by list (batch_date);
-
-alter table staging.customers add column if not exists source_lines smallint not null default 1;
-alter table staging.products add column if not exists source_lines smallint not null default 1;
-alter table staging.transactions add column if not exists source_lines smallint not null default 1;
-alter table staging.transaction_items add column if not exists source_lines smallint not null default 1;

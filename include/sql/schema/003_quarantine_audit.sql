@@ -13,7 +13,6 @@ create table if not exists quarantine.rejected_rows (
     record_key text,
     rejected_at timestamptz not null default clock_timestamp()
 );
-alter table quarantine.rejected_rows add column if not exists record_key text;
 create index if not exists rejected_rows_batch_idx
     on quarantine.rejected_rows (source_table, batch_date, stage);
 
@@ -77,8 +76,6 @@ create table if not exists audit.loaded_dates (
     business_date date primary key,
     loaded_at timestamptz not null default clock_timestamp()
 );
-alter table audit.loaded_dates add column if not exists loaded_at timestamptz not null default clock_timestamp();
-alter table audit.loaded_dates drop column if exists first_started_at;
 
 -- Which DAG run is loading a business date. A second run of the same date waits until the
 -- holder is no longer queued or running (see plugins/ecommerce/date_claims.py).

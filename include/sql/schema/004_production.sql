@@ -30,7 +30,6 @@ create table if not exists production.customers (
     updated_at timestamptz not null,
     deleted_on date  -- the first complete snapshot after the customer's last one; null: live
 );
-alter table production.customers drop column if exists last_batch_date;
 
 create table if not exists production.products (
     product_id bigint primary key check (product_id > 0),
@@ -43,7 +42,6 @@ create table if not exists production.products (
     updated_at timestamptz not null,
     deleted_on date  -- the first complete snapshot after the product's last one; null: live
 );
-alter table production.products drop column if exists last_batch_date;
 create index if not exists products_category_idx on production.products (category_id);
 create index if not exists products_brand_idx on production.products (brand_id);
 
@@ -65,8 +63,7 @@ create index if not exists transactions_batch_date_idx on production.transaction
 -- A customer's orders, for the rare question whether any order still names a customer a rerun
 -- took out of every snapshot (macros/history.sql). The customer alone: each order of a load is an
 -- entry inserted at random into this index, and the order time beside it was never asked for
--- (a million-line day's orders inserted about 10% faster; older warehouses' index is replaced).
-drop index if exists production.transactions_customer_idx;
+-- (a million-line day's orders inserted about 10% faster).
 create index if not exists transactions_customer_id_idx on production.transactions (customer_id);
 
 create table if not exists production.transaction_items (

@@ -69,23 +69,6 @@ insert into warehouse.dim_products
 values (-1, -1, 'Unknown', 'Unknown', 'Unknown', 0, 0, false, '', '-infinity', 'infinity', false)
 on conflict do nothing;
 
--- A warehouse from before fact_sales was partitioned: the ordinary table steps aside (its
--- index names freed) and its facts move into the partitioned one below.
-do $$
-declare
-    old_index regclass;
-begin
-    if exists (select from pg_class where oid = to_regclass('warehouse.fact_sales') and relkind = 'r') then
-        alter table warehouse.fact_sales rename to fact_sales_unpartitioned;
-        for old_index in select indexrelid::regclass from pg_index
-                     where indrelid = 'warehouse.fact_sales_unpartitioned'::regclass loop
-            execute format('alter index %s rename to %I', old_index,
-                           'unpartitioned_' || (select relname from pg_class where oid = old_index));
-        end loop;
-    end if;
-end
-$$;
-
 -- Partitioned by month of date_key, and each month by date: a date's facts are a table of their
 -- own (warehouse.fact_sales_2026_05_02, in warehouse.fact_sales_2026_05), so reading recent
 -- months touches one month's partitions, and a load builds the date's table apart, its indexes
@@ -122,7 +105,6 @@ create index if not exists fact_sales_customer_idx on warehouse.fact_sales (cust
 create index if not exists fact_sales_product_idx on warehouse.fact_sales (product_sk);
 -- No index on status: nothing reads facts by status alone (4 values; every read goes by date,
 -- customer or product first), and keeping one cost 40% of a million-line day's fact insert.
-drop index if exists warehouse.fact_sales_status_idx;
 
 -- The month's partition of `day` (created on first use), e.g. warehouse.fact_sales_2026_05 for
 -- date keys 20260501 up to 20260601, itself partitioned by date.
@@ -139,7 +121,6 @@ begin
     return format('warehouse.%I', month)::regclass;
 end
 $$;
-drop function if exists warehouse.create_fact_sales_partition(date);
 
 -- Make warehouse.fact_sales_loading (a table like fact_sales, holding the facts of `day` and no
 -- other) the partition of `day`, in place of the date's previous one if any. Attaching builds
@@ -159,52 +140,6 @@ begin
     execute format('alter table %s attach partition warehouse.%I for values from (%s) to (%s)',
                    month, partition, to_char(day, 'YYYYMMDD'), to_char(day + 1, 'YYYYMMDD'));
     return format('warehouse.%I', partition)::regclass;
-end
-$$;
-
--- Facts kept in another layout (`old`) move into the partitions of their dates, a date at a time
--- as a load puts them; `old` is dropped.
-create or replace function warehouse.move_facts_into_date_partitions(old regclass) returns void
-language plpgsql as $$
-declare
-    day_key integer;
-begin
-    for day_key in execute format('select distinct date_key from %s order by 1', old) loop
-        create table warehouse.fact_sales_loading (like warehouse.fact_sales);
-        execute format(
-            'insert into warehouse.fact_sales_loading (date_key, customer_sk, product_sk, transaction_id, '
-            '    line_number, transaction_ts, quantity, unit_price, discount, gross_amount, net_amount, status) '
-            'select date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity, '
-            '    unit_price, discount, gross_amount, net_amount, status '
-            'from %s where date_key = $1', old) using day_key;
-        perform warehouse.replace_fact_sales_date(to_date(day_key::text, 'YYYYMMDD'));
-    end loop;
-    execute format('drop table %s', old);
-end
-$$;
-
--- A warehouse from before the date partitions: each month's partition is an ordinary table.
-do $$
-declare
-    month regclass;
-begin
-    for month in select inherits.inhrelid::regclass
-                 from pg_inherits as inherits
-                 inner join pg_class as class on class.oid = inherits.inhrelid
-                 where inherits.inhparent = 'warehouse.fact_sales'::regclass and class.relkind = 'r' loop
-        execute format('alter table warehouse.fact_sales detach partition %s', month);
-        execute format('alter table %s rename to %I', month,
-                       (select relname from pg_class where oid = month) || '_by_month');
-        perform warehouse.move_facts_into_date_partitions(month);
-    end loop;
-end
-$$;
-
-do $$
-begin
-    if to_regclass('warehouse.fact_sales_unpartitioned') is not null then
-        perform warehouse.move_facts_into_date_partitions('warehouse.fact_sales_unpartitioned');
-    end if;
 end
 $$;
 
@@ -244,25 +179,11 @@ create table if not exists warehouse.new_customer_changes (
 -- Dates whose aggregates a load of another date made stale (re-resolved facts), per model that
 -- must recompute them. Each model takes and clears its own rows.
 create table if not exists warehouse.stale_dates (
-    model text not null,
+    model text not null check (model in ('agg_daily_sales', 'daily_kpis', 'customer_monthly_sales',
+                                         'product_monthly_sales')),
     business_date date not null,
     primary key (model, business_date)
 );
-
--- The models that take stale dates (set again when one is added).
-do $$
-begin
-    if not exists (select from pg_constraint
-                   where conrelid = 'warehouse.stale_dates'::regclass and conname = 'stale_dates_model_check'
-                       and pg_get_constraintdef(oid) like '%product_monthly_sales%') then
-        alter table warehouse.stale_dates
-            drop constraint if exists stale_dates_model_check,
-            add constraint stale_dates_model_check
-                check (model in ('agg_daily_sales', 'daily_kpis', 'customer_monthly_sales',
-                                 'product_monthly_sales'));
-    end if;
-end
-$$;
 
 -- Completed sales per customer and product (natural keys as the dimensions name them; -1 for
 -- the unknown member), per date and per month: what the customer and product analytics read
@@ -312,33 +233,3 @@ create table if not exists warehouse.product_monthly_sales (
     net_revenue numeric(16, 2) not null,
     primary key (product_id, month)
 );
-
--- A warehouse loaded before the summaries existed: the next run sums every date with facts once.
-insert into warehouse.stale_dates (model, business_date)
-select models.model, to_date(dates.date_key::text, 'YYYYMMDD')
-from (values ('customer_monthly_sales'), ('product_monthly_sales')) as models (model)
-cross join (select distinct date_key from warehouse.fact_sales) as dates
-where not exists (select from warehouse.customer_daily_sales)
-    and not exists (select from warehouse.product_daily_sales)
-on conflict do nothing;
-
--- A warehouse created while the order, line and fact foreign keys were enforced turns them off
--- once (dropping the lines' old ON DELETE CASCADE: 050_transactions deletes them itself).
-do $$
-declare
-    fk record;
-begin
-    for fk in
-        select conrelid::regclass as relation, conname, pg_get_constraintdef(oid) as definition
-        from pg_constraint
-        where contype = 'f' and conenforced
-            and connamespace in ('production'::regnamespace, 'warehouse'::regnamespace)
-            and conname in ('transactions_customer_id_fkey', 'transaction_items_transaction_id_fkey',
-                            'transaction_items_product_id_fkey', 'fact_sales_date_key_fkey',
-                            'fact_sales_customer_sk_fkey', 'fact_sales_product_sk_fkey')
-    loop
-        execute format('alter table %s drop constraint %I, add constraint %I %s not enforced',
-                       fk.relation, fk.conname, fk.conname, replace(fk.definition, ' ON DELETE CASCADE', ''));
-    end loop;
-end
-$$;
