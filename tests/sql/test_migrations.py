@@ -5,11 +5,9 @@ transaction of its own; a warehouse newer than the code is refused."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import logging
 import shutil
 import subprocess
-import tarfile
 from collections import Counter
 from pathlib import Path
 
@@ -96,15 +94,18 @@ def catalog_differences(upgraded: dict, fresh: dict) -> dict[str, dict[str, list
 
 def previous_release(folder: Path):
     """The bootstrap of PREVIOUS_RELEASE: its own ecommerce/schema.py, applying its own schema files."""
-    try:
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", PREVIOUS_RELEASE, "include/sql/schema", "plugins/ecommerce/schema.py"],
-            cwd=PROJECT_ROOT, check=True, capture_output=True).stdout
-    except subprocess.CalledProcessError as error:
-        pytest.fail(f"git cannot read commit {PREVIOUS_RELEASE} ({error.stderr.decode().strip()}): "
-                    "these tests need the repository's history (git fetch --unshallow in a shallow clone)")
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
+        except subprocess.CalledProcessError as error:
+            pytest.fail(f"git cannot read commit {PREVIOUS_RELEASE} ({error.stderr.strip()}): these tests need "
+                        "the repository's history (git fetch --unshallow in a shallow clone)")
+
+    paths = [*git("ls-tree", "--name-only", PREVIOUS_RELEASE, "include/sql/schema/").split(),
+             "plugins/ecommerce/schema.py"]
+    for path in paths:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(git("show", f"{PREVIOUS_RELEASE}:{path}"), encoding="utf-8")
     spec = importlib.util.spec_from_file_location("previous_release_schema", folder / "plugins/ecommerce/schema.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
