@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -17,10 +16,9 @@ import pytest
 from conftest import PIPELINE_SCHEMAS, connect, drop_warehouse, forget_schema_version, reset_warehouse
 from ecommerce.failures import SetupProblem
 from ecommerce.schema import BOOTSTRAP_LOCK_KEY, MIGRATIONS_DIR, VERSION_TABLE, apply_schema, migrations
-from ecommerce.settings import PROJECT_ROOT
 
-#: The last commit before numbered migrations: its bootstrap ran the schema files alone.
-PREVIOUS_RELEASE = "ca680fa"
+#: The last release before numbered migrations (commit ca680fa): its bootstrap ran the schema files alone.
+PREVIOUS_RELEASE = Path(__file__).parents[1] / "data" / "previous_release"
 
 #: What the warehouse's catalog holds of the pipeline's schemas, one query per kind of object.
 #: Names, not oids; every row as text, so that two warehouses compare row for row.
@@ -92,24 +90,15 @@ def catalog_differences(upgraded: dict, fresh: dict) -> dict[str, dict[str, list
     return differences
 
 
-def previous_release(folder: Path):
-    """The bootstrap of PREVIOUS_RELEASE: its own ecommerce/schema.py, applying its own schema files."""
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout
-        except subprocess.CalledProcessError as error:
-            pytest.fail(f"git cannot read commit {PREVIOUS_RELEASE} ({error.stderr.strip()}): these tests need "
-                        "the repository's history (git fetch --unshallow in a shallow clone)")
-
-    paths = [*git("ls-tree", "--name-only", PREVIOUS_RELEASE, "include/sql/schema/").split(),
-             "plugins/ecommerce/schema.py"]
-    for path in paths:
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_text(git("show", f"{PREVIOUS_RELEASE}:{path}"), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("previous_release_schema", folder / "plugins/ecommerce/schema.py")
+def previous_release():
+    """The bootstrap of the release before numbered migrations: its own ecommerce/schema.py,
+    applying its own schema files (kept under ``PREVIOUS_RELEASE``, as commit ca680fa had them,
+    so that the test needs no git history)."""
+    spec = importlib.util.spec_from_file_location("previous_release_schema",
+                                                  PREVIOUS_RELEASE / "plugins/ecommerce/schema.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.SCHEMA_DIR = folder / "include/sql/schema"
+    module.SCHEMA_DIR = PREVIOUS_RELEASE / "include/sql/schema"
     return module
 
 
@@ -147,7 +136,7 @@ def test_a_warehouse_the_previous_release_built_upgrades_to_what_a_fresh_one_is(
     known = migrations()
     with connect(autocommit=True) as conn:
         drop_warehouse(conn)
-        old = previous_release(tmp_path)
+        old = previous_release()
         assert "007_bi_reader.sql" in old.apply_schema(conn)
         assert conn.execute("select to_regclass(%s)", (VERSION_TABLE,)).fetchone() == (None,)
         assert catalog(conn) != {}, "the previous release built nothing"
