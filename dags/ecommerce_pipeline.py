@@ -21,9 +21,10 @@ Within a layer, a model runs after the models whose tables it needs; the others 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
 re-running a date — or clearing a task — gives the same result. Dates load in any order —
-late, backfilled, repeated — and two dates may run at once: the steps that rewrite shared
-history (the snapshot models, the dimensions, facts and analytics) take turns through
-PostgreSQL advisory locks; the rest runs in parallel.
+late, backfilled, repeated — and two dates may run at once: each model (and the forecast)
+locks the tables its SQL writes, and shares a lock on those it reads (PostgreSQL advisory
+locks, `ecommerce.table_locks`), so two dates' tasks run side by side unless one writes a
+table the other touches; then they take turns.
 """
 
 from __future__ import annotations

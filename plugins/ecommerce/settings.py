@@ -15,7 +15,7 @@ WAREHOUSE_CONN_ID = "ecommerce_warehouse"
 WAREHOUSE_POOL = "ecommerce_warehouse"
 WAREHOUSE_POOL_SLOTS = 4
 #: How many runs of ecommerce_pipeline may load side by side (its max_active_runs; make run's
-#: lanes): the snapshot, warehouse and analytics models take turns through advisory locks.
+#: lanes): models of two dates that touch a table one of them writes take turns (ecommerce.table_locks).
 MAX_ACTIVE_RUNS = 2
 
 #: The repository (or, in Docker, /opt/airflow): ``plugins/ecommerce/settings.py`` -> two up.

@@ -3,7 +3,6 @@
 -- re-pointed to the unknown member or back), then the moving averages of the weeks those dates
 -- reach, so the cost follows the day, not the history.
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
 
 {{ history.take_stale_dates('daily_kpis') }};
 

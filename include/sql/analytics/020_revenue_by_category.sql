@@ -1,7 +1,4 @@
 -- analytics.revenue_by_category: completed revenue per category and its share of the total.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.revenue_by_category;
 
 insert into analytics.revenue_by_category

@@ -1,8 +1,5 @@
 -- analytics.sales_by_weekday: per day of the week, how many days were loaded and what an
 -- average such day sold (from analytics.daily_kpis).
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.sales_by_weekday;
 
 insert into analytics.sales_by_weekday

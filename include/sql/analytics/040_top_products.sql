@@ -1,8 +1,5 @@
 -- analytics.top_products: the 20 products with the most completed revenue. From the monthly
 -- sales per product (warehouse.product_monthly_sales), not every fact.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.top_products;
 
 insert into analytics.top_products

@@ -1,9 +1,6 @@
 -- analytics.customer_revenue_mix: revenue from customers with one completed order (new)
 -- against those who came back (repeat). From each customer's totals (warehouse.customer_totals),
 -- not every fact.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.customer_revenue_mix;
 
 insert into analytics.customer_revenue_mix

@@ -2,9 +2,6 @@
 -- before the latest loaded date), frequency (orders) and monetary value (net revenue), and
 -- named by the usual RFM rules. From each customer's totals (warehouse.customer_totals), not
 -- every fact.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.rfm_segments;
 
 insert into analytics.rfm_segments

@@ -2,9 +2,6 @@
 -- for each later month, the share of the cohort that ordered again. From the months with
 -- completed orders per customer (warehouse.customer_monthly_sales) and each customer's first
 -- (warehouse.customer_totals), not every fact.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 delete from analytics.cohort_retention;
 
 insert into analytics.cohort_retention

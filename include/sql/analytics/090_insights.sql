@@ -1,7 +1,4 @@
 -- analytics.insights: the headline statements, each with the numbers behind it.
-{% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
-
 -- The forecast writes its own insight (forecast_next_7_days).
 delete from analytics.insights where insight_key in ('top_category', 'weekend_vs_weekday', 'repeat_customer_share');
 

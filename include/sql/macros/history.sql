@@ -16,20 +16,6 @@
       a deleted run until the end of the deletion date.
 -#}
 
-{% macro serialize(name) -%}
--- Concurrent runs of other dates wait here until this transaction ends: this step reads and
--- rewrites history that other dates share.
-select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'))
-{%- endmacro %}
-
-
-{% macro serialize_date(name) -%}
--- Another load of the same business date waits here (two runs of one date are kept apart by
--- claim_business_date; this keeps a direct second load from doubling the date's rows too).
-select pg_advisory_xact_lock(hashtext('ecommerce.{{ name }}'), hashtext(%(business_date)s::text))
-{%- endmacro %}
-
-
 {% macro snapshot_join(snapshots, key, value) -%}
 -- the date's own snapshot lists every key as of the end of the day (one row per key)
 left join production.{{ snapshots }} as {{ snapshots }}

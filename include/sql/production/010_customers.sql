@@ -5,7 +5,6 @@
 -- key in one file collapse to the latest version.
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('production.customers') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'customers' and batch_date = %(business_date)s and stage = 'production';

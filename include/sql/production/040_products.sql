@@ -3,7 +3,6 @@
 -- 010_customers.sql). Untypeable rows are quarantined with a reason.
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('production.products') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'products' and batch_date = %(business_date)s and stage = 'production';

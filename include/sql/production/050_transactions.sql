@@ -9,7 +9,6 @@
 {% import 'macros/history.sql' as history %}
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/date_orders.sql' as orders %}
-{{ history.serialize_date('production.transactions') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';

@@ -7,7 +7,6 @@
 {% import 'macros/history.sql' as history %}
 {% import 'macros/date_orders.sql' as orders %}
 {% import 'macros/statistics.sql' as statistics %}
-{{ history.serialize_date('production.transaction_items') }};
 
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';

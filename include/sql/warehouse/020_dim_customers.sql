@@ -8,7 +8,6 @@
 -- customer_id, so only a fact moving to or from the unknown member makes its date's aggregates
 -- stale. valid_to = 'infinity' marks the open version.
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
 
 {{ history.rebuild_versions('customers', 'customer_snapshots', 'customer_id') }};
 

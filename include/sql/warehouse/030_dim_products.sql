@@ -4,7 +4,6 @@
 -- makes its date's agg_daily_sales stale (a version has its own category); product_monthly_sales
 -- counts by product_id, which only a move to or from the unknown member changes.
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
 
 {{ history.rebuild_versions('products', 'product_snapshots', 'product_id') }};
 

@@ -7,7 +7,6 @@
 {% import 'macros/history.sql' as history %}
 {% import 'macros/statistics.sql' as statistics %}
 {% import 'macros/date_orders.sql' as orders %}
-{{ history.serialize('warehouse') }};
 
 create temporary table replaced_customers on commit drop as
 select distinct dim.customer_id

@@ -5,7 +5,6 @@
 -- that moved changes the new and returning customers of its old and new date
 -- (warehouse.new_customer_changes) without recomputing them.
 {% import 'macros/history.sql' as history %}
-{{ history.serialize('warehouse') }};
 
 {{ history.take_stale_dates('agg_daily_sales') }};
 

@@ -5,9 +5,7 @@
 -- read these instead of every fact. Recomputed for the business date and every date whose facts
 -- dim_customers re-pointed, then the months and totals of the customers those dates name
 -- (macros/sales_summary.sql).
-{% import 'macros/history.sql' as history %}
 {% import 'macros/sales_summary.sql' as sales_summary %}
-{{ history.serialize('warehouse') }};
 
 {{ sales_summary.refresh(
     'customer', 'dim_customers', 'customer_sk',

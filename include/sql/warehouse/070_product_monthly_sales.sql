@@ -3,9 +3,7 @@
 -- product and month. analytics.top_products reads the monthly rows instead of every fact.
 -- Recomputed for the business date and every date whose facts dim_products re-pointed
 -- (macros/sales_summary.sql).
-{% import 'macros/history.sql' as history %}
 {% import 'macros/sales_summary.sql' as sales_summary %}
-{{ history.serialize('warehouse') }};
 
 {{ sales_summary.refresh(
     'product', 'dim_products', 'product_sk',

@@ -27,6 +27,31 @@ INSIGHT_DAYS = 7
 MAX_HISTORY_DAYS = 365
 
 
+HISTORY_SQL = """
+    select loaded.business_date, sales.category_name, sales.net_revenue
+    from audit.loaded_dates as loaded
+    left join warehouse.agg_daily_sales as sales
+        on sales.date_key = to_char(loaded.business_date, 'YYYYMMDD')::integer
+    order by loaded.business_date
+"""
+FORECAST_SQL = """
+    insert into analytics.sales_forecast (category_name, forecast_date, horizon_days, net_revenue,
+        lower_80, upper_80, lower_95, upper_95, model, history_days, history_start)
+    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+ACCURACY_SQL = """
+    insert into analytics.forecast_accuracy (category_name, model, backtest_windows, backtest_days,
+        mase, mape, chosen, note)
+    values (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+INSIGHT_SQL = ("insert into analytics.insights (insight_key, headline, metric_value, details) "
+               "values (%s, %s, %s, %s::jsonb)")
+#: Every statement the forecast runs: the tables it reads and writes, and so its locks, come from them.
+STATEMENTS = (HISTORY_SQL, "delete from analytics.sales_forecast", FORECAST_SQL,
+              "delete from analytics.forecast_accuracy", ACCURACY_SQL,
+              "delete from analytics.insights where insight_key = %s", INSIGHT_SQL)
+
+
 @dataclass(frozen=True)
 class History:
     """Daily net revenue per series over the latest run of consecutive loaded dates."""
@@ -49,13 +74,7 @@ def fitted_dates(loaded: list[date]) -> list[date]:
 def read_history(cursor) -> History:
     """The loaded dates' revenue per category (0 where a category sold nothing), oldest first,
     over the dates ``fitted_dates`` keeps."""
-    cursor.execute("""
-        select loaded.business_date, sales.category_name, sales.net_revenue
-        from audit.loaded_dates as loaded
-        left join warehouse.agg_daily_sales as sales
-            on sales.date_key = to_char(loaded.business_date, 'YYYYMMDD')::integer
-        order by loaded.business_date
-    """)
+    cursor.execute(HISTORY_SQL)
     rows = cursor.fetchall()
     loaded = sorted({row[0] for row in rows})
     dates = fitted_dates(loaded)
@@ -107,32 +126,26 @@ def insight_row(choice) -> tuple:
 
 def write(cursor, forecasts: list[tuple], accuracy: list[tuple], insight: tuple | None) -> None:
     """Replace the forecast tables and the forecast insight."""
-    cursor.execute("delete from analytics.sales_forecast")
-    cursor.executemany("""
-        insert into analytics.sales_forecast (category_name, forecast_date, horizon_days, net_revenue,
-            lower_80, upper_80, lower_95, upper_95, model, history_days, history_start)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-    """, forecasts)
-    cursor.execute("delete from analytics.forecast_accuracy")
-    cursor.executemany("""
-        insert into analytics.forecast_accuracy (category_name, model, backtest_windows, backtest_days,
-            mase, mape, chosen, note)
-        values (%s, %s, %s, %s, %s, %s, %s, %s)
-    """, accuracy)
-    cursor.execute("delete from analytics.insights where insight_key = %s", (INSIGHT_KEY,))
+    cursor.execute(STATEMENTS[1])
+    cursor.executemany(FORECAST_SQL, forecasts)
+    cursor.execute(STATEMENTS[3])
+    cursor.executemany(ACCURACY_SQL, accuracy)
+    cursor.execute(STATEMENTS[5], (INSIGHT_KEY,))
     if insight is not None:
         key, headline, value, details = insight
-        cursor.execute("insert into analytics.insights (insight_key, headline, metric_value, details) "
-                       "values (%s, %s, %s, %s::jsonb)", (key, headline, value, json.dumps(details)))
+        cursor.execute(INSIGHT_SQL, (key, headline, value, json.dumps(details)))
 
 
 def refresh(cursor) -> int:
     """Read the history, forecast every series, replace the tables; the rows of sales_forecast.
 
-    Takes the warehouse's lock first (as the analytics models do), so it reads the aggregates
-    of finished loads only and two runs do not interleave their writes.
+    Takes the locks of the tables it reads and writes first, as a SQL model does
+    (``ecommerce.table_locks``): it reads the aggregates of no load under way, and the forecast
+    of another date runs before or after it.
     """
-    cursor.execute("select pg_advisory_xact_lock(hashtext('ecommerce.warehouse'))")
+    from ecommerce import table_locks
+
+    table_locks.take(cursor, table_locks.locks(*table_locks.tables(STATEMENTS)))
     history = read_history(cursor)
     forecasts, accuracy, insight = forecast_rows(history)
     write(cursor, forecasts, accuracy, insight)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from airflow.sdk import BaseOperator
 
-from ecommerce import audit
+from ecommerce import audit, table_locks
 from ecommerce.lineage import LOADING_SUFFIX
 from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
 
@@ -28,6 +28,13 @@ def inserts_into(statement: str, table: str) -> bool:
 def model_statements(sql: str) -> tuple[str, ...]:
     """The statements of the model file ``sql``, rendered and split once per process."""
     return split_statements(render_model(sql))
+
+
+@functools.lru_cache(maxsize=256)
+def model_tables(statements: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The tables a model's statements read and write (``table_locks.tables``), parsed once per
+    process and text."""
+    return table_locks.tables(statements)
 
 
 def render_model(sql: str) -> str:
@@ -69,6 +76,11 @@ class SqlModelOperator(BaseOperator):
     table is named by the file: ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``;
     the last statement that inserts into it gives the task's rows written (the last statement,
     if none does). Statements that insert into ``quarantine`` count as rows rejected.
+
+    Before its first statement the transaction takes an advisory lock per table the SQL writes
+    (exclusive) and reads (shared), in a stable order (``ecommerce.table_locks``): a model of
+    another business date that writes one of those tables runs before or after it, never at the
+    same time; the model files name no lock.
 
     :param sql: path of the model relative to ``include/sql``, e.g. ``warehouse/040_fact_sales.sql``.
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
@@ -113,8 +125,10 @@ class SqlModelOperator(BaseOperator):
         params = {"business_date": self.business_date}
         table = self.table
         wrote_table = False
+        reads, writes = model_tables(statements)
         with conn.transaction(), conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
+                table_locks.take(cursor, table_locks.locks(reads, writes, self.business_date))
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
                     affected = max(cursor.rowcount, 0)
