@@ -2,9 +2,9 @@
 -- Recomputed for the business date and every date a load of another date made stale (facts
 -- re-pointed to the unknown member or back), then the moving averages of the weeks those dates
 -- reach, so the cost follows the day, not the history.
-{% import 'macros/history.sql' as history %}
+{% import 'macros/stale_dates.sql' as stale_dates %}
 
-{{ history.take_stale_dates('daily_kpis') }};
+{{ stale_dates.take_stale_dates('daily_kpis') }};
 
 delete from analytics.daily_kpis where date in (select date from recomputed_dates);
 
@@ -23,7 +23,7 @@ select
 from recomputed_dates
 left join warehouse.fact_sales as facts
     on facts.date_key = recomputed_dates.date_key and facts.status = 'completed'
-    and {{ history.recomputed_date_bounds('facts.date_key') }}
+    and {{ stale_dates.recomputed_date_bounds('facts.date_key') }}
 left join warehouse.dim_customers as customers using (customer_sk)
 group by recomputed_dates.date;
 

@@ -12,11 +12,11 @@
     (warehouse.<entity>_totals): analytics that want a key's whole history read a row per key,
     not a row per key and month.
 -#}
-{% import 'macros/history.sql' as history %}
+{% import 'macros/stale_dates.sql' as stale_dates %}
 
 {% macro refresh(entity, dimension, surrogate_key, daily, monthly, totals=none) -%}
 {%- set key = entity ~ '_id' %}
-{{ history.take_stale_dates(entity ~ '_monthly_sales') }};
+{{ stale_dates.take_stale_dates(entity ~ '_monthly_sales') }};
 
 -- The months (their first date key, yyyymm01) of the keys these dates named before the
 -- reload: a key can drop out of a date.
@@ -36,7 +36,7 @@ select
     {%- endfor %}
 from warehouse.fact_sales as facts
 inner join warehouse.{{ dimension }} as dim using ({{ surrogate_key }})
-where {{ history.in_recomputed_dates('facts.date_key') }}
+where {{ stale_dates.in_recomputed_dates('facts.date_key') }}
     and facts.status = 'completed'
 group by dim.{{ key }}, facts.date_key;
 

@@ -4,7 +4,8 @@
 -- load in any order. Rows that cannot be typed are quarantined with a reason; duplicates of a
 -- key in one file collapse to the latest version.
 {% import 'macros/quarantine.sql' as quarantine %}
-{% import 'macros/history.sql' as history %}
+{% import 'macros/keys.sql' as keys %}
+{% import 'macros/snapshots.sql' as snapshots %}
 
 delete from quarantine.rejected_rows
 where source_table = 'customers' and batch_date = %(business_date)s and stage = 'production';
@@ -42,7 +43,7 @@ checked as (
                 or nullif(country, '') is null or nullif(signup_date, '') is null
                 or nullif(updated_at, '') is null
                 then 'missing_required_value'
-            when not {{ history.is_key('customer_id') }} then 'invalid_customer_id'
+            when not {{ keys.is_key('customer_id') }} then 'invalid_customer_id'
             when email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[a-z]{2,}$' then 'invalid_email'
             when country !~ '^[A-Z]{2}$' then 'invalid_country'
             when not pg_input_is_valid(signup_date, 'date') then 'invalid_date'
@@ -61,7 +62,7 @@ from customers_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
-{{ history.replace_snapshot('customers', 'customer_snapshots', 'customer_id') }};
+{{ snapshots.replace_snapshot('customers', 'customer_snapshots', 'customer_id') }};
 
 insert into production.customer_snapshots (
     batch_date, customer_id, first_name, last_name, email, phone, address, city, state, postal_code,
@@ -111,6 +112,7 @@ select
     source_line
 from typed;
 
-{{ history.track_snapshot('customers', 'customer_snapshots', 'customer_id',
-                          ['first_name', 'last_name', 'email', 'phone', 'address', 'city', 'state',
-                           'postal_code', 'country', 'signup_date', 'updated_at']) }};
+{{ snapshots.track_snapshot('customers', 'customer_snapshots', 'customer_id',
+                            ['first_name', 'last_name', 'email', 'phone', 'address', 'city', 'state',
+                             'postal_code', 'country', 'signup_date', 'updated_at'],
+                            named_by='production.transactions') }};

@@ -2,7 +2,8 @@
 -- production.product_snapshots; production.products is derived from them like customers (see
 -- 010_customers.sql). Untypeable rows are quarantined with a reason.
 {% import 'macros/quarantine.sql' as quarantine %}
-{% import 'macros/history.sql' as history %}
+{% import 'macros/keys.sql' as keys %}
+{% import 'macros/snapshots.sql' as snapshots %}
 
 delete from quarantine.rejected_rows
 where source_table = 'products' and batch_date = %(business_date)s and stage = 'production';
@@ -36,7 +37,7 @@ checked as (
                 or nullif(unit_price, '') is null or nullif(cost, '') is null
                 or nullif(is_active, '') is null or nullif(updated_at, '') is null
                 then 'missing_required_value'
-            when not {{ history.is_key('product_id') }} then 'invalid_product_id'
+            when not {{ keys.is_key('product_id') }} then 'invalid_product_id'
             when not pg_input_is_valid(unit_price, 'numeric(12,2)')
                 or not pg_input_is_valid(cost, 'numeric(12,2)') then 'invalid_number'
             when unit_price::numeric < 0 or cost::numeric < 0 then 'negative_price'
@@ -56,7 +57,7 @@ from products_batch
 where reject_reason is null
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
-{{ history.replace_snapshot('products', 'product_snapshots', 'product_id') }};
+{{ snapshots.replace_snapshot('products', 'product_snapshots', 'product_id') }};
 
 insert into production.product_snapshots (
     batch_date, product_id, product_name, category_id, brand_id, unit_price, cost, is_active, updated_at,
@@ -99,6 +100,7 @@ select
     source_line
 from typed;
 
-{{ history.track_snapshot('products', 'product_snapshots', 'product_id',
-                          ['product_name', 'category_id', 'brand_id', 'unit_price', 'cost', 'is_active',
-                           'updated_at']) }};
+{{ snapshots.track_snapshot('products', 'product_snapshots', 'product_id',
+                            ['product_name', 'category_id', 'brand_id', 'unit_price', 'cost', 'is_active',
+                             'updated_at'],
+                            named_by='production.transaction_items') }};

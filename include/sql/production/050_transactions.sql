@@ -6,7 +6,8 @@
 -- Identical copies of an order collapse into one; copies that disagree are all quarantined
 -- (conflicting_duplicate): no copy is more right than another.
 {% import 'macros/quarantine.sql' as quarantine %}
-{% import 'macros/history.sql' as history %}
+{% import 'macros/keys.sql' as keys %}
+{% import 'macros/snapshots.sql' as snapshots %}
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/date_orders.sql' as orders %}
 
@@ -49,8 +50,8 @@ typed as materialized (
                 or nullif(payment_method, '') is null or nullif(status, '') is null
                 or nullif(shipping_cost, '') is null
                 then 'missing_required_value'
-            when not {{ history.is_key('transaction_id') }} then 'invalid_transaction_id'
-            when not {{ history.is_key('customer_id') }} then 'invalid_customer_id'
+            when not {{ keys.is_key('transaction_id') }} then 'invalid_transaction_id'
+            when not {{ keys.is_key('customer_id') }} then 'invalid_customer_id'
             when not pg_input_is_valid(transaction_ts, 'timestamptz') then 'invalid_timestamp'
             when not pg_input_is_valid(shipping_cost, 'numeric(12,2)') then 'invalid_number'
             when shipping_cost::numeric < 0 then 'negative_amount'
@@ -75,13 +76,13 @@ checked as (
             typed.type_reason,
             case
                 when typed.conflicting then 'conflicting_duplicate'
-                {{ history.snapshot_reference('customer_snapshots', 'customer_id', 'customer') | indent(16) }}
+                {{ snapshots.snapshot_reference('customer_snapshots', 'customer_id', 'customer') | indent(16) }}
                 when loaded.transaction_id is not null then 'transaction_id_of_another_date'
             end
         ) as reject_reason
     from copies as typed
-    {{ history.snapshot_join('customer_snapshots', 'customer_id',
-                             copies.guard('typed.customer_id::bigint')) | indent(4) }}
+    {{ snapshots.snapshot_join('customer_snapshots', 'customer_id',
+                               copies.guard('typed.customer_id::bigint')) | indent(4) }}
     -- (within the batch's own ids: the primary key looks there, where the ids alone are planned
     -- as a scan of every date's orders)
     left join production.transactions as loaded

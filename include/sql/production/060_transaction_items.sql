@@ -4,7 +4,7 @@
 -- that disagree are all quarantined (conflicting_duplicate).
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/copies.sql' as copies %}
-{% import 'macros/history.sql' as history %}
+{% import 'macros/snapshots.sql' as snapshots %}
 {% import 'macros/date_orders.sql' as orders %}
 {% import 'macros/statistics.sql' as statistics %}
 
@@ -73,14 +73,14 @@ checked as (
             case
                 when typed.conflicting then 'conflicting_duplicate'
                 when transactions.transaction_id is null then 'unknown_or_rejected_transaction'
-                {{ history.snapshot_reference('product_snapshots', 'product_id', 'product') | indent(16) }}
+                {{ snapshots.snapshot_reference('product_snapshots', 'product_id', 'product') | indent(16) }}
             end
         ) as reject_reason
     from copies as typed
     left join production.transactions as transactions
         on transactions.transaction_id = typed.order_key and transactions.batch_date = %(business_date)s
-    {{ history.snapshot_join('product_snapshots', 'product_id',
-                             copies.guard('typed.product_id::bigint')) | indent(4) }}
+    {{ snapshots.snapshot_join('product_snapshots', 'product_id',
+                               copies.guard('typed.product_id::bigint')) | indent(4) }}
 )
 
 select * from checked;

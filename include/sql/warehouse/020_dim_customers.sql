@@ -1,18 +1,19 @@
 -- warehouse.dim_customers: SCD Type 2 over the loaded customer snapshots.
 --
 -- The versions of every customer a snapshot load changed (production.changed_keys) are rebuilt
--- from all loaded snapshots, whatever order they came in (macros/history.sql says how:
+-- from all loaded snapshots, whatever order they came in (macros/scd2.sql says how:
 -- versions from the source's updated_at, deletions closing the last version at the end of the
 -- deletion date, change detection by attribute_hash). Versions that did not change keep their
 -- surrogate key; facts whose version changed are re-pointed. The aggregates count customers by
 -- customer_id, so only a fact moving to or from the unknown member makes its date's aggregates
 -- stale. valid_to = 'infinity' marks the open version.
-{% import 'macros/history.sql' as history %}
+{% import 'macros/scd2.sql' as scd2 %}
+{% import 'macros/first_orders.sql' as first_orders %}
 
-{{ history.rebuild_versions('customers', 'customer_snapshots', 'customer_id') }};
+{{ scd2.rebuild_versions('customers', 'customer_snapshots', 'customer_id') }};
 
-{{ history.merge_versions(
-    'dim_customers', 'customer_sk',
+{{ scd2.merge_versions(
+    'dim_customers', 'customer_id', 'customer_sk',
     ['first_name', 'last_name', 'email', 'city', 'state', 'country', 'signup_date'],
     source="select batch_date, customer_id as natural_key, first_name, last_name, email, city, state,
                    country, signup_date
@@ -23,7 +24,7 @@
     stale_models_by_key=['agg_daily_sales', 'daily_kpis', 'customer_monthly_sales']) }};
 
 -- A fact that moved between the unknown member and a customer changes both first orders.
-{{ history.refresh_first_orders(
+{{ first_orders.refresh_first_orders(
     "select natural_key as customer_id from refreshed_facts where (old_key = -1) <> (new_key = -1)
      union all
      select -1 from refreshed_facts where (old_key = -1) <> (new_key = -1)") }};

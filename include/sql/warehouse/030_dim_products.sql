@@ -1,14 +1,14 @@
 -- warehouse.dim_products: SCD Type 2 over the loaded product snapshots — a price change, a new
 -- name or category, a discontinuation each make a new version. Rebuilt like dim_customers, by
--- the same routine (macros/history.sql). A fact re-pointed to a version with other attributes
+-- the same routine (macros/scd2.sql). A fact re-pointed to a version with other attributes
 -- makes its date's agg_daily_sales stale (a version has its own category); product_monthly_sales
 -- counts by product_id, which only a move to or from the unknown member changes.
-{% import 'macros/history.sql' as history %}
+{% import 'macros/scd2.sql' as scd2 %}
 
-{{ history.rebuild_versions('products', 'product_snapshots', 'product_id') }};
+{{ scd2.rebuild_versions('products', 'product_snapshots', 'product_id') }};
 
-{{ history.merge_versions(
-    'dim_products', 'product_sk',
+{{ scd2.merge_versions(
+    'dim_products', 'product_id', 'product_sk',
     ['product_name', 'category_name', 'brand_name', 'unit_price', 'cost', 'is_active'],
     source="select snapshots.batch_date, snapshots.product_id as natural_key, snapshots.product_name,
                    categories.category_name, brands.brand_name, snapshots.unit_price, snapshots.cost,

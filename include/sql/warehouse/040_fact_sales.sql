@@ -4,7 +4,7 @@
 -- own, which then becomes the date's partition (warehouse.replace_fact_sales_date). The first
 -- orders of the customers they name are brought up to date (a late date can be someone's first
 -- order).
-{% import 'macros/history.sql' as history %}
+{% import 'macros/first_orders.sql' as first_orders %}
 {% import 'macros/statistics.sql' as statistics %}
 {% import 'macros/date_orders.sql' as orders %}
 
@@ -52,7 +52,7 @@ select warehouse.replace_fact_sales_date(%(business_date)s::date);
 
 {{ statistics.analyze_if_stale(['warehouse.fact_sales', 'warehouse.dim_customers', 'warehouse.customer_first_orders']) }};
 
-{{ history.refresh_first_orders(
+{{ first_orders.refresh_first_orders(
     "select customer_id from replaced_customers
      union all
      select dim.customer_id

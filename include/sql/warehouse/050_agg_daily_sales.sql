@@ -4,9 +4,9 @@
 -- among the loaded dates (warehouse.customer_first_orders), returning after it; a first order
 -- that moved changes the new and returning customers of its old and new date
 -- (warehouse.new_customer_changes) without recomputing them.
-{% import 'macros/history.sql' as history %}
+{% import 'macros/stale_dates.sql' as stale_dates %}
 
-{{ history.take_stale_dates('agg_daily_sales') }};
+{{ stale_dates.take_stale_dates('agg_daily_sales') }};
 
 -- Aggregated into a temporary table first: PostgreSQL plans the SELECT of an INSERT serially,
 -- that of a CREATE TABLE AS in parallel (a million facts: 4.5-5.3 s -> 3.1-3.7 s on two cores).
@@ -16,7 +16,7 @@ with sales as (
     from warehouse.fact_sales as facts
     inner join warehouse.dim_customers as customers using (customer_sk)
     inner join warehouse.dim_products as products using (product_sk)
-    where {{ history.in_recomputed_dates('facts.date_key') | indent(4) }}
+    where {{ stale_dates.in_recomputed_dates('facts.date_key') | indent(4) }}
         and facts.status = 'completed'
 ),
 

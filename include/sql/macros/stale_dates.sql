@@ -1,0 +1,39 @@
+{#-
+    Dates a load of another date made stale for a model (warehouse.stale_dates): a dimension
+    step adds (model, date) in the transaction that re-points the date's facts; the model takes
+    its own rows as it starts, and recomputes them with the business date. Taken without a lock
+    while another date's dimension step may add rows (ecommerce.table_locks): a row added after
+    the take stays for the model's next run, which the DAG puts after that date's dimensions,
+    and the model's later statements, each with a snapshot newer than the take, see every
+    change whose row it took.
+-#}
+
+
+{% macro take_stale_dates(model) -%}
+-- The dates to recompute: the business date, and those a load of another date made stale for
+-- this model (taken: cleared as they are read), as `date` and `date_key`.
+create temporary table recomputed_dates on commit drop as
+with taken as (
+    delete from warehouse.stale_dates where model = '{{ model }}' returning business_date
+)
+select date, to_char(date, 'YYYYMMDD')::integer as date_key
+from (select business_date as date from taken union select %(business_date)s::date) as dates;
+
+analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
+{%- endmacro %}
+
+
+{#- The condition that a fact's date key (`column`) is one of the recomputed dates, with their
+    bounds (`recomputed_date_bounds`). -#}
+{% macro in_recomputed_dates(column) -%}
+{{ column }} in (select date_key from recomputed_dates)
+    and {{ recomputed_date_bounds(column) }}
+{%- endmacro %}
+
+
+{#- A date key (`column`) between the least and the greatest recomputed date: values of
+    subqueries, known when the statement runs, so fact_sales' date partitions outside them are
+    never read (the dates joined or listed alone are planned as a join over all of them). -#}
+{% macro recomputed_date_bounds(column) -%}
+{{ column }} between (select min(date_key) from recomputed_dates) and (select max(date_key) from recomputed_dates)
+{%- endmacro %}
