@@ -21,11 +21,13 @@ Two kinds of tables are exempt, each for its reason:
   own load, whose later models (``fact_sales`` of that date) rebuild what depends on them.
   Staging's tables are alike: the staging loader locks its table and date, and a date's
   models read that date's batch only.
-- ``WRITTEN_IN_PARTS``: bookkeeping tables that tasks running at once each write their own part
-  of: a producer adds rows (``insert … on conflict do nothing``), a consumer takes its own rows
-  (``delete … returning``) as it starts. A row added after the take stays for the consumer's
-  next run, which the DAG puts after every producer of its date; the consumer's later
-  statements read the data with a newer snapshot than its take, so whatever it took is there.
+- ``WRITTEN_IN_PARTS``: bookkeeping tables that tasks each write their own part of. Locking
+  them would make tasks that share nothing else take turns: the four models that take their
+  own stale dates, the production models that quarantine their own lines. Producer and
+  consumer still never overlap: those that add rows (a dimension to ``stale_dates``, a
+  snapshot model to ``changed_keys``) write a table that those that take rows read (the facts,
+  the snapshots), so they take turns on that table (tests/dags checks it). A row added after
+  a consumer's run stays for its next run, which the DAG puts after every producer of its date.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ WRITTEN_IN_PARTS = {
     "production.changed_keys": "each snapshot model adds its table's keys; each dimension takes its own table's",
     "warehouse.stale_dates": "each dimension adds (model, date); each model takes its own",
 }
+#: Of those, the tables a producer adds rows to and a consumer takes them from: the two never
+#: run at once, for they share another table (the module's docstring).
+TAKEN_FROM = ("production.changed_keys", "warehouse.stale_dates")
 
 #: The targets of data-changing statements: the parser misses some (an insert whose select
 #: reads no table), and a missed write would be a missed lock.

@@ -102,3 +102,35 @@ def test_no_model_file_names_a_lock():
     models = [path for layer in ("production", "warehouse", "analytics") for path in (SQL_DIR / layer).glob("*.sql")]
     assert models
     assert [path.name for path in models if "advisory" in path.read_text()] == []
+
+
+#: How a bookkeeping table's part shows in the SQL that adds rows to it and in the SQL that takes them.
+PARTS = {
+    "production.changed_keys": (r"insert into production\.changed_keys \(table_name, natural_key\)\s+select '(\w+)'",
+                                r"delete from production\.changed_keys where table_name = '(\w+)'"),
+    "warehouse.stale_dates": (r"\('(\w+)', (?:true|false)\)", r"delete from warehouse\.stale_dates where model = '(\w+)'"),
+}
+
+
+@pytest.mark.parametrize("table", sorted(PARTS))
+def test_who_adds_to_a_bookkeeping_table_and_who_takes_from_it_never_run_at_once(pipeline, table):
+    """Such a table is not locked; a task that adds rows to a part and one that takes that part
+    (of another date too) take turns on another table all the same."""
+    import re
+
+    from ecommerce import table_locks
+    from ecommerce.operators import SqlModelOperator
+    from ecommerce.operators.sql_model import model_statements
+
+    assert set(table_locks.TAKEN_FROM) == PARTS.keys() and table in table_locks.WRITTEN_IN_PARTS
+    adds, takes = PARTS[table]
+    models = [task for task in pipeline.tasks if isinstance(task, SqlModelOperator)]
+    text = {task.task_id: "\n".join(model_statements(task.model)) for task in models}
+    adding = {task.task_id: set(re.findall(adds, text[task.task_id])) for task in models}
+    taking = {task.task_id: set(re.findall(takes, text[task.task_id])) for task in models}
+    pairs = [(adder, taker) for adder in adding for taker in taking if adding[adder] & taking[taker]]
+    assert len(pairs) >= 2
+    apart = [(adder, taker) for adder, taker in pairs
+             if not conflicts(task_locks(pipeline.get_task(adder), "2026-04-06"),
+                              task_locks(pipeline.get_task(taker), "2026-04-07"))]
+    assert apart == []
