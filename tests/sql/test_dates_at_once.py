@@ -27,9 +27,21 @@ def loaded(tmp_path_factory):
     load_after_staging(DATES)
 
 
+class Forecast:
+    """The forecast task's transaction, run like a model."""
+
+    def run(self, conn, context) -> None:
+        from ecommerce.forecast import refresh
+
+        with conn.transaction(), conn.cursor() as cursor:
+            refresh(cursor)
+
+
 def model(sql: str, business_date: str):
     from ecommerce.operators import SqlModelOperator
 
+    if sql == "forecast":
+        return Forecast()
     return SqlModelOperator(task_id=sql.replace("/", "."), sql=f"{sql}.sql", business_date=business_date)
 
 
@@ -39,9 +51,11 @@ def advisory_keys(locks) -> set[tuple[int, int]]:
 
 
 def model_locks(sql: str, business_date: str):
-    from ecommerce import table_locks
+    from ecommerce import forecast, table_locks
     from ecommerce.operators.sql_model import model_statements, model_tables
 
+    if sql == "forecast":
+        return table_locks.locks(*table_locks.tables(forecast.STATEMENTS), business_date)
     return table_locks.locks(*model_tables(model_statements(f"{sql}.sql")), business_date)
 
 
@@ -84,6 +98,7 @@ def second_date_beside_the_first(first: str, second: str) -> tuple[bool, set[tup
     ("analytics/060_rfm_segments", "analytics/040_top_products"),
     ("analytics/010_daily_kpis", "analytics/070_cohort_retention"),
     ("warehouse/060_customer_monthly_sales", "warehouse/070_product_monthly_sales"),
+    ("forecast", "analytics/040_top_products"),
 ])
 def test_another_dates_model_of_another_table_runs_while_one_is_open(loaded, first, second):
     """Models the graph shows side by side, which the one warehouse lock made take turns."""
@@ -98,6 +113,7 @@ def test_another_dates_model_of_another_table_runs_while_one_is_open(loaded, fir
     # fact_sales moves first orders and queues the moves; agg_daily_sales takes the queue and
     # checks it against the first orders: never between the two
     ("warehouse/040_fact_sales", "warehouse/050_agg_daily_sales"),
+    ("forecast", "analytics/090_insights"),  # both write analytics.insights (each its own rows)
 ])
 def test_another_dates_model_waits_for_a_writer_of_a_table_it_touches(loaded, first, second):
     waited, keys = second_date_beside_the_first(first, second)
