@@ -46,10 +46,12 @@ ACCURACY_SQL = """
 """
 INSIGHT_SQL = ("insert into analytics.insights (insight_key, headline, metric_value, details) "
                "values (%s, %s, %s, %s::jsonb)")
+CLEAR_FORECAST_SQL = "delete from analytics.sales_forecast"
+CLEAR_ACCURACY_SQL = "delete from analytics.forecast_accuracy"
+CLEAR_INSIGHT_SQL = "delete from analytics.insights where insight_key = %s"
 #: Every statement the forecast runs: the tables it reads and writes, and so its locks, come from them.
-STATEMENTS = (HISTORY_SQL, "delete from analytics.sales_forecast", FORECAST_SQL,
-              "delete from analytics.forecast_accuracy", ACCURACY_SQL,
-              "delete from analytics.insights where insight_key = %s", INSIGHT_SQL)
+STATEMENTS = (HISTORY_SQL, CLEAR_FORECAST_SQL, FORECAST_SQL, CLEAR_ACCURACY_SQL, ACCURACY_SQL, CLEAR_INSIGHT_SQL,
+              INSIGHT_SQL)
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,11 @@ def insight_row(choice) -> tuple:
 
 def write(cursor, forecasts: list[tuple], accuracy: list[tuple], insight: tuple | None) -> None:
     """Replace the forecast tables and the forecast insight."""
-    cursor.execute(STATEMENTS[1])
+    cursor.execute(CLEAR_FORECAST_SQL)
     cursor.executemany(FORECAST_SQL, forecasts)
-    cursor.execute(STATEMENTS[3])
+    cursor.execute(CLEAR_ACCURACY_SQL)
     cursor.executemany(ACCURACY_SQL, accuracy)
-    cursor.execute(STATEMENTS[5], (INSIGHT_KEY,))
+    cursor.execute(CLEAR_INSIGHT_SQL, (INSIGHT_KEY,))
     if insight is not None:
         key, headline, value, details = insight
         cursor.execute(INSIGHT_SQL, (key, headline, value, json.dumps(details)))
