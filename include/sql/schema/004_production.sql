@@ -61,7 +61,7 @@ create table if not exists production.transactions (
 );
 create index if not exists transactions_batch_date_idx on production.transactions (batch_date);
 -- A customer's orders, for the rare question whether any order still names a customer a rerun
--- took out of every snapshot (macros/history.sql). The customer alone: each order of a load is an
+-- took out of every snapshot (macros/snapshots.sql). The customer alone: each order of a load is an
 -- entry inserted at random into this index, and the order time beside it was never asked for
 -- (a million-line day's orders inserted about 10% faster).
 create index if not exists transactions_customer_id_idx on production.transactions (customer_id);
