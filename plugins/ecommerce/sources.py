@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+from collections.abc import Iterable
+from datetime import date, timezone
 from pathlib import Path
 
 from ecommerce.contract import RAW_COLUMNS, file_name
@@ -28,6 +30,48 @@ def landing_folder(landing_dir: str | None, business_date: str) -> Path:
     if missing:
         raise LandingFolderError(f"landing folder {folder} lacks {', '.join(missing)}")
     return folder
+
+
+#: A landing folder's name: the business date whose files it holds.
+DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def folder_date(landing_dir: str, folder: str) -> str:
+    """The business date a landing folder is named for; a ContractViolation naming the folder
+    and the form expected when its name is not a date."""
+    try:
+        if DATE_FOLDER.match(folder):
+            return date.fromisoformat(folder).isoformat()
+    except ValueError:
+        pass
+    raise ContractViolation(
+        f"landing folder {Path(landing_dir) / folder} is not named for a business date: name it YYYY-MM-DD "
+        f"(e.g. 2026-03-14), the date its files hold, and write its _READY again")
+
+
+def landed_runs(events: Iterable) -> tuple[list[dict], list[str]]:
+    """What an intake run does with the landing events that started it (``triggering_asset_events``
+    of the landing Asset, each with the ``extra`` and ``timestamp`` of an event of
+    ``ecommerce.landing_trigger.LandingReadyTrigger``): the ``ecommerce_pipeline`` run of each
+    folder named for a date (its ``trigger_run_id`` and ``conf``), and the reason for each other."""
+    runs, problems = [], []
+    for event in events:
+        payload = (event.extra or {}).get("payload")
+        if not isinstance(payload, dict) or not payload.get("folder") or not payload.get("landing_dir"):
+            problems.append(f"a landing event of {event.timestamp.isoformat()} names no landing folder "
+                            f"(its extra: {event.extra}): only a _READY marker's event starts a date")
+            continue
+        try:
+            business_date = folder_date(payload["landing_dir"], payload["folder"])
+        except ContractViolation as error:
+            problems.append(str(error))
+            continue
+        delivered = event.timestamp.astimezone(timezone.utc)
+        runs.append({
+            "trigger_run_id": f"landing__{business_date}__{delivered:%Y-%m-%dT%H:%M:%S.%f}",
+            "conf": {"business_date": business_date, "source": "landing", "landing_dir": payload["landing_dir"]},
+        })
+    return runs, problems
 
 
 def generated_folder(business_date: str, **config) -> Path:
