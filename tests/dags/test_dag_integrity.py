@@ -146,7 +146,7 @@ def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
     assert ("warehouse.dim_customers", "warehouse.dim_products") in side_by_side
 
 
-@pytest.mark.parametrize("dag_id", ["ecommerce_pipeline", "refresh_dashboards"])
+@pytest.mark.parametrize("dag_id", ["ecommerce_pipeline", "refresh_dashboards", "landing_intake"])
 def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag, dag_id):
     for task in dagbag.get_dag(dag_id).tasks:
         assert task.retries >= 2, task.task_id
@@ -167,6 +167,48 @@ def test_dashboards_refresh_on_the_analytics_asset(dagbag, pipeline):
     assert list(refresh.schedule) == [ANALYTICS_ASSET]
     assert [o for o in pipeline.get_task("analytics.publish_insights").outlets] == [ANALYTICS_ASSET]
     assert {t.task_id for t in refresh.tasks} == {"render_html", "export_tableau_extract"}
+
+
+def test_landing_intake_runs_on_the_landing_markers_and_starts_a_landing_run_per_date(dagbag):
+    """The watcher of the landing Asset (ecommerce.landing_trigger) starts the intake; each
+    landed date becomes a run of ecommerce_pipeline, which it does not wait for."""
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    from ecommerce.assets import LANDING_ASSET
+    from ecommerce.landing_trigger import LandingReadyTrigger
+
+    intake = dagbag.get_dag("landing_intake")
+    assert list(intake.schedule) == [LANDING_ASSET]
+    assert [type(w.trigger) for w in LANDING_ASSET.watchers] == [LandingReadyTrigger]
+    assert {t.task_id: set(t.upstream_task_ids) for t in intake.tasks} == {
+        "landed_dates": set(), "start_pipeline": {"landed_dates"}, "check_folder_names": set()}
+    start = intake.get_task("start_pipeline")
+    assert start.operator_class is TriggerDagRunOperator
+    kwargs = start.partial_kwargs
+    assert (kwargs["trigger_dag_id"], kwargs["logical_date"], kwargs["wait_for_completion"]) == (
+        "ecommerce_pipeline", None, False)
+    assert kwargs["trigger_dag_id"] in dagbag.dag_ids
+    assert all(task.pool == "default_pool" for task in intake.tasks)  # no warehouse slot for reading no table
+
+
+def test_the_landing_intake_fails_naming_a_malformed_folder_and_a_run_without_a_landing_event(dagbag):
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ecommerce.assets import LANDING_ASSET
+
+    check = dagbag.get_dag("landing_intake").get_task("check_folder_names").python_callable
+    at = datetime(2026, 3, 15, tzinfo=timezone.utc)
+    good = SimpleNamespace(extra={"payload": {"folder": "2026-03-14", "landing_dir": "/l"}}, timestamp=at)
+    bad = SimpleNamespace(extra={"payload": {"folder": "14-03-2026", "landing_dir": "/l"}}, timestamp=at)
+    check(triggering_asset_events={LANDING_ASSET: [good]})
+    with pytest.raises(AirflowFailException, match="^landing folder /l/14-03-2026 is not named for a business "
+                                                   "date: name it YYYY-MM-DD"):
+        check(triggering_asset_events={LANDING_ASSET: [good, bad]})
+    with pytest.raises(AirflowFailException, match="^this run has no landing event"):
+        check(triggering_asset_events={})
 
 
 def test_schedule_is_daily_data_intervals_in_utc(pipeline):
