@@ -4,7 +4,7 @@ A user (or the system that delivers the files) writes a date's raw files into
 ``<landing>/<YYYY-MM-DD>/``, then an empty ``_READY`` beside them. ``LandingReadyTrigger`` runs
 in the triggerer as the watcher of the landing Asset (``ecommerce.assets.LANDING_ASSET``): it
 looks for ``*/_READY`` every few seconds, consumes each marker it finds (deletes it: of two
-triggerers, or two looks, exactly one succeeds) and yields one event naming the folder. Airflow
+triggerers, or two looks, exactly one succeeds) and yields an event naming the folders. Airflow
 records the event as an update of the Asset, and the ``landing_intake`` DAG, scheduled on it,
 starts the date's pipeline run (``ecommerce.sources.landed_runs``).
 
@@ -49,8 +49,14 @@ def take_marker(marker: Path) -> bool:
 
 
 class LandingReadyTrigger(BaseEventTrigger):
-    """Yield ``{"folder": <name>, "landing_dir": <path>}`` once for each ``<folder>/_READY`` marker
-    in the landing folder, deleting the marker first. Runs until the triggerer stops it.
+    """Look at the landing folder every ``poke_interval`` seconds; consume each ``<folder>/_READY``
+    marker there, and yield one event for the look: ``{"folders": [<name>, …], "landing_dir":
+    <path>}``, the folders oldest name first. Runs until the triggerer stops it.
+
+    One event a look, not one a marker: Airflow 3.3 starts an asset-triggered run with the events
+    recorded up to the first one it queued the DAG for, and a later event that came before the run
+    was created waits for the next event (apache/airflow#56050) — markers written together would
+    otherwise start their dates one delivery late.
 
     :param landing_dir: the landing folder to watch; by default ``<data root>/landing`` as the
         triggerer sees it (``ECOMMERCE_DATA_DIR``).
@@ -74,6 +80,7 @@ class LandingReadyTrigger(BaseEventTrigger):
         refused: set[Path] = set()  # markers that could not be deleted, warned about once
         self.log.info("watching %s for <YYYY-MM-DD>/%s every %ss", landing, READY_MARKER, self.poke_interval)
         while True:
+            folders = []
             for marker in await asyncio.to_thread(ready_markers, landing):
                 try:
                     taken = await asyncio.to_thread(take_marker, marker)
@@ -84,6 +91,9 @@ class LandingReadyTrigger(BaseEventTrigger):
                                          "triggerer may delete the marker", marker, error)
                     continue
                 if taken:  # else another look (or triggerer) took it
-                    self.log.info("consumed %s: delivering the folder %s", marker, marker.parent.name)
-                    yield TriggerEvent({"folder": marker.parent.name, "landing_dir": str(landing)})
+                    self.log.info("consumed %s", marker)
+                    folders.append(marker.parent.name)
+            if folders:
+                self.log.info("delivering %s", ", ".join(folders))
+                yield TriggerEvent({"folders": folders, "landing_dir": str(landing)})
             await asyncio.sleep(self.poke_interval)

@@ -57,20 +57,21 @@ def landed_runs(events: Iterable) -> tuple[list[dict], list[str]]:
     runs, problems = [], []
     for event in events:
         payload = (event.extra or {}).get("payload")
-        if not isinstance(payload, dict) or not payload.get("folder") or not payload.get("landing_dir"):
+        if not isinstance(payload, dict) or not payload.get("folders") or not payload.get("landing_dir"):
             problems.append(f"a landing event of {event.timestamp.isoformat()} names no landing folder "
                             f"(its extra: {event.extra}): only a _READY marker's event starts a date")
             continue
-        try:
-            business_date = folder_date(payload["landing_dir"], payload["folder"])
-        except ContractViolation as error:
-            problems.append(str(error))
-            continue
         delivered = event.timestamp.astimezone(timezone.utc)
-        runs.append({
-            "trigger_run_id": f"landing__{business_date}__{delivered:%Y-%m-%dT%H:%M:%S.%f}",
-            "conf": {"business_date": business_date, "source": "landing", "landing_dir": payload["landing_dir"]},
-        })
+        for folder in payload["folders"]:
+            try:
+                business_date = folder_date(payload["landing_dir"], folder)
+            except ContractViolation as error:
+                problems.append(str(error))
+                continue
+            runs.append({
+                "trigger_run_id": f"landing__{business_date}__{delivered:%Y-%m-%dT%H:%M:%S.%f}",
+                "conf": {"business_date": business_date, "source": "landing", "landing_dir": payload["landing_dir"]},
+            })
     return runs, problems
 
 

@@ -201,8 +201,8 @@ def test_the_landing_intake_fails_naming_a_malformed_folder_and_a_run_without_a_
 
     check = dagbag.get_dag("landing_intake").get_task("check_folder_names").python_callable
     at = datetime(2026, 3, 15, tzinfo=timezone.utc)
-    good = SimpleNamespace(extra={"payload": {"folder": "2026-03-14", "landing_dir": "/l"}}, timestamp=at)
-    bad = SimpleNamespace(extra={"payload": {"folder": "14-03-2026", "landing_dir": "/l"}}, timestamp=at)
+    good = SimpleNamespace(extra={"payload": {"folders": ["2026-03-14"], "landing_dir": "/l"}}, timestamp=at)
+    bad = SimpleNamespace(extra={"payload": {"folders": ["14-03-2026"], "landing_dir": "/l"}}, timestamp=at)
     check(triggering_asset_events={LANDING_ASSET: [good]})
     with pytest.raises(AirflowFailException, match="^landing folder /l/14-03-2026 is not named for a business "
                                                    "date: name it YYYY-MM-DD"):
