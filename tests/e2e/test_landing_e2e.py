@@ -37,8 +37,9 @@ transaction_id,line_number,product_id,quantity,unit_price,discount
 """
 
 
-def write_landing(root: Path, status: str = "completed") -> Path:
-    folder = root / DATE
+def write_landing(root: Path, status: str = "completed", folder_name: str = DATE) -> Path:
+    """The shop's files of DATE in ``root/<folder_name>``; returns ``root``."""
+    folder = root / folder_name
     folder.mkdir(parents=True)
     for name, text in (("customers", CUSTOMERS), ("products", PRODUCTS),
                        ("transactions", TRANSACTIONS.format(status=status)), ("transaction_items", ITEMS)):

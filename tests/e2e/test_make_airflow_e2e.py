@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import psutil
@@ -65,6 +67,21 @@ class Api:
                 raise
         return data.decode() if raw else json.loads(data)
 
+    def dags(self, dag_ids, timeout: float = 120) -> dict[str, dict]:
+        """The DAGs ``dag_ids``, once the dag-processor has parsed their files."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return {dag_id: self.call("GET", f"/api/v2/dags/{dag_id}") for dag_id in dag_ids}
+            except urllib.error.HTTPError as error:
+                if error.code != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+
+    def unpause(self, dag_ids) -> None:
+        for dag_id in dag_ids:
+            self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
     def wait_for_run(self, dag_id: str, run_id: str) -> dict:
         deadline = time.monotonic() + RUN_TIMEOUT
         while time.monotonic() < deadline:
@@ -82,38 +99,34 @@ class Api:
             "logical_date": None, "conf": {"business_date": business_date, **conf}, **note})
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory):
+@contextmanager
+def running(home) -> Iterator[Api]:
+    """An instance in ``home`` on an empty warehouse, up, its REST API logged in as the admin;
+    stopped after."""
     # The scheduler looks for work every 0.1 s instead of every second when idle: a run's ~30
     # steps follow one another, and a failure reaches the last step one scheduler loop per step.
     # A retry waits 2 s at most (Airflow's global cap on every task's backoff), not the 20-40 s
     # of the DAG's first retry: what is tested is that it retries, not how long it waits.
-    instance = Instance(tmp_path_factory.mktemp("make-airflow-a"), PASSWORD, AIRFLOW_ADMIN_USER=ADMIN,
-                        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
+    instance = Instance(home, PASSWORD, AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
                         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
     reset_warehouse()
     try:
         instance.start()
         instance.wait_until_up()
-        client = Api(instance)
-        deadline = time.monotonic() + 120
-        while True:  # the dag-processor has to parse the DAG files first
-            try:
-                # as a new user finds them: paused, as in Docker; the docs say to unpause both
-                client.found_paused = {dag_id: client.call("GET", f"/api/v2/dags/{dag_id}")["is_paused"]
-                                       for dag_id in UNPAUSE}
-                break
-            except urllib.error.HTTPError as error:
-                if error.code != 404 or time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
-        time.sleep(5)  # ten scheduler loops at least: a DAG found unpaused would have its run by now
-        client.runs_before_unpausing = client.call("GET", "/api/v2/dags/~/dagRuns")["total_entries"]
-        for dag_id in UNPAUSE:
-            client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        yield client
+        yield Api(instance)
     finally:
         instance.kill()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    with running(tmp_path_factory.mktemp("make-airflow-a")) as client:
+        # as a new user finds them: paused, as in Docker; the docs say to unpause both
+        client.found_paused = {dag_id: dag["is_paused"] for dag_id, dag in client.dags(UNPAUSE).items()}
+        time.sleep(5)  # ten scheduler loops at least: a DAG found unpaused would have its run by now
+        client.runs_before_unpausing = client.call("GET", "/api/v2/dags/~/dagRuns")["total_entries"]
+        client.unpause(UNPAUSE)
+        yield client
 
 
 @pytest.fixture(scope="module")
