@@ -7,7 +7,8 @@ One business date per run, end to end:
    it has not run (`include/sql/migrations`), then the DDL of `include/sql/schema`;
    **claim_business_date** — wait while another run of the same date is running.
 2. **generate** — write the date's raw CSVs with the generator, or take them from a landing
-   folder (`source` = `landing`).
+   folder (`source` = `landing`; `landing_intake` starts such a run when a folder's `_READY`
+   marker appears).
 3. **ingest_staging** — COPY each file into `staging`, replacing the date's batch.
 4. **quality_checks** — declared checks on the batch; an error stops the run here.
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
