@@ -77,6 +77,16 @@ def api(tmp_path_factory):
         yield client
 
 
+def test_the_docs_say_to_unpause_what_the_intake_needs():
+    """What this module unpauses before it drops a folder, as README.md and operations.md tell."""
+    from ecommerce.settings import PROJECT_ROOT
+
+    readme, operations = (" ".join((PROJECT_ROOT / name).read_text().split())
+                          for name in ("README.md", "docs/operations.md"))
+    assert "with `landing_intake` and `ecommerce_pipeline` unpaused" in readme
+    assert "**Unpause `landing_intake` and `ecommerce_pipeline`**" in operations
+
+
 @pytest.fixture(scope="module")
 def first_run(api):
     (started,) = wait_for(f"ecommerce_pipeline run for {DATE}", lambda: runs_of(api, DATE))
