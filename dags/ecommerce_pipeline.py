@@ -14,8 +14,10 @@ One business date per run, end to end:
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
 6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`, and the
    monthly sales per customer and product the customer analytics read.
-7. **analytics** — BI-ready tables, a 14-day sales forecast (**forecast**) and, last, the
-   headline insights; updates the analytics Asset, which triggers `refresh_dashboards`.
+7. **analytics** — BI-ready tables, each declared in its model's home
+   (`include/sql/analytics/<table>.sql`), a 14-day sales forecast (**forecast**) and the
+   headline insights; publishing them updates the analytics Asset, which triggers
+   `refresh_dashboards`.
 
 Within a layer, a model runs after the models whose tables it needs; the others run beside it.
 
@@ -41,6 +43,7 @@ from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
 from ecommerce.freshness import freshness_deadline
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
+from ecommerce.models import layer_graph, task_id
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.params import param
 from ecommerce.settings import MAX_ACTIVE_RUNS, SQL_DIR, WAREHOUSE_CONN_ID
@@ -73,29 +76,21 @@ WAREHOUSE_MODELS = {
     # the date counts as loaded once all of its warehouse is
     "080_loaded_dates": ["050_agg_daily_sales", "060_customer_monthly_sales", "070_product_monthly_sales"],
 }
-ANALYTICS_MODELS = {
-    "010_daily_kpis": [],
-    "020_revenue_by_category": [],
-    "030_sales_by_weekday": ["010_daily_kpis"],
-    "040_top_products": [],
-    "050_customer_revenue_mix": [],
-    "060_rfm_segments": [],
-    "070_cohort_retention": [],
-    # last, with the forecast: publishing the insights refreshes the dashboards, which read every table
-    "090_insights": ["020_revenue_by_category", "030_sales_by_weekday", "040_top_products",
-                     "050_customer_revenue_mix", "060_rfm_segments", "070_cohort_retention"],
-}
+#: The analytics models: one per table, each file its table's home (ecommerce.models); each runs
+#: after the tasks that write the tables its SQL reads, derived from the SQL itself.
+ANALYTICS_MODELS = layer_graph("analytics")
 
 
-def sql_models(layer: str, models: dict[str, list[str]]) -> dict[str, SqlModelOperator]:
-    """One task per model file of ``include/sql/<layer>``, after the models it names."""
+def sql_models(layer: str, models: dict[str, list[str]], others=None) -> dict[str, SqlModelOperator]:
+    """One task per model file of ``include/sql/<layer>``, after the models it names (or the
+    ``others``, the layer's Python tasks by task id)."""
     tasks = {
-        model: SqlModelOperator(task_id=model.split("_", 1)[1], sql=f"{layer}/{model}.sql",
+        model: SqlModelOperator(task_id=task_id(model), sql=f"{layer}/{model}.sql",
                                 business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
         for model in models
     }
     for model, upstream in models.items():
-        tasks[model].set_upstream([tasks[name] for name in upstream])
+        tasks[model].set_upstream([tasks.get(name) or others[name] for name in upstream])
     return tasks
 
 
@@ -206,8 +201,9 @@ def ecommerce_pipeline():
 
             return run(context, WAREHOUSE_CONN_ID)
 
-        insights = sql_models("analytics", ANALYTICS_MODELS)["090_insights"]
-        chain(forecast(), insights, publish_insights())
+        # the dashboards read every table: published once every analytics task is done
+        models = sql_models("analytics", ANALYTICS_MODELS, others={"forecast": forecast()})
+        chain([task for task in models.values() if not task.downstream_list], publish_insights())
 
     raw = generate()
     chain(bootstrap_schema(), claim_business_date(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(),

@@ -119,11 +119,12 @@ def stage_rows(db, table: str, date: str, rows: list[dict]) -> None:
 
 def model_order(models: dict[str, list[str]], choose=None) -> list[str]:
     """A layer's models (the DAG's ``*_MODELS``) in an order the DAG may run them: each after
-    the models it names. ``choose`` picks the next one among those ready, as the scheduler may;
+    the models it names (a Python task it names, the forecast, is not run here). ``choose`` picks the next one among those ready, as the scheduler may;
     by default the first ready one in file order."""
     done: list[str] = []
     while len(done) < len(models):
-        ready = [model for model, upstream in models.items() if model not in done and set(upstream) <= set(done)]
+        ready = [model for model, upstream in models.items()
+                 if model not in done and set(upstream) & models.keys() <= set(done)]
         done.append(choose(ready) if choose else ready[0])
     return done
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecommerce.failures import SetupProblem
+from ecommerce.models import all_homes
 from ecommerce.settings import PROJECT_ROOT, SQL_DIR
 
 log = logging.getLogger(__name__)
@@ -193,13 +194,18 @@ def bootstrap_lock(conn):
 
 def create_current(cursor) -> list[str]:
     """Apply the schema files in order (each re-runnable): create what is missing, replace the
-    functions and views, grant; return their names."""
+    functions and views, grant; then create the tables the model homes declare
+    (``ecommerce.models``) where missing. Return the files applied."""
     applied = []
     ensure_bi_reader(cursor)
     for path in schema_files():
         cursor.execute(path.read_text(encoding="utf-8"))
         applied.append(path.name)
         log.info("applied %s", path.name)
+    for model in all_homes():
+        cursor.execute(model.ddl())
+        applied.append(model.file)
+    log.info("created the tables the model homes declare, where missing")
     return applied
 
 

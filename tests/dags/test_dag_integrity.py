@@ -12,45 +12,15 @@ from ecommerce.settings import PROJECT_ROOT
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 
-EXPECTED_UPSTREAM = {
-    "bootstrap_schema": set(),
-    "claim_business_date": {"bootstrap_schema"},
-    "generate.raw_files": {"claim_business_date"},
-    "ingest_staging.customers": {"generate.raw_files"},
-    "ingest_staging.products": {"generate.raw_files"},
-    "ingest_staging.transactions": {"generate.raw_files"},
-    "ingest_staging.transaction_items": {"generate.raw_files"},
-    "quality_checks.staging_gate": {
-        "ingest_staging.customers", "ingest_staging.products",
-        "ingest_staging.transactions", "ingest_staging.transaction_items",
-    },
-    "production.customers": {"quality_checks.staging_gate"},
-    "production.categories": {"quality_checks.staging_gate"},
-    "production.brands": {"quality_checks.staging_gate"},
-    "production.products": {"production.categories", "production.brands"},
-    "production.transactions": {"production.customers", "production.products"},
-    "production.transaction_items": {"production.transactions"},
-    "warehouse.dim_date": {"production.transaction_items"},
-    "warehouse.dim_customers": {"production.transaction_items"},
-    "warehouse.dim_products": {"production.transaction_items"},
-    "warehouse.fact_sales": {"warehouse.dim_customers", "warehouse.dim_products"},
-    "warehouse.agg_daily_sales": {"warehouse.dim_date", "warehouse.fact_sales"},
-    "warehouse.customer_monthly_sales": {"warehouse.fact_sales"},
-    "warehouse.product_monthly_sales": {"warehouse.fact_sales"},
-    "warehouse.loaded_dates": {"warehouse.agg_daily_sales", "warehouse.customer_monthly_sales",
-                               "warehouse.product_monthly_sales"},
-    "analytics.daily_kpis": {"warehouse.loaded_dates"},
-    "analytics.revenue_by_category": {"warehouse.loaded_dates"},
-    "analytics.sales_by_weekday": {"analytics.daily_kpis"},
-    "analytics.top_products": {"warehouse.loaded_dates"},
-    "analytics.customer_revenue_mix": {"warehouse.loaded_dates"},
-    "analytics.rfm_segments": {"warehouse.loaded_dates"},
-    "analytics.cohort_retention": {"warehouse.loaded_dates"},
-    "analytics.forecast": {"warehouse.loaded_dates"},
-    "analytics.insights": {"analytics.revenue_by_category", "analytics.sales_by_weekday", "analytics.top_products",
-                           "analytics.customer_revenue_mix", "analytics.rfm_segments",
-                           "analytics.cohort_retention", "analytics.forecast"},
-    "analytics.publish_insights": {"analytics.insights"},
+#: The DAG's spine: each group starts when the one before it is done. Inside a group, the order
+#: of the SQL models and the forecast comes from what their SQL reads and writes (the tests below).
+GROUPS = ("bootstrap_schema", "claim_business_date", "generate", "ingest_staging", "quality_checks", "production",
+          "warehouse", "analytics")
+#: Edges between two models that share no table, each with its reason.
+ORDERED_FOR_ANOTHER_REASON = {
+    ("warehouse.agg_daily_sales", "warehouse.loaded_dates"): "the date counts as loaded once all of its warehouse is",
+    ("warehouse.customer_monthly_sales", "warehouse.loaded_dates"): "the same",
+    ("warehouse.product_monthly_sales", "warehouse.loaded_dates"): "the same",
 }
 
 #: Tables that SQL models running side by side both write, each its own part of them.
@@ -106,18 +76,41 @@ def test_parsing_imports_no_numpy_statsmodels_or_faker():
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_task_graph_matches_expected_shape(pipeline):
-    actual = {task.task_id: set(task.upstream_task_ids) for task in pipeline.tasks}
-    assert actual == EXPECTED_UPSTREAM
+def group_of(task_id: str) -> str:
+    return task_id.split(".", 1)[0]
 
 
-def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
-    """Two SQL models with no path between them in the DAG may run in either order, or at once:
-    neither writes a table the other reads or writes — from the tables their SQL names
-    (openlineage-sql) and those a written table has an enforced foreign key to — but for the
-    tables each writes its own part of."""
+def test_the_groups_run_in_turn(pipeline):
+    """A group's first tasks wait for every last task of the group before it, and for nothing
+    else outside their group; nothing skips a group."""
+    tasks = {task.task_id: task for task in pipeline.tasks}
+    assert [g for g in GROUPS if any(group_of(t) == g for t in tasks)] == list(GROUPS)
+    assert {group_of(task_id) for task_id in tasks} == set(GROUPS)
+    for before, group in zip(GROUPS, GROUPS[1:]):
+        last = {t for t, task in tasks.items() if group_of(t) == before
+                and not any(group_of(d) == before for d in task.downstream_task_ids)}
+        for task_id, task in tasks.items():
+            if group_of(task_id) != group:
+                continue
+            outside = {u for u in task.upstream_task_ids if group_of(u) != group}
+            inside = {u for u in task.upstream_task_ids if group_of(u) == group}
+            assert outside == (set() if inside else last), task_id
+
+
+def test_the_dashboards_are_published_after_every_analytics_task(pipeline):
+    publish = pipeline.get_task("analytics.publish_insights")
+    analytics = {task.task_id for task in pipeline.tasks if group_of(task.task_id) == "analytics"}
+    assert publish.get_flat_relative_ids(upstream=True) >= analytics - {publish.task_id}
+    assert not publish.downstream_task_ids
+
+
+def model_lineage(pipeline):
+    """What each SQL model and the forecast reads and writes: the tables their SQL names
+    (openlineage-sql), those a written table has an enforced foreign key to, and the tables the
+    model homes say a Python task writes."""
     from conftest import connect
     from ecommerce.lineage import parse_sql
+    from ecommerce.models import all_homes
     from ecommerce.operators import SqlModelOperator
     from ecommerce.operators.sql_model import model_statements
     from ecommerce.schema import apply_schema
@@ -127,23 +120,54 @@ def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
         references = conn.execute(
             "select conrelid::regclass::text, confrelid::regclass::text from pg_constraint "
             "where contype = 'f' and conenforced and conparentid = 0").fetchall()
-    models = {task.task_id: task for task in pipeline.tasks if isinstance(task, SqlModelOperator)}
     writes, reads = {}, {}
-    for task_id, task in models.items():
-        lineage = parse_sql(model_statements(task.model))
-        writes[task_id] = lineage.outputs
-        reads[task_id] = lineage.inputs | {target for table, target in references if table in lineage.outputs}
-    after = {task_id: task.get_flat_relative_ids(upstream=False) for task_id, task in models.items()}
+    for task in pipeline.tasks:
+        if isinstance(task, SqlModelOperator):
+            lineage = parse_sql(model_statements(task.model))
+            writes[task.task_id] = lineage.outputs
+            reads[task.task_id] = lineage.inputs | {target for table, target in references if table in lineage.outputs}
+    for model in all_homes():
+        if model.materialized == "python":
+            task_id = f"{model.table.split('.')[0]}.{model.written_by}"
+            writes.setdefault(task_id, set()).add(model.table)
+            reads.setdefault(task_id, set())
+    return writes, reads
+
+
+def shared_tables(writes, reads, first, second) -> set[str]:
+    """The tables one of two models writes and the other reads or writes."""
+    return (writes[first] & (reads[second] | writes[second])) | (writes[second] & reads[first])
+
+
+def test_every_edge_between_models_is_one_their_sql_needs(pipeline):
+    """The graph has no order the data does not ask for: a model waits for another of its layer
+    only where one writes a table the other reads or writes (or for a reason listed above)."""
+    writes, reads = model_lineage(pipeline)
+    needless = [(upstream, task_id) for task_id in writes for upstream in pipeline.get_task(task_id).upstream_task_ids
+                if upstream in writes and group_of(upstream) == group_of(task_id)
+                and not shared_tables(writes, reads, upstream, task_id)
+                and (upstream, task_id) not in ORDERED_FOR_ANOTHER_REASON]
+    assert needless == []
+    assert ("analytics.forecast", "analytics.insights") in [
+        (u, t) for t in writes for u in pipeline.get_task(t).upstream_task_ids]
+
+
+def test_sql_models_side_by_side_touch_no_table_the_other_writes(pipeline):
+    """Two models with no path between them in the DAG may run in either order, or at once:
+    neither writes a table the other reads or writes, but for the tables each writes its own
+    part of."""
+    writes, reads = model_lineage(pipeline)
+    after = {task_id: pipeline.get_task(task_id).get_flat_relative_ids(upstream=False) for task_id in writes}
     side_by_side, conflicts = [], {}
-    for first, second in combinations(sorted(models), 2):
+    for first, second in combinations(sorted(writes), 2):
         if second in after[first] or first in after[second]:
             continue
         side_by_side.append((first, second))
-        shared = (writes[first] & (reads[second] | writes[second])) | (writes[second] & reads[first])
-        if shared - WRITTEN_IN_PARTS.keys():
-            conflicts[(first, second)] = sorted(shared - WRITTEN_IN_PARTS.keys())
+        if shared := shared_tables(writes, reads, first, second) - WRITTEN_IN_PARTS.keys():
+            conflicts[(first, second)] = sorted(shared)
     assert conflicts == {}
     assert ("warehouse.dim_customers", "warehouse.dim_products") in side_by_side
+    assert ("analytics.forecast", "analytics.rfm_segments") in side_by_side
 
 
 @pytest.mark.parametrize("dag_id", ["ecommerce_pipeline", "refresh_dashboards", "landing_intake"])
@@ -315,11 +339,14 @@ def test_each_sql_model_renders_its_file_for_the_rendered_templates_tab(pipeline
     assert len(models) >= 15
     for task in models:
         assert task.template_ext == (".sql",) and "sql" in task.template_fields
-        rendered = task.render_template(task.sql, {"params": {}}, jinja_env=pipeline.get_template_env())
+        task.business_date = "2026-11-20"
+        task.render_template_fields({"params": {}}, jinja_env=pipeline.get_template_env())
+        rendered = task.sql
         assert rendered != task.model and "select" in rendered, task.task_id  # the file's text, not its name
-        assert "{%" not in rendered and "{{" not in rendered, task.task_id
-        task.sql = rendered
+        assert "{%" not in rendered and "{{" not in rendered and "{#" not in rendered, task.task_id
         assert task.statements() == model_statements(task.model), task.task_id
+        if task.task_id.startswith("analytics."):  # a model home: its SELECT materialised
+            assert f"insert into {task.table} (" in rendered, task.task_id
         task.sql = task.model
 
 

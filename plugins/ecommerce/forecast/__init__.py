@@ -3,13 +3,12 @@
 Reads daily aggregates only (``warehouse.agg_daily_sales`` of the loaded dates, never the
 facts), chooses a model per series by a rolling-origin backtest (``selection``) among
 seasonal naive, a trailing 7-day mean and ETS with weekly seasonality (``models``), and
-writes ``analytics.sales_forecast``, ``analytics.forecast_accuracy`` and the insight
-``forecast_next_7_days``. See docs/architecture.md, "Forecast", for what it assumes.
+writes ``analytics.sales_forecast``, ``analytics.forecast_accuracy`` and
+``analytics.forecast_outlook`` (the next 7 days' total, which the insights model states). See docs/architecture.md, "Forecast", for what it assumes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,8 +19,8 @@ log = logging.getLogger(__name__)
 
 #: The series of all categories together.
 TOTAL = "All categories"
-INSIGHT_KEY = "forecast_next_7_days"
-INSIGHT_DAYS = 7
+#: The days the outlook sums.
+OUTLOOK_DAYS = 7
 #: The most days a series is fitted on: weekly seasonality needs weeks, not years, and the
 #: forecast's cost stays bounded however long the history grows.
 MAX_HISTORY_DAYS = 365
@@ -44,14 +43,14 @@ ACCURACY_SQL = """
         mase, mape, chosen, note)
     values (%s, %s, %s, %s, %s, %s, %s, %s)
 """
-INSIGHT_SQL = ("insert into analytics.insights (insight_key, headline, metric_value, details) "
-               "values (%s, %s, %s, %s::jsonb)")
+OUTLOOK_SQL = ("insert into analytics.forecast_outlook (days, net_revenue, lower_80, upper_80, lower_95, upper_95, "
+               "model) values (%s, %s, %s, %s, %s, %s, %s)")
 CLEAR_FORECAST_SQL = "delete from analytics.sales_forecast"
 CLEAR_ACCURACY_SQL = "delete from analytics.forecast_accuracy"
-CLEAR_INSIGHT_SQL = "delete from analytics.insights where insight_key = %s"
+CLEAR_OUTLOOK_SQL = "delete from analytics.forecast_outlook"
 #: Every statement the forecast runs: the tables it reads and writes, and so its locks, come from them.
-STATEMENTS = (HISTORY_SQL, CLEAR_FORECAST_SQL, FORECAST_SQL, CLEAR_ACCURACY_SQL, ACCURACY_SQL, CLEAR_INSIGHT_SQL,
-              INSIGHT_SQL)
+STATEMENTS = (HISTORY_SQL, CLEAR_FORECAST_SQL, FORECAST_SQL, CLEAR_ACCURACY_SQL, ACCURACY_SQL, CLEAR_OUTLOOK_SQL,
+              OUTLOOK_SQL)
 
 
 @dataclass(frozen=True)
@@ -91,11 +90,11 @@ def read_history(cursor) -> History:
 
 
 def forecast_rows(history: History) -> tuple[list[tuple], list[tuple], tuple | None]:
-    """Rows of sales_forecast and forecast_accuracy, and the insight row (None: no forecast)."""
+    """Rows of sales_forecast and forecast_accuracy, and the outlook row (None: no forecast)."""
     from ecommerce.forecast.selection import forecast_series
 
     last = history.dates[-1] if history.dates else None
-    forecasts, accuracy, insight = [], [], None
+    forecasts, accuracy, outlook = [], [], None
     for name, values in history.series.items():
         choice = forecast_series(name, values)
         note = choice.note
@@ -113,29 +112,27 @@ def forecast_rows(history: History) -> tuple[list[tuple], list[tuple], tuple | N
                 choice.fitted.point, lower80, upper80, lower95, upper95)), choice.chosen, len(values),
                 history.dates[0]))
         if name == TOTAL:
-            insight = insight_row(choice)
-    return forecasts, accuracy, insight
+            outlook = outlook_row(choice)
+    return forecasts, accuracy, outlook
 
 
-def insight_row(choice) -> tuple:
-    point, lower80, upper80 = choice.fitted.total_interval(INSIGHT_DAYS, 0.80)
-    _, lower95, upper95 = choice.fitted.total_interval(INSIGHT_DAYS, 0.95)
-    headline = (f"Next {INSIGHT_DAYS} days: ${point:,.0f} expected, 80% range ${lower80:,.0f}–${upper80:,.0f}")
-    details = {"days": INSIGHT_DAYS, "model": choice.chosen, "lower_80": round(lower80, 2),
-               "upper_80": round(upper80, 2), "lower_95": round(lower95, 2), "upper_95": round(upper95, 2)}
-    return INSIGHT_KEY, headline, round(point, 2), details
+def outlook_row(choice) -> tuple:
+    """The next ``OUTLOOK_DAYS`` days' total of the total series, with the intervals of the sum."""
+    point, lower80, upper80 = choice.fitted.total_interval(OUTLOOK_DAYS, 0.80)
+    _, lower95, upper95 = choice.fitted.total_interval(OUTLOOK_DAYS, 0.95)
+    return (OUTLOOK_DAYS, round(point, 2), round(lower80, 2), round(upper80, 2), round(lower95, 2),
+            round(upper95, 2), choice.chosen)
 
 
-def write(cursor, forecasts: list[tuple], accuracy: list[tuple], insight: tuple | None) -> None:
-    """Replace the forecast tables and the forecast insight."""
+def write(cursor, forecasts: list[tuple], accuracy: list[tuple], outlook: tuple | None) -> None:
+    """Replace the forecast's tables (their homes: include/sql/analytics/*.yml)."""
     cursor.execute(CLEAR_FORECAST_SQL)
     cursor.executemany(FORECAST_SQL, forecasts)
     cursor.execute(CLEAR_ACCURACY_SQL)
     cursor.executemany(ACCURACY_SQL, accuracy)
-    cursor.execute(CLEAR_INSIGHT_SQL, (INSIGHT_KEY,))
-    if insight is not None:
-        key, headline, value, details = insight
-        cursor.execute(INSIGHT_SQL, (key, headline, value, json.dumps(details)))
+    cursor.execute(CLEAR_OUTLOOK_SQL)
+    if outlook is not None:
+        cursor.execute(OUTLOOK_SQL, outlook)
 
 
 def refresh(cursor) -> int:
@@ -149,15 +146,15 @@ def refresh(cursor) -> int:
 
     table_locks.take(cursor, table_locks.locks(*table_locks.tables(STATEMENTS)))
     history = read_history(cursor)
-    forecasts, accuracy, insight = forecast_rows(history)
-    write(cursor, forecasts, accuracy, insight)
+    forecasts, accuracy, outlook = forecast_rows(history)
+    write(cursor, forecasts, accuracy, outlook)
     chosen = sorted({row[1] for row in accuracy if row[6]})
     log.info("forecast of %d series over %d days of history (%s): %d rows; models chosen: %s",
              len(history.series), len(history.dates),
              f"{history.dates[0]}..{history.dates[-1]}" if history.dates else "none", len(forecasts),
              ", ".join(chosen) or "none")
-    if insight is not None:
-        log.info("INSIGHT %s", insight[1])
+    if outlook is not None:
+        log.info("next %d days: %.0f expected, 80%% range %.0f-%.0f", *outlook[:4])
     return len(forecasts)
 
 

@@ -26,8 +26,22 @@ def inserts_into(statement: str, table: str) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def model_statements(sql: str) -> tuple[str, ...]:
-    """The statements of the model file ``sql``, rendered and split once per process."""
-    return split_statements(render_model(sql))
+    """The statements the model file ``sql`` runs, rendered, split and materialised once per process."""
+    return materialized(sql, split_statements(render_model(sql)))
+
+
+def materialized(sql: str, statements: tuple[str, ...]) -> tuple[str, ...]:
+    """``statements`` of the model file ``sql`` as they build its table: a model home's SELECT
+    wrapped as its header declares (``ecommerce.models``); another model's statements as they are."""
+    from ecommerce.models import home_of
+
+    home = home_of(sql)
+    return home.materialize(statements) if home else statements
+
+
+def join_statements(statements: tuple[str, ...]) -> str:
+    """Statements as the text of a file (each keeps the semicolon the split left it)."""
+    return "\n\n".join(statements) + "\n"
 
 
 @functools.lru_cache(maxsize=256)
@@ -72,10 +86,15 @@ class SqlModelOperator(BaseOperator):
     any templated ``.sql`` field (the DAG's ``template_searchpath`` holds ``include/sql``), so
     the UI's Rendered Templates tab shows the SQL the task ran. Its statements may use the bound
     parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``); values are never
-    rendered into the text. The task log shows the rows each statement affected. The model's
-    table is named by the file: ``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``;
-    the last statement that inserts into it gives the task's rows written (the last statement,
-    if none does). Statements that insert into ``quarantine`` count as rows rejected.
+    rendered into the text. The task log shows the rows each statement affected.
+
+    A model home (``include/sql/analytics/<table>.sql``, ``ecommerce.models``) declares its table
+    and ends with a SELECT: the operator materialises it as the header says (the whole table
+    replaced, or the rows of the keys it recomputes). Another model's file is the statements it
+    runs, and its table is the one its SQL writes with the file's name
+    (``warehouse/040_fact_sales.sql`` writes ``warehouse.fact_sales``). The last statement that
+    inserts into the table gives the task's rows written (the last statement, if none does).
+    Statements that insert into ``quarantine`` count as rows rejected.
 
     Before its first statement the transaction takes an advisory lock per table the SQL writes
     (exclusive) and reads (shared), in a stable order (``ecommerce.table_locks``): a model of
@@ -99,6 +118,13 @@ class SqlModelOperator(BaseOperator):
         self.business_date = business_date
         self.conn_id = conn_id
 
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        """Render the file as Airflow does, then materialise it: Rendered Templates shows every
+        statement the task runs, a model home's ``delete``/``insert`` around its SELECT included."""
+        super().render_template_fields(context, jinja_env)
+        if self.sql != self.model:
+            self.sql = join_statements(materialized(self.model, split_statements(self.sql)))
+
     def statements(self) -> tuple[str, ...]:
         """The model's statements: from the text Airflow rendered, or, when ``execute`` is called
         outside a DAG run (tests, benchmarks), from the file rendered here."""
@@ -106,11 +132,21 @@ class SqlModelOperator(BaseOperator):
             return model_statements(self.model)
         return split_statements(self.sql)
 
-    @property
+    @functools.cached_property
     def table(self) -> str:
-        """The table the model writes: ``warehouse/040_fact_sales.sql`` -> ``warehouse.fact_sales``."""
-        layer, _, name = self.model.removesuffix(".sql").partition("/")
-        return f"{layer}.{name.split('_', 1)[-1]}"
+        """The table the model writes: the one its home declares, or else the one its SQL writes
+        that has the file's name (``warehouse/080_loaded_dates.sql`` -> ``audit.loaded_dates``)."""
+        from ecommerce.lineage import parse_sql
+        from ecommerce.models import home_of, task_id
+
+        if home := home_of(self.model):
+            return home.table
+        name = task_id(self.model.removesuffix(".sql").rpartition("/")[2])
+        written = sorted(table for table in parse_sql(model_statements(self.model)).outputs
+                         if table.split(".")[1] == name)
+        if len(written) != 1:
+            raise ValueError(f"{self.model} writes no single table named {name}: {written}")
+        return written[0]
 
     def execute(self, context) -> int:
         from airflow.providers.postgres.hooks.postgres import PostgresHook

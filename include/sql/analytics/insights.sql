@@ -1,8 +1,14 @@
--- analytics.insights: the headline statements, each with the numbers behind it.
--- The forecast writes its own insight (forecast_next_7_days).
-delete from analytics.insights where insight_key in ('top_category', 'weekend_vs_weekday', 'repeat_customer_share');
-
-insert into analytics.insights
+{#-
+description: The headline statements on the dashboard, each with the number behind it and its details.
+materialized: table
+columns:
+  insight_key: {type: text, description: "Which statement: top_category, weekend_vs_weekday, repeat_customer_share or forecast_next_7_days."}
+  headline: {type: text, description: The statement as the dashboard shows it.}
+  metric_value: {type: numeric, description: The number the statement is about.}
+  details: {type: jsonb, description: The figures behind it.}
+primary_key: [insight_key]
+-#}
+-- From the analytics tables they sum up; a statement whose figures are missing is left out.
 with top_category as (
     select * from analytics.revenue_by_category order by net_revenue desc limit 1
 ),
@@ -44,4 +50,13 @@ select
     format('Repeat customers bring %%s%%%% of revenue', round(revenue_share * 100, 1)),
     revenue_share,
     jsonb_build_object('revenue_share', revenue_share)
-from repeat_customers;
+from repeat_customers
+union all
+select
+    'forecast_next_7_days',
+    format('Next %%s days: $%%s expected, 80%%%% range $%%s–$%%s', days, to_char(net_revenue, 'FM999,999,999,990'),
+           to_char(lower_80, 'FM999,999,999,990'), to_char(upper_80, 'FM999,999,999,990')),
+    net_revenue,
+    jsonb_build_object('days', days, 'model', model, 'lower_80', lower_80, 'upper_80', upper_80,
+                       'lower_95', lower_95, 'upper_95', upper_95)
+from analytics.forecast_outlook;

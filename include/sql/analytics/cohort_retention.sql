@@ -1,10 +1,18 @@
--- analytics.cohort_retention: customers grouped by the month of their first completed order;
--- for each later month, the share of the cohort that ordered again. From the months with
--- completed orders per customer (warehouse.customer_monthly_sales) and each customer's first
--- (warehouse.customer_totals), not every fact.
-delete from analytics.cohort_retention;
-
-insert into analytics.cohort_retention
+{#-
+description: >-
+  Customers grouped by the month of their first completed order; for each later month, the share
+  of the cohort that ordered again.
+materialized: table
+columns:
+  cohort_month: {type: date, description: First day of the month of the cohort's first completed orders.}
+  months_since_first: {type: integer, description: "Months from the cohort's month: 0 is the month itself."}
+  cohort_size: {type: integer, description: Customers in the cohort.}
+  active_customers: {type: integer, description: Those of them with a completed order in that month.}
+  retention_rate: {type: "numeric(7, 4)", description: active_customers / cohort_size.}
+primary_key: [cohort_month, months_since_first]
+-#}
+-- From the months with completed orders per customer (warehouse.customer_monthly_sales) and each
+-- customer's first (warehouse.customer_totals), not every fact.
 with activity as (
     select customer_id, month as active_month
     from warehouse.customer_monthly_sales

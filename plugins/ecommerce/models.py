@@ -1,0 +1,218 @@
+"""Model homes: every analytics table is declared once, in its model's file.
+
+A SQL model's home is ``include/sql/analytics/<table>.sql``: a YAML header in a Jinja comment
+(``{#- … -#}``, gone once Airflow renders the file) declares the table — its description,
+columns with types and descriptions, key, how it is materialised and its quality checks — and
+the SQL below it is the model's SELECT, after any statements that prepare it (temporary
+tables). A table a Python task writes (the forecast's) has a header-only home,
+``include/sql/analytics/<table>.yml``, naming the task (``written_by``).
+
+Everything else is derived from the homes: the tables the bootstrap creates (``ddl``), the
+statements ``SqlModelOperator`` runs (``materialize``), the DAG's analytics tasks and their
+order (``layer_graph``, from the tables each model's SQL reads), the dashboard's and BI
+tools' table list, the tests' content comparison.
+
+Materialisations (``materialized``):
+
+=============  ==========================================================================
+table          the SELECT gives the whole table: its rows are replaced (``delete`` keeps
+               the old rows readable to the dashboards until the model commits)
+incremental    the SELECT gives the rows of the keys it recomputes (``unique_key``, the
+               primary key): those keys' rows are replaced, the others kept
+python         a Python task writes the table (``written_by``); the home declares it only
+=============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ecommerce.settings import SQL_DIR
+
+#: The layers whose tables live in model homes.
+HOME_LAYERS = ("analytics",)
+MATERIALIZATIONS = ("table", "incremental", "python")
+_HEADER = re.compile(r"\A\{#-?(?P<yaml>.*?)-?#\}\n?", re.DOTALL)
+_NUMBER_PREFIX = re.compile(r"^\d+_")
+#: The temporary table an incremental model's rows are gathered in before they replace the old.
+INCREMENTAL_ROWS = "model_rows"
+
+
+class ModelError(ValueError):
+    """A model home that cannot be read: the file and what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Model:
+    """One table and how it is built, as its home declares it."""
+
+    file: str  # relative to include/sql: analytics/daily_kpis.sql
+    table: str  # analytics.daily_kpis
+    description: str
+    materialized: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    constraints: tuple[str, ...]
+    checks: tuple[dict, ...]
+    written_by: str  # the task writing it: the model's own task, or a Python task
+
+    @property
+    def name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def ddl(self) -> str:
+        """``create table if not exists`` of the table as declared, comments included."""
+        lines = [f"    {c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.columns]
+        if self.primary_key:
+            lines.append(f"    primary key ({', '.join(self.primary_key)})")
+        lines += [f"    check ({constraint})" for constraint in self.constraints]
+        statements = [f"create table if not exists {self.table} (\n" + ",\n".join(lines) + "\n)",
+                      f"comment on table {self.table} is {_literal(self.description)}"]
+        statements += [f"comment on column {self.table}.{c.name} is {_literal(c.description)}" for c in self.columns]
+        return ";\n".join(statements) + ";\n"
+
+    def materialize(self, statements: tuple[str, ...]) -> tuple[str, ...]:
+        """The statements that build the table from the model's own: those before the last
+        prepare it, the last is its SELECT."""
+        *prepare, select = statements
+        columns = ", ".join(self.column_names)
+        if self.materialized == "table":
+            return (*prepare, f"delete from {self.table};", f"insert into {self.table} ({columns})\n{select}")
+        key = ", ".join(self.primary_key)
+        return (*prepare,
+                f"create temporary table {INCREMENTAL_ROWS} on commit drop as\n{select}",
+                f"delete from {self.table} where ({key}) in (select {key} from {INCREMENTAL_ROWS});",
+                f"insert into {self.table} ({columns}) select {columns} from {INCREMENTAL_ROWS};")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def task_id(stem: str) -> str:
+    """A model file's task: ``040_fact_sales`` -> ``fact_sales``, ``daily_kpis`` -> ``daily_kpis``."""
+    return _NUMBER_PREFIX.sub("", stem)
+
+
+def read_home(path: Path) -> Model:
+    """The model declared by the home file ``path`` (``.sql`` with a header, or ``.yml``)."""
+    relative = path.relative_to(SQL_DIR).as_posix()
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".yml":
+        header = text
+    else:
+        match = _HEADER.match(text)
+        if match is None:
+            raise ModelError(f"{relative}: a model home starts with its header, a YAML block in {{#- … -#}}")
+        header = match["yaml"]
+    try:
+        spec = yaml.safe_load(header) or {}
+    except yaml.YAMLError as error:
+        raise ModelError(f"{relative}: its header is not YAML: {error}") from error
+    layer, stem = relative.rsplit("/", 1)[0], path.stem
+    table = f"{layer}.{stem}"
+    known = {"description", "materialized", "columns", "primary_key", "constraints", "checks", "written_by"}
+    if unknown := sorted(set(spec) - known):
+        raise ModelError(f"{relative}: unknown keys {unknown}; a header has {sorted(known)}")
+    materialized = spec.get("materialized", "python" if path.suffix == ".yml" else None)
+    if materialized not in MATERIALIZATIONS:
+        raise ModelError(f"{relative}: materialized must be one of {MATERIALIZATIONS}, not {materialized!r}")
+    if (materialized == "python") != (path.suffix == ".yml"):
+        raise ModelError(f"{relative}: a .yml home declares a table a Python task writes (materialized: python); "
+                         "a .sql home, one its SQL builds")
+    if materialized == "python" and not spec.get("written_by"):
+        raise ModelError(f"{relative}: name the task that writes {table} (written_by)")
+    columns = tuple(_column(relative, name, column) for name, column in (spec.get("columns") or {}).items())
+    if not columns:
+        raise ModelError(f"{relative}: declare the table's columns (columns: name: {{type, description}})")
+    if not spec.get("description"):
+        raise ModelError(f"{relative}: describe the table (description)")
+    primary_key = tuple(spec.get("primary_key") or ())
+    if missing := [name for name in primary_key if name not in {c.name for c in columns}]:
+        raise ModelError(f"{relative}: primary_key names no declared column: {missing}")
+    if materialized == "incremental" and not primary_key:
+        raise ModelError(f"{relative}: an incremental model replaces the rows of its key: declare primary_key")
+    checks = tuple(dict(check, table=table) for check in spec.get("checks") or ())
+    return Model(file=relative, table=table, description=" ".join(spec["description"].split()),
+                 materialized=materialized, columns=columns, primary_key=primary_key,
+                 constraints=tuple(spec.get("constraints") or ()), checks=checks,
+                 written_by=spec.get("written_by") or task_id(stem))
+
+
+def _column(relative: str, name: str, spec) -> Column:
+    if not isinstance(spec, dict) or not spec.get("type") or not spec.get("description"):
+        raise ModelError(f"{relative}: column {name} needs a type and a description")
+    return Column(name=name, type=spec["type"], description=" ".join(spec["description"].split()),
+                  nullable=bool(spec.get("nullable", False)))
+
+
+@functools.lru_cache(maxsize=None)
+def homes(layer: str) -> tuple[Model, ...]:
+    """The layer's models, in file-name order."""
+    paths = sorted([*(SQL_DIR / layer).glob("*.sql"), *(SQL_DIR / layer).glob("*.yml")])
+    return tuple(read_home(path) for path in paths)
+
+
+def all_homes() -> tuple[Model, ...]:
+    """Every model home, layer by layer."""
+    return tuple(model for layer in HOME_LAYERS for model in homes(layer))
+
+
+def home_of(file: str) -> Model | None:
+    """The model a SQL file (relative to include/sql) is the home of; None for a model file of a
+    layer whose tables the schema files declare."""
+    layer = file.split("/", 1)[0]
+    if layer not in HOME_LAYERS:
+        return None
+    return next((model for model in homes(layer) if model.file == file), None)
+
+
+def tables(layer: str) -> tuple[str, ...]:
+    """The names of the layer's tables (``daily_kpis``, …), in file-name order."""
+    return tuple(model.name for model in homes(layer))
+
+
+def layer_graph(layer: str) -> dict[str, list[str]]:
+    """The layer's SQL models as ``{file stem: [tasks it runs after]}``: after the task that
+    writes each table of the layer its SQL reads (a SQL model's stem, or a Python task such as
+    ``forecast``). Each table has one writer, so the order is the data's."""
+    from ecommerce.lineage import parse_sql
+    from ecommerce.operators.sql_model import model_statements
+
+    writers = {model.table: model.written_by for model in homes(layer)}
+    graph = {}
+    for model in homes(layer):
+        if model.materialized == "python":
+            continue
+        reads = parse_sql(model_statements(model.file)).inputs
+        graph[Path(model.file).stem] = sorted({writers[table] for table in reads if table in writers} - {model.name})
+    return {stem: graph[stem] for stem in in_order(graph)}
+
+
+def in_order(graph: dict[str, list[str]]) -> list[str]:
+    """The models of ``graph`` each after those it names, else in name order; a cycle is an error."""
+    done: list[str] = []
+    while len(done) < len(graph):
+        ready = [name for name, upstream in graph.items()
+                 if name not in done and set(upstream) & graph.keys() <= set(done)]
+        if not ready:
+            raise ModelError(f"the models {sorted(graph.keys() - set(done))} read each other's tables in a cycle")
+        done.append(ready[0])
+    return done
