@@ -28,7 +28,7 @@ KILLED = DATES[1]
 KILL_AFTER = {
     "production": "production.010_customers",
     "warehouse": "warehouse.020_dim_customers",
-    "analytics": "analytics.010_daily_kpis",
+    "analytics": "analytics.daily_kpis",
 }
 
 LOADER = """

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: Analytics tables, in the order the Tableau extract lists them.
-ANALYTICS_TABLES = ("daily_kpis", "revenue_by_category", "sales_by_weekday", "top_products",
-                    "customer_revenue_mix", "rfm_segments", "cohort_retention", "insights",
-                    "sales_forecast", "forecast_accuracy")
+from ecommerce.models import tables
+
+#: Analytics tables, in the order the Tableau extract lists them: every table a model home declares.
+ANALYTICS_TABLES = tables("analytics")
 
 _QUERIES = {
     "kpis": """
