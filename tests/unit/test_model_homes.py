@@ -1,0 +1,148 @@
+"""Model homes (ecommerce.models): each analytics table declared once, everything else derived."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ecommerce import models
+from ecommerce.models import ModelError, read_home
+
+HEADER = """{#-
+description: Sales per day.
+materialized: table
+columns:
+  day: {type: date, description: The day.}
+  revenue: {type: "numeric(16, 2)", description: Its revenue., nullable: true}
+primary_key: [day]
+-#}
+"""
+
+
+def write_home(root: Path, name: str, text: str) -> Path:
+    path = root / "analytics" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sql_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "SQL_DIR", tmp_path)
+    models.homes.cache_clear()
+    yield tmp_path
+    models.homes.cache_clear()
+
+
+def test_a_home_declares_its_table_and_the_ddl_follows(sql_dir):
+    model = read_home(write_home(sql_dir, "day_sales.sql", HEADER + "select 1, 2;\n"))
+    assert model.table == "analytics.day_sales" and model.written_by == "day_sales"
+    assert model.column_names == ("day", "revenue")
+    ddl = model.ddl()
+    assert "create table if not exists analytics.day_sales (\n    day date not null,\n" \
+           "    revenue numeric(16, 2),\n    primary key (day)\n)" in ddl
+    assert "comment on column analytics.day_sales.revenue is 'Its revenue.'" in ddl
+
+
+def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_dir):
+    table = read_home(write_home(sql_dir, "a.sql", HEADER + "select 1, 2;\n"))
+    assert table.materialize(("create temporary table t as select 1;", "select 1, 2;")) == (
+        "create temporary table t as select 1;", "delete from analytics.a;",
+        "insert into analytics.a (day, revenue)\nselect 1, 2;")
+    incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace("materialized: table",
+                                                                        "materialized: incremental") + "x"))
+    statements = incremental.materialize(("select 1, 2;",))
+    assert statements[0] == "create temporary table model_rows on commit drop as\nselect 1, 2;"
+    assert statements[1] == "delete from analytics.b where (day) in (select day from model_rows);"
+    assert statements[2] == "insert into analytics.b (day, revenue) select day, revenue from model_rows;"
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("a.sql", "select 1;\n", "starts with its header"),
+    ("a.sql", "{#- description: [unclosed\n-#}\nselect 1;", "not YAML"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: view"), "materialized must be one of"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: table\nowner: me"), "unknown keys ['owner']"),
+    ("a.sql", HEADER.replace("Sales per day.", "''"), "describe the table"),
+    ("a.sql", HEADER.replace(", description: The day.", ""), "column day needs a type and a description"),
+    ("a.sql", HEADER.replace("[day]", "[date]"), "primary_key names no declared column: ['date']"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: incremental").replace("primary_key: [day]\n", ""),
+     "declare primary_key"),
+    ("a.yml", "description: x\ncolumns: {a: {type: int, description: y}}\n", "name the task"),
+    ("a.yml", "description: x\nmaterialized: table\ncolumns: {a: {type: int, description: y}}\n",
+     "a .yml home declares a table a Python task writes"),
+])
+def test_a_bad_home_is_a_clear_error_naming_its_file(sql_dir, name, text, message):
+    with pytest.raises(ModelError, match="analytics/a") as error:
+        read_home(write_home(sql_dir, name, text))
+    assert message in str(error.value)
+
+
+def test_the_order_of_a_layer_follows_what_its_sql_reads(sql_dir, monkeypatch):
+    """``layer_graph``: a model after the writer of each table of the layer it reads, a Python
+    task's tables included; a cycle is refused."""
+    from ecommerce.operators import sql_model
+
+    write_home(sql_dir, "base.sql", HEADER + "select day, 1 from warehouse.dim_date;\n")
+    write_home(sql_dir, "top.sql", HEADER + "select day, revenue from analytics.base join analytics.outlook using (day);\n")
+    write_home(sql_dir, "outlook.yml", "description: x\nwritten_by: forecast\ncolumns: {day: {type: date, description: y}}\n")
+    monkeypatch.setattr(sql_model, "SQL_DIR", sql_dir)
+    sql_model.model_statements.cache_clear()
+    try:
+        assert models.layer_graph("analytics") == {"base": [], "top": ["base", "forecast"]}
+        write_home(sql_dir, "base.sql", HEADER + "select day, 1 from analytics.top;\n")
+        models.homes.cache_clear()
+        sql_model.model_statements.cache_clear()
+        with pytest.raises(ModelError, match="in a cycle"):
+            models.layer_graph("analytics")
+    finally:
+        sql_model.model_statements.cache_clear()
+
+
+def test_every_home_of_the_repository_reads(tmp_path):
+    """The real homes: each valid, each SQL home's statements end with its SELECT."""
+    from ecommerce.operators.sql_model import model_statements
+
+    homes = models.homes("analytics")
+    assert {model.name for model in homes} >= {"daily_kpis", "insights", "sales_forecast"}
+    for model in homes:
+        if model.materialized != "python":
+            assert f"insert into {model.table} (" in "".join(model_statements(model.file)), model.file
+
+
+def test_a_model_writing_a_table_of_another_schema_reports_that_table():
+    """The operator's table is the one the SQL writes, not one guessed from the file's folder:
+    warehouse/080_loaded_dates.sql writes audit.loaded_dates (its lineage and rows written)."""
+    from ecommerce.operators import SqlModelOperator
+
+    task = SqlModelOperator(task_id="loaded_dates", sql="warehouse/080_loaded_dates.sql", business_date="2026-01-01")
+    assert task.table == "audit.loaded_dates"
+    assert SqlModelOperator(task_id="x", sql="warehouse/040_fact_sales.sql", business_date="").table \
+        == "warehouse.fact_sales"
+    assert SqlModelOperator(task_id="x", sql="analytics/daily_kpis.sql", business_date="").table \
+        == "analytics.daily_kpis"
+
+
+def test_the_bootstrap_creates_each_table_as_its_home_declares():
+    """Columns, types, nullability, key and descriptions in the catalog are the home's."""
+    from conftest import connect
+    from ecommerce.schema import apply_schema
+
+    with connect(autocommit=True) as conn:
+        apply_schema(conn)
+        for model in models.all_homes():
+            columns = conn.execute(
+                "select attname, format_type(atttypid, atttypmod), not attnotnull, col_description(attrelid, attnum) "
+                "from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum",
+                (model.table,)).fetchall()
+            # types as PostgreSQL names them (a home writes numeric(16, 2), the catalog numeric(16,2))
+            assert columns == [(c.name, re.sub(r",\s+", ",", c.type), c.nullable, c.description)
+                               for c in model.columns], model.table
+            key = conn.execute(
+                "select array_agg(attname order by array_position(conkey, attnum)) from pg_constraint "
+                "join pg_attribute on attrelid = conrelid and attnum = any(conkey) "
+                "where conrelid = %s::regclass and contype = 'p'", (model.table,)).fetchone()[0]
+            assert tuple(key or ()) == model.primary_key, model.table
+            assert conn.execute("select obj_description(%s::regclass, 'pg_class')",
+                                (model.table,)).fetchone()[0] == model.description
