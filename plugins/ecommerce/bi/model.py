@@ -143,7 +143,23 @@ class Model:
 
 
 def load_spec(path: Path = SPEC_FILE) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return with_model_homes(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def with_model_homes(spec: dict) -> dict:
+    """Every table a model home declares is in the model, described as its home describes it:
+    the file lists a home's table only for what BI alone needs (hidden columns, sort orders)."""
+    from ecommerce.models import all_homes
+
+    listed = {(entry["schema"], entry["name"]): entry for entry in spec["tables"]}
+    for home in all_homes():
+        schema, name = home.table.split(".")
+        entry = listed.get((schema, name))
+        if entry is None:
+            spec["tables"].append({"name": name, "schema": schema, "description": home.description})
+        else:
+            entry.setdefault("description", home.description)
+    return spec
 
 
 def read_catalog(cursor, tables: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
