@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ecommerce.models import tables
+
+_FIELD = re.compile(r"^(?:(?P<aggregation>\w+)\()?(?P<table>\w+)\.(?P<column>\w+)\)?$")
 
 #: Analytics tables, in the order the Tableau extract lists them: every table a model home declares.
 ANALYTICS_TABLES = tables("analytics")
@@ -54,6 +57,46 @@ _QUERIES = {
 
 
 @dataclass(frozen=True)
+class DeclaredTable:
+    """A table of the Power BI report that the HTML page shows too: a ``tableEx`` visual of
+    ``include/bi/semantic_model.yml`` with a ``dashboard`` entry (its order and row limit), so one
+    declaration serves both. Its columns are the visual's fields, of one analytics table."""
+
+    title: str
+    table: str
+    columns: tuple[str, ...]
+    order_by: str
+    limit: int
+
+    @property
+    def id(self) -> str:
+        return "table-" + self.table.split(".")[1].replace("_", "-")
+
+    def query(self) -> str:
+        return f"select {', '.join(self.columns)} from {self.table} order by {self.order_by} limit {self.limit}"
+
+
+def declared_tables(spec: dict | None = None) -> list[DeclaredTable]:
+    """The report's visuals the page shows as tables, in the report's order."""
+    from ecommerce.bi.model import load_spec
+
+    declared = []
+    for page in (spec or load_spec()).get("pages", []):
+        for visual in page["visuals"]:
+            if "dashboard" not in visual:
+                continue
+            fields = [_FIELD.match(ref) for ref in visual["fields"]["Values"]]
+            names = {field["table"] for field in fields if field}
+            if visual["type"] != "tableEx" or None in fields or len(names) != 1 or names - set(ANALYTICS_TABLES):
+                raise ValueError(f"the visual {visual['title']!r} is shown on the dashboard: a tableEx of one "
+                                 f"analytics table's columns, not {visual['type']} of {visual['fields']['Values']}")
+            declared.append(DeclaredTable(visual["title"], f"analytics.{names.pop()}",
+                                          tuple(field["column"] for field in fields),
+                                          visual["dashboard"]["order_by"], int(visual["dashboard"]["limit"])))
+    return declared
+
+
+@dataclass(frozen=True)
 class DashboardData:
     frames: dict[str, pd.DataFrame]
 
@@ -67,8 +110,9 @@ def read(conn) -> DashboardData:
     from ecommerce.dashboards import lineage
 
     frames = {"lineage": lineage.read()}
+    queries = {**_QUERIES, **{table.id: table.query() for table in declared_tables()}}
     with conn.cursor() as cursor:
-        for name, query in _QUERIES.items():
+        for name, query in queries.items():
             cursor.execute(query)
             columns = [column.name for column in cursor.description]
             frames[name] = pd.DataFrame(cursor.fetchall(), columns=columns)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecommerce.dashboards.data import DashboardData
+from ecommerce.dashboards.data import DashboardData, declared_tables
 from ecommerce.settings import PROJECT_ROOT
 
 TEMPLATE = PROJECT_ROOT / "dashboards" / "dashboard.html.j2"
@@ -235,6 +235,20 @@ def _cohort_heatmap(cohorts: pd.DataFrame):
     return figure
 
 
+def _cell(value) -> str:
+    """A value of a declared table as the page shows it: numbers with thousands separators,
+    shares and ratios to four places at most."""
+    from decimal import Decimal
+
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (float, Decimal)):
+        return f"{float(value):,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
 def _money(value) -> str:
     return f"${float(value or 0):,.0f}"
 
@@ -263,6 +277,9 @@ def render(data: DashboardData, out: Path, generated_at: datetime | None = None)
                ("Average order value", f"${float(kpis['aov'] or 0):,.2f}"),
                ("Customers", f"{int(kpis['customers'] or 0):,}")],
         insights=list(data["insights"]["headline"]),
+        tables=[{"id": table.id, "title": table.title, "columns": table.columns,
+                 "rows": [[_cell(value) for value in row] for row in data[table.id].itertuples(index=False)]}
+                for table in declared_tables()],
         forecast=status,
         accuracy=_accuracy_rows(data["forecast_accuracy"]) if status["scored"] else [],
         lineage=lineage_view(data.frames.get("lineage")),
