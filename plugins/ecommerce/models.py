@@ -17,8 +17,10 @@ Materialisations (``materialized``):
 =============  ==========================================================================
 table          the SELECT gives the whole table: its rows are replaced (``delete`` keeps
                the old rows readable to the dashboards until the model commits)
-incremental    the SELECT gives the rows of the keys it recomputes (``unique_key``, the
-               primary key): those keys' rows are replaced, the others kept
+incremental    by date: the model takes the dates it recomputes (the business date and the
+               stale ones, macros/stale_dates.sql); the rows of those dates and of every
+               date the SELECT gives (``incremental_by``, a date column) are replaced, the
+               others kept
 python         a Python task writes the table (``written_by``); the home declares it only
 =============  ==========================================================================
 """
@@ -65,6 +67,7 @@ class Model:
     materialized: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    incremental_by: str | None
     constraints: tuple[str, ...]
     checks: tuple[dict, ...]
     written_by: str  # the task writing it: the model's own task, or a Python task
@@ -95,10 +98,11 @@ class Model:
         columns = ", ".join(self.column_names)
         if self.materialized == "table":
             return (*prepare, f"delete from {self.table};", f"insert into {self.table} ({columns})\n{select}")
-        key = ", ".join(self.primary_key)
+        by = self.incremental_by
         return (*prepare,
                 f"create temporary table {INCREMENTAL_ROWS} on commit drop as\n{select}",
-                f"delete from {self.table} where ({key}) in (select {key} from {INCREMENTAL_ROWS});",
+                f"delete from {self.table} where {by} in "
+                f"(select date from recomputed_dates union select {by} from {INCREMENTAL_ROWS});",
                 f"insert into {self.table} ({columns}) select {columns} from {INCREMENTAL_ROWS};")
 
 
@@ -128,7 +132,8 @@ def read_home(path: Path) -> Model:
         raise ModelError(f"{relative}: its header is not YAML: {error}") from error
     layer, stem = relative.rsplit("/", 1)[0], path.stem
     table = f"{layer}.{stem}"
-    known = {"description", "materialized", "columns", "primary_key", "constraints", "checks", "written_by"}
+    known = {"description", "materialized", "columns", "primary_key", "incremental_by", "constraints", "checks",
+             "written_by"}
     if unknown := sorted(set(spec) - known):
         raise ModelError(f"{relative}: unknown keys {unknown}; a header has {sorted(known)}")
     materialized = spec.get("materialized", "python" if path.suffix == ".yml" else None)
@@ -147,11 +152,15 @@ def read_home(path: Path) -> Model:
     primary_key = tuple(spec.get("primary_key") or ())
     if missing := [name for name in primary_key if name not in {c.name for c in columns}]:
         raise ModelError(f"{relative}: primary_key names no declared column: {missing}")
-    if materialized == "incremental" and not primary_key:
-        raise ModelError(f"{relative}: an incremental model replaces the rows of its key: declare primary_key")
+    incremental_by = spec.get("incremental_by")
+    if (materialized == "incremental") != bool(incremental_by):
+        raise ModelError(f"{relative}: an incremental model, and only one, names the date column whose dates it "
+                         "replaces (incremental_by)")
+    if incremental_by and incremental_by not in {c.name for c in columns}:
+        raise ModelError(f"{relative}: incremental_by names no declared column: {incremental_by!r}")
     checks = tuple(dict(check, table=table) for check in spec.get("checks") or ())
     return Model(file=relative, table=table, description=" ".join(spec["description"].split()),
-                 materialized=materialized, columns=columns, primary_key=primary_key,
+                 materialized=materialized, columns=columns, primary_key=primary_key, incremental_by=incremental_by,
                  constraints=tuple(spec.get("constraints") or ()), checks=checks,
                  written_by=spec.get("written_by") or task_id(stem))
 

@@ -51,11 +51,12 @@ def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_di
     assert table.materialize(("create temporary table t as select 1;", "select 1, 2;")) == (
         "create temporary table t as select 1;", "delete from analytics.a;",
         "insert into analytics.a (day, revenue)\nselect 1, 2;")
-    incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace("materialized: table",
-                                                                        "materialized: incremental") + "x"))
+    incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace(
+        "materialized: table", "materialized: incremental\nincremental_by: day") + "x"))
     statements = incremental.materialize(("select 1, 2;",))
     assert statements[0] == "create temporary table model_rows on commit drop as\nselect 1, 2;"
-    assert statements[1] == "delete from analytics.b where (day) in (select day from model_rows);"
+    assert statements[1] == ("delete from analytics.b where day in "
+                             "(select date from recomputed_dates union select day from model_rows);")
     assert statements[2] == "insert into analytics.b (day, revenue) select day, revenue from model_rows;"
 
 
@@ -67,8 +68,10 @@ def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_di
     ("a.sql", HEADER.replace("Sales per day.", "''"), "describe the table"),
     ("a.sql", HEADER.replace(", description: The day.", ""), "column day needs a type and a description"),
     ("a.sql", HEADER.replace("[day]", "[date]"), "primary_key names no declared column: ['date']"),
-    ("a.sql", HEADER.replace("materialized: table", "materialized: incremental").replace("primary_key: [day]\n", ""),
-     "declare primary_key"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: incremental"), "(incremental_by)"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: table\nincremental_by: day"), "(incremental_by)"),
+    ("a.sql", HEADER.replace("materialized: table", "materialized: incremental\nincremental_by: date"),
+     "incremental_by names no declared column: 'date'"),
     ("a.yml", "description: x\ncolumns: {a: {type: int, description: y}}\n", "name the task"),
     ("a.yml", "description: x\nmaterialized: table\ncolumns: {a: {type: int, description: y}}\n",
      "a .yml home declares a table a Python task writes"),

@@ -11,6 +11,7 @@ columns:
   revenue_7d_avg: {type: "numeric(16, 2)", description: Mean net_revenue of the loaded dates among this one and the 6 before it.}
   orders_7d_avg: {type: "numeric(12, 2)", description: Mean orders of the loaded dates among this one and the 6 before it.}
 primary_key: [date]
+incremental_by: date
 -#}
 -- Recomputed for the business date and every date a load of another date made stale (facts
 -- re-pointed to the unknown member or back), with the moving averages of the weeks those dates
