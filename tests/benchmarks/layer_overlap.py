@@ -45,21 +45,22 @@ def graph() -> dict[str, tuple[list[str], object]]:
     """Every task of a date's load after staging: its upstream tasks and what runs it."""
     import ecommerce_pipeline as pipeline
     from ecommerce.forecast import refresh
+    from ecommerce.models import task_id
     from ecommerce.operators import SqlModelOperator
 
     tasks, previous_layer = {}, []
     for layer, models in (("production", pipeline.PRODUCTION_MODELS), ("warehouse", pipeline.WAREHOUSE_MODELS),
                           ("analytics", pipeline.ANALYTICS_MODELS)):
-        names = {model: f"{layer}.{model.split('_', 1)[1]}" for model in models}
+        names = {model: f"{layer}.{task_id(model)}" for model in models}
         downstream = {name for upstream in models.values() for name in upstream}
         for model, upstream in models.items():
-            tasks[names[model]] = ([names[name] for name in upstream] or previous_layer,
+            after = [names.get(name, f"{layer}.{name}") for name in upstream]  # the forecast: a Python task
+            tasks[names[model]] = (after or previous_layer,
                                    lambda conn, day, model=model, layer=layer, task_id=names[model]: SqlModelOperator(
                                        task_id=task_id, sql=f"{layer}/{model}.sql", business_date=day).run(
                                        conn, context(task_id)))
         if layer == "analytics":
             tasks["analytics.forecast"] = (previous_layer, lambda conn, day: forecast(conn, refresh))
-            tasks["analytics.insights"][0].append("analytics.forecast")
         previous_layer = [names[model] for model in models if model not in downstream]
     return tasks
 

@@ -62,7 +62,7 @@ def test_every_model_locks_each_table_it_writes_and_the_forecast_its_own(pipelin
         assert task_id in exclusive[task_id]
     assert exclusive["warehouse.loaded_dates"] == {"audit.loaded_dates"}
     assert exclusive["analytics.forecast"] == {"analytics.sales_forecast", "analytics.forecast_accuracy",
-                                               "analytics.insights"}
+                                               "analytics.forecast_outlook"}
     assert not any(exclusive[task_id] & table_locks.WRITTEN_IN_PARTS.keys() for task_id in exclusive)
 
 

@@ -95,10 +95,10 @@ def second_date_beside_the_first(first: str, second: str) -> tuple[bool, set[tup
 
 
 @pytest.mark.parametrize(("first", "second"), [
-    ("analytics/060_rfm_segments", "analytics/040_top_products"),
-    ("analytics/010_daily_kpis", "analytics/070_cohort_retention"),
+    ("analytics/rfm_segments", "analytics/top_products"),
+    ("analytics/daily_kpis", "analytics/cohort_retention"),
     ("warehouse/060_customer_monthly_sales", "warehouse/070_product_monthly_sales"),
-    ("forecast", "analytics/040_top_products"),
+    ("forecast", "analytics/top_products"),
 ])
 def test_another_dates_model_of_another_table_runs_while_one_is_open(loaded, first, second):
     """Models the graph shows side by side, which the one warehouse lock made take turns."""
@@ -107,13 +107,13 @@ def test_another_dates_model_of_another_table_runs_while_one_is_open(loaded, fir
 
 
 @pytest.mark.parametrize(("first", "second"), [
-    ("analytics/070_cohort_retention", "analytics/070_cohort_retention"),  # one table, two dates
+    ("analytics/cohort_retention", "analytics/cohort_retention"),  # one table, two dates
     ("warehouse/020_dim_customers", "warehouse/040_fact_sales"),  # both rewrite fact_sales
-    ("warehouse/060_customer_monthly_sales", "analytics/060_rfm_segments"),  # reads customer_totals
+    ("warehouse/060_customer_monthly_sales", "analytics/rfm_segments"),  # reads customer_totals
     # fact_sales moves first orders and queues the moves; agg_daily_sales takes the queue and
     # checks it against the first orders: never between the two
     ("warehouse/040_fact_sales", "warehouse/050_agg_daily_sales"),
-    ("forecast", "analytics/090_insights"),  # both write analytics.insights (each its own rows)
+    ("forecast", "analytics/insights"),  # the insights read the outlook the forecast writes
 ])
 def test_another_dates_model_waits_for_a_writer_of_a_table_it_touches(loaded, first, second):
     waited, keys = second_date_beside_the_first(first, second)
