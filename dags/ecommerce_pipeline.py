@@ -43,7 +43,7 @@ from ecommerce.business_date import business_date_of
 from ecommerce.contract import RAW_TABLES
 from ecommerce.freshness import freshness_deadline
 from ecommerce.generation.config import MAX_DEFECT_RATE, MAX_ORDERS, GeneratorConfig
-from ecommerce.models import layer_graph, task_id
+from ecommerce.models import MODEL_GLOBALS, layer_graph, task_id
 from ecommerce.operators import CsvToStagingOperator, QualityGateOperator, SqlModelOperator
 from ecommerce.params import param
 from ecommerce.settings import MAX_ACTIVE_RUNS, SQL_DIR, WAREHOUSE_CONN_ID
@@ -109,6 +109,8 @@ def sql_models(layer: str, models: dict[str, list[str]], others=None) -> dict[st
     template_searchpath=[str(SQL_DIR)],
     # Each task's template environment is new: compiled model files carry over (ecommerce.template_cache).
     jinja_environment_kwargs={"bytecode_cache": TEMPLATE_CACHE},
+    # What a model file may call besides its macros (the dimensions: the models they make stale).
+    user_defined_macros=MODEL_GLOBALS,
     params={
         "business_date": param(None, type=["null", "string"], format="date",
                                pattern=r"^\d{4}-\d{2}-\d{2}$",

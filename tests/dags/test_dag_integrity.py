@@ -110,9 +110,8 @@ def model_lineage(pipeline):
     model homes say a Python task writes."""
     from conftest import connect
     from ecommerce.lineage import parse_sql
-    from ecommerce.models import all_homes
+    from ecommerce.models import all_homes, model_statements
     from ecommerce.operators import SqlModelOperator
-    from ecommerce.operators.sql_model import model_statements
     from ecommerce.schema import apply_schema
 
     with connect(autocommit=True) as conn:
@@ -332,8 +331,8 @@ def test_failure_callback_logs_one_clear_line(caplog):
 def test_each_sql_model_renders_its_file_for_the_rendered_templates_tab(pipeline):
     """Airflow renders the model file (macros included) into the task's ``sql`` field: the UI's
     Rendered Templates tab shows the SQL the task runs, and the task runs that text."""
+    from ecommerce.models import model_statements
     from ecommerce.operators import SqlModelOperator
-    from ecommerce.operators.sql_model import model_statements
 
     models = [task for task in pipeline.tasks if isinstance(task, SqlModelOperator)]
     assert len(models) >= 15

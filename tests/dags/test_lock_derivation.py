@@ -26,7 +26,8 @@ def pipeline():
 def task_locks(task, business_date="2026-04-06"):
     from ecommerce import forecast, table_locks
     from ecommerce.operators import SqlModelOperator
-    from ecommerce.operators.sql_model import model_statements, model_tables
+    from ecommerce.models import model_statements
+    from ecommerce.operators.sql_model import model_tables
 
     if isinstance(task, SqlModelOperator):
         return table_locks.locks(*model_tables(model_statements(task.model)), business_date)
@@ -89,7 +90,7 @@ def test_a_write_the_sql_parser_misses_is_still_a_write():
     """The parser gives nothing for the statement that records a snapshot's date (an insert
     whose select reads no table but in a subquery): its target counts all the same."""
     from ecommerce.lineage import parse_sql
-    from ecommerce.operators.sql_model import model_statements
+    from ecommerce.models import model_statements
     from ecommerce.table_locks import tables
 
     [statement] = [statement for statement in model_statements("production/010_customers.sql")
@@ -120,7 +121,7 @@ def test_who_adds_to_a_bookkeeping_table_and_who_takes_from_it_never_run_at_once
 
     from ecommerce import table_locks
     from ecommerce.operators import SqlModelOperator
-    from ecommerce.operators.sql_model import model_statements
+    from ecommerce.models import model_statements
 
     assert set(table_locks.TAKEN_FROM) == PARTS.keys() and table in table_locks.WRITTEN_IN_PARTS
     adds, takes = PARTS[table]

@@ -207,7 +207,7 @@ def test_the_tasks_reach_the_execution_api_on_a_process_of_its_own(api, clean_ru
 
 
 def test_a_sql_model_shows_the_sql_it_ran_in_its_rendered_templates(api, clean_run):
-    from ecommerce.operators.sql_model import render_model
+    from ecommerce.models import render_model
 
     _, run = clean_run
     for task_id, model in (("warehouse.fact_sales", "warehouse/040_fact_sales.sql"),

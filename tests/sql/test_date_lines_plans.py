@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conftest import connect, reset_warehouse
-from ecommerce.operators.sql_model import model_statements
+from ecommerce.models import model_statements
 
 DATES = 30
 ORDERS_PER_DATE = 4_000

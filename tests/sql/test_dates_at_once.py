@@ -52,7 +52,8 @@ def advisory_keys(locks) -> set[tuple[int, int]]:
 
 def model_locks(sql: str, business_date: str):
     from ecommerce import forecast, table_locks
-    from ecommerce.operators.sql_model import model_statements, model_tables
+    from ecommerce.models import model_statements
+    from ecommerce.operators.sql_model import model_tables
 
     if sql == "forecast":
         return table_locks.locks(*table_locks.tables(forecast.STATEMENTS), business_date)

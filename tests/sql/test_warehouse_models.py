@@ -557,7 +557,7 @@ def test_a_recomputed_dates_facts_are_read_from_its_partition_alone(db, model, p
     """Other dates' partitions are planned (their number is the history's) but never read."""
     import json
 
-    from ecommerce.operators.sql_model import model_statements
+    from ecommerce.models import model_statements
 
     for number, day in enumerate((DAY1, DAY2, DAY3), start=1):
         load_day(db, day, BASE, CATALOG, [order(number * 100 + 1, 1, f"{day}T09:00:00Z")],

@@ -97,7 +97,7 @@ def test_make_backfill_gives_every_dates_run_its_orders(tmp_path, monkeypatch):
 def test_rendered_templates_show_every_sql_model_whole(tmp_path, monkeypatch):
     """Airflow cuts a rendered field past [core] max_templated_field_length (default 4096):
     Rendered Templates showed warehouse.fact_sales cut after about 89 lines."""
-    from ecommerce.operators.sql_model import render_model
+    from ecommerce.models import render_model
     from ecommerce.settings import SQL_DIR
     from ecommerce_local import environment
 

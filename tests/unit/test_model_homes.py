@@ -82,36 +82,31 @@ def test_a_bad_home_is_a_clear_error_naming_its_file(sql_dir, name, text, messag
     assert message in str(error.value)
 
 
-def test_the_order_of_a_layer_follows_what_its_sql_reads(sql_dir, monkeypatch):
+def test_the_order_of_a_layer_follows_what_its_sql_reads(sql_dir):
     """``layer_graph``: a model after the writer of each table of the layer it reads, a Python
     task's tables included; a cycle is refused."""
-    from ecommerce.operators import sql_model
-
     write_home(sql_dir, "base.sql", HEADER + "select day, 1 from warehouse.dim_date;\n")
     write_home(sql_dir, "top.sql", HEADER + "select day, revenue from analytics.base join analytics.outlook using (day);\n")
     write_home(sql_dir, "outlook.yml", "description: x\nwritten_by: forecast\ncolumns: {day: {type: date, description: y}}\n")
-    monkeypatch.setattr(sql_model, "SQL_DIR", sql_dir)
-    sql_model.model_statements.cache_clear()
+    models.model_statements.cache_clear()
     try:
         assert models.layer_graph("analytics") == {"base": [], "top": ["base", "forecast"]}
         write_home(sql_dir, "base.sql", HEADER + "select day, 1 from analytics.top;\n")
         models.homes.cache_clear()
-        sql_model.model_statements.cache_clear()
+        models.model_statements.cache_clear()
         with pytest.raises(ModelError, match="in a cycle"):
             models.layer_graph("analytics")
     finally:
-        sql_model.model_statements.cache_clear()
+        models.model_statements.cache_clear()
 
 
 def test_every_home_of_the_repository_reads(tmp_path):
     """The real homes: each valid, each SQL home's statements end with its SELECT."""
-    from ecommerce.operators.sql_model import model_statements
-
     homes = models.homes("analytics")
     assert {model.name for model in homes} >= {"daily_kpis", "insights", "sales_forecast"}
     for model in homes:
         if model.materialized != "python":
-            assert f"insert into {model.table} (" in "".join(model_statements(model.file)), model.file
+            assert f"insert into {model.table} (" in "".join(models.model_statements(model.file)), model.file
 
 
 def test_a_model_writing_a_table_of_another_schema_reports_that_table():
@@ -149,3 +144,38 @@ def test_the_bootstrap_creates_each_table_as_its_home_declares():
             assert tuple(key or ()) == model.primary_key, model.table
             assert conn.execute("select obj_description(%s::regclass, 'pg_class')",
                                 (model.table,)).fetchone()[0] == model.description
+
+
+def test_the_dimensions_queue_stale_dates_for_the_models_that_declare_them():
+    """A model says which dimension changes make its dates stale (made_stale_by, in its own
+    file); the dimensions' lists come from those declarations."""
+    assert models.stale_models("dim_customers", "key") == ["agg_daily_sales", "customer_monthly_sales", "daily_kpis"]
+    assert models.stale_models("dim_customers", "attributes") == []
+    assert models.stale_models("dim_products", "key") == ["product_monthly_sales"]
+    assert "agg_daily_sales" in models.stale_models("dim_products", "attributes")
+    for dimension in ("customers", "products"):
+        rendered = models.render_model(f"warehouse/0{2 if dimension == 'customers' else 3}0_dim_{dimension}.sql")
+        for model in models.stale_models(f"dim_{dimension}", "key"):
+            assert f"('{model}', true)" in rendered, (dimension, model)
+
+
+def test_a_model_takes_the_stale_dates_queued_under_its_own_name():
+    """The name a model takes its stale dates by is the one the dimensions queue them under:
+    its file's."""
+    for model in models.stale_declarations():
+        (file,) = [path for layer in models.STALE_LAYERS for path in (models.SQL_DIR / layer).glob("*.sql")
+                   if models.task_id(path.stem) == model]
+        text = "".join(models.model_statements(file.relative_to(models.SQL_DIR).as_posix()))
+        assert f"delete from warehouse.stale_dates where model = '{model}'" in text, file
+
+
+def test_a_bad_stale_declaration_names_its_file(sql_dir):
+    (sql_dir / "warehouse").mkdir()
+    (sql_dir / "warehouse" / "010_sales.sql").write_text(
+        "{{ stale_dates.take_stale_dates('sales', made_stale_by=['dim_products.price']) }};\n", encoding="utf-8")
+    models.stale_declarations.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="warehouse/010_sales.sql: made_stale_by names"):
+            models.stale_declarations()
+    finally:
+        models.stale_declarations.cache_clear()

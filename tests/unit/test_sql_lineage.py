@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ecommerce.lineage import parse_sql
-from ecommerce.operators.sql_model import inserts_into, model_statements
+from ecommerce.models import model_statements
+from ecommerce.operators.sql_model import inserts_into
 
 
 def test_a_table_built_to_replace_a_partition_is_reported_as_its_table():

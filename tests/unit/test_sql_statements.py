@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecommerce.operators.sql_model import split_statements
+from ecommerce.models import split_statements
 
 
 def test_pieces_with_only_comments_are_left_out_and_every_statement_is_kept_whole():

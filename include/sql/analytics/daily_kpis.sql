@@ -18,7 +18,7 @@ incremental_by: date
 -- reach, so the cost follows the day, not the history.
 {% import 'macros/stale_dates.sql' as stale_dates %}
 
-{{ stale_dates.take_stale_dates('daily_kpis') }};
+{{ stale_dates.take_stale_dates('daily_kpis', made_stale_by=['dim_customers.key']) }};
 
 with recomputed as (
     select

@@ -14,9 +14,9 @@
 -#}
 {% import 'macros/stale_dates.sql' as stale_dates %}
 
-{% macro refresh(entity, dimension, surrogate_key, daily, monthly, totals=none) -%}
+{% macro refresh(entity, dimension, surrogate_key, daily, monthly, made_stale_by, totals=none) -%}
 {%- set key = entity ~ '_id' %}
-{{ stale_dates.take_stale_dates(entity ~ '_monthly_sales') }};
+{{ stale_dates.take_stale_dates(entity ~ '_monthly_sales', made_stale_by) }};
 
 -- The months (their first date key, yyyymm01) of the keys these dates named before the
 -- reload: a key can drop out of a date.

@@ -9,9 +9,15 @@
 -#}
 
 
-{% macro take_stale_dates(model) -%}
+{#- `made_stale_by` declares which changes of a dimension's versions make a date's rows of this
+    model stale: '<dimension>.key' (a fact moved to or from the unknown member: the natural key
+    it counts under changed) or '<dimension>.attributes' (a fact re-pointed to a version with
+    other attributes). The dimensions queue dates for the models that declare them
+    (ecommerce.models.stale_models, read from the model files). -#}
+{% macro take_stale_dates(model, made_stale_by) -%}
 -- The dates to recompute: the business date, and those a load of another date made stale for
--- this model (taken: cleared as they are read), as `date` and `date_key`.
+-- this model (taken: cleared as they are read), as `date` and `date_key`. Made stale by:
+-- {{ made_stale_by | join(', ') }}.
 create temporary table recomputed_dates on commit drop as
 with taken as (
     delete from warehouse.stale_dates where model = '{{ model }}' returning business_date

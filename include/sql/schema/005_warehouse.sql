@@ -179,8 +179,7 @@ create table if not exists warehouse.new_customer_changes (
 -- Dates whose aggregates a load of another date made stale (re-resolved facts), per model that
 -- must recompute them. Each model takes and clears its own rows.
 create table if not exists warehouse.stale_dates (
-    model text not null check (model in ('agg_daily_sales', 'daily_kpis', 'customer_monthly_sales',
-                                         'product_monthly_sales')),
+    model text not null,
     business_date date not null,
     primary key (model, business_date)
 );

@@ -20,8 +20,8 @@
             from production.customer_snapshots",
     unknown_member_key="select transactions.customer_id from production.transactions
                         where transactions.transaction_id = facts.transaction_id",
-    stale_models=[],
-    stale_models_by_key=['agg_daily_sales', 'daily_kpis', 'customer_monthly_sales']) }};
+    stale_models=stale_models('dim_customers', 'attributes'),
+    stale_models_by_key=stale_models('dim_customers', 'key')) }};
 
 -- A fact that moved between the unknown member and a customer changes both first orders.
 {{ first_orders.refresh_first_orders(

@@ -19,5 +19,5 @@
     unknown_member_key="select items.product_id from production.transaction_items as items
                         where items.transaction_id = facts.transaction_id
                             and items.line_number = facts.line_number",
-    stale_models=['agg_daily_sales'],
-    stale_models_by_key=['product_monthly_sales']) }};
+    stale_models=stale_models('dim_products', 'attributes'),
+    stale_models_by_key=stale_models('dim_products', 'key')) }};

@@ -6,7 +6,7 @@
 -- (warehouse.new_customer_changes) without recomputing them.
 {% import 'macros/stale_dates.sql' as stale_dates %}
 
-{{ stale_dates.take_stale_dates('agg_daily_sales') }};
+{{ stale_dates.take_stale_dates('agg_daily_sales', made_stale_by=['dim_customers.key', 'dim_products.attributes']) }};
 
 -- Aggregated into a temporary table first: PostgreSQL plans the SELECT of an INSERT serially,
 -- that of a CREATE TABLE AS in parallel (a million facts: 4.5-5.3 s -> 3.1-3.7 s on two cores).

@@ -12,5 +12,6 @@
     daily={'orders': 'count(distinct facts.transaction_id)', 'net_revenue': 'sum(facts.net_amount)'},
     monthly={'orders': 'sum(daily.orders)', 'net_revenue': 'sum(daily.net_revenue)',
              'last_date': "to_date(max(daily.date_key)::text, 'YYYYMMDD')"},
+    made_stale_by=['dim_customers.key'],
     totals={'orders': 'sum(monthly.orders)', 'net_revenue': 'sum(monthly.net_revenue)',
             'first_month': 'min(monthly.month)', 'last_date': 'max(monthly.last_date)'}) }};

@@ -8,4 +8,5 @@
 {{ sales_summary.refresh(
     'product', 'dim_products', 'product_sk',
     daily={'units': 'sum(facts.quantity)', 'net_revenue': 'sum(facts.net_amount)'},
-    monthly={'units': 'sum(daily.units)', 'net_revenue': 'sum(daily.net_revenue)'}) }};
+    monthly={'units': 'sum(daily.units)', 'net_revenue': 'sum(daily.net_revenue)'},
+    made_stale_by=['dim_products.key']) }};

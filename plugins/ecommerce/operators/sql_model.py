@@ -10,11 +10,10 @@ from airflow.sdk import BaseOperator
 
 from ecommerce import audit, table_locks
 from ecommerce.lineage import LOADING_SUFFIX
-from ecommerce.settings import SQL_DIR, WAREHOUSE_CONN_ID
+from ecommerce.models import join_statements, materialized, model_statements, split_statements
+from ecommerce.settings import WAREHOUSE_CONN_ID
 
 _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECASE | re.MULTILINE)
-#: A piece of a file with nothing to run: whitespace, comments and semicolons only.
-_NOTHING_TO_RUN = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
 
 
 def inserts_into(statement: str, table: str) -> bool:
@@ -24,59 +23,11 @@ def inserts_into(statement: str, table: str) -> bool:
                      re.IGNORECASE | re.MULTILINE) is not None
 
 
-@functools.lru_cache(maxsize=None)
-def model_statements(sql: str) -> tuple[str, ...]:
-    """The statements the model file ``sql`` runs, rendered, split and materialised once per process."""
-    return materialized(sql, split_statements(render_model(sql)))
-
-
-def materialized(sql: str, statements: tuple[str, ...]) -> tuple[str, ...]:
-    """``statements`` of the model file ``sql`` as they build its table: a model home's SELECT
-    wrapped as its header declares (``ecommerce.models``); another model's statements as they are."""
-    from ecommerce.models import home_of
-
-    home = home_of(sql)
-    return home.materialize(statements) if home else statements
-
-
-def join_statements(statements: tuple[str, ...]) -> str:
-    """Statements as the text of a file (each keeps the semicolon the split left it)."""
-    return "\n\n".join(statements) + "\n"
-
-
 @functools.lru_cache(maxsize=256)
 def model_tables(statements: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """The tables a model's statements read and write (``table_locks.tables``), parsed once per
     process and text."""
     return table_locks.tables(statements)
-
-
-def render_model(sql: str) -> str:
-    """The text of the model file ``sql`` (relative to ``include/sql``), its Jinja rendered.
-
-    Models share routines as Jinja macros (``include/sql/macros``), as dbt models do; values
-    stay bound parameters, never rendered into the text.
-    """
-    import jinja2
-
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(SQL_DIR), undefined=jinja2.StrictUndefined,
-                                     keep_trailing_newline=True)
-    return environment.get_template(sql).render()
-
-
-@functools.lru_cache(maxsize=256)
-def split_statements(text: str) -> tuple[str, ...]:
-    """Split a SQL file into statements (sqlparse knows PostgreSQL's quoting), leaving out the
-    pieces that are only comments.
-
-    A regular expression finds those pieces: sqlparse's formatter, which stripped the comments
-    before, took three times as long as the split (0.7 s against 0.23 s for all the models,
-    paid again by every task process of ``make airflow``). Kept per text: a model's rendered
-    text is the same for every business date (the date is a bound parameter).
-    """
-    import sqlparse
-
-    return tuple(statement for statement in sqlparse.split(text) if not _NOTHING_TO_RUN.fullmatch(statement))
 
 
 class SqlModelOperator(BaseOperator):
