@@ -59,21 +59,24 @@ _QUERIES = {
 @dataclass(frozen=True)
 class DeclaredTable:
     """A table of the Power BI report that the HTML page shows too: a ``tableEx`` visual of
-    ``include/bi/semantic_model.yml`` with a ``dashboard`` entry (its order and row limit), so one
-    declaration serves both. Its columns are the visual's fields, of one analytics table."""
+    ``include/bi/semantic_model.yml`` with a ``dashboard`` entry (its order, row limit and, if
+    any, a condition on its rows), so one declaration serves both. Its columns are the visual's
+    fields, of one analytics table."""
 
     title: str
     table: str
     columns: tuple[str, ...]
     order_by: str
     limit: int
+    where: str | None = None
 
     @property
     def id(self) -> str:
         return "table-" + self.table.split(".")[1].replace("_", "-")
 
     def query(self) -> str:
-        return f"select {', '.join(self.columns)} from {self.table} order by {self.order_by} limit {self.limit}"
+        where = f" where {self.where}" if self.where else ""
+        return f"select {', '.join(self.columns)} from {self.table}{where} order by {self.order_by} limit {self.limit}"
 
 
 def declared_tables(spec: dict | None = None) -> list[DeclaredTable]:
@@ -92,7 +95,8 @@ def declared_tables(spec: dict | None = None) -> list[DeclaredTable]:
                                  f"analytics table's columns, not {visual['type']} of {visual['fields']['Values']}")
             declared.append(DeclaredTable(visual["title"], f"analytics.{names.pop()}",
                                           tuple(field["column"] for field in fields),
-                                          visual["dashboard"]["order_by"], int(visual["dashboard"]["limit"])))
+                                          visual["dashboard"]["order_by"], int(visual["dashboard"]["limit"]),
+                                          visual["dashboard"].get("where")))
     return declared
 
 
