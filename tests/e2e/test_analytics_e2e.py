@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import bi_files
-from conftest import connect, reset_warehouse, run_models, table_checksum, task_context
+from conftest import (assert_affinity_matches_the_facts, connect, reset_warehouse, run_models, table_checksum,
+                      task_context)
 from ecommerce.contract import RAW_TABLES
 from ecommerce.dashboards.data import ANALYTICS_TABLES
 from ecommerce.dashboards.render import CHART_TITLES
@@ -118,6 +119,11 @@ def test_repeat_customers_bring_most_revenue(month):
 ])
 def test_every_analytics_table_reconciles_with_the_warehouse(month, query):
     assert scalar(query) == scalar(f"select sum(net_amount) {COMPLETED}")
+
+
+def test_product_affinity_equals_an_independent_sql_over_the_facts(month):
+    assert_affinity_matches_the_facts()
+    assert scalar("select count(*) from analytics.product_affinity where lift > 1 and orders_together >= 3") > 0
 
 
 def test_moving_averages_cover_the_last_seven_days(month):

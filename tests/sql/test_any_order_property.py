@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_same_content, load_after_staging, stage_generated
+from conftest import assert_affinity_matches_the_facts, assert_same_content, load_after_staging, stage_generated
 
 # Many loads each: make test runs them, make check (the quick edit loop) leaves them out.
 pytestmark = pytest.mark.slow
@@ -78,3 +78,4 @@ def test_any_order_with_gaps_and_reruns_equals_the_oldest_first_load(staged, ord
         return data.draw(st.sampled_from(ready))
 
     assert_same_content(load_after_staging(order, choose=scheduler_pick), oldest_first(set(order)))
+    assert_affinity_matches_the_facts()

@@ -35,3 +35,15 @@ def test_report_visuals_without_a_dashboard_entry_stay_in_the_report():
 def test_a_visual_the_page_cannot_show_as_a_table_is_refused_by_title(visual):
     with pytest.raises(ValueError, match="'Bad' is shown on the dashboard"):
         declared_tables(spec({**visual, "dashboard": {"order_by": "1", "limit": 5}}))
+
+
+def test_a_declared_table_may_show_some_rows_only():
+    (table,) = declared_tables(spec({
+        "type": "tableEx", "title": "Pairs", "fields": {"Values": ["product_affinity.name_a"]},
+        "dashboard": {"where": "pair_level = 'product'", "order_by": "lift desc", "limit": 3}}))
+    assert table.query() == ("select name_a from analytics.product_affinity where pair_level = 'product' "
+                             "order by lift desc limit 3")
+
+
+def test_the_committed_report_shows_the_product_pairs_on_the_page():
+    assert [(t.table, t.where) for t in declared_tables()] == [("analytics.product_affinity", "pair_level = 'product'")]
