@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,158 @@ def test_conflicting_copies_of_an_order_are_reported(db):
     stage(db, [order("3", customer_id="1"), order("3", customer_id="2")])
     result = run(db, declared)
     assert (result.status, result.failing_rows) == ("warn", 2)
+
+
+# Checks of the typed layers: scopes, SCD2 ranges, balances, and the gates after each layer.
+
+def typed_table(db, name: str, columns: str, rows: list[tuple]) -> None:
+    """A table of typed columns in the warehouse schema, holding ``rows``."""
+    db.execute(f"drop table if exists warehouse.{name}")
+    db.execute(f"create table warehouse.{name} ({columns})")
+    marks = ", ".join(["%s"] * len(rows[0])) if rows else ""
+    for row in rows:
+        db.execute(f"insert into warehouse.{name} values ({marks})", row)
+
+
+def test_a_scope_picks_the_dates_rows_by_date_column_date_key_or_condition_or_every_row(db):
+    typed_table(db, "scoped", "day date, date_key integer, amount integer", [
+        ("2026-11-19", 20261119, None), (DATE, 20261120, 1), (DATE, 20261120, 2), ("2026-11-21", 20261121, 3)])
+    counts = {}
+    for scope in [{"date_column": "day"}, {"date_key_column": "date_key"}, {"where": "amount >= 2"},
+                  {"scope": "table"}, {"scope": "table", "where": "amount is not null"}]:
+        with db.cursor() as cursor:
+            counts[str(scope)] = engine.count_batch(cursor, check("row_count_min", table="warehouse.scoped", min=1,
+                                                                  **scope), DATE)
+    assert list(counts.values()) == [2, 2, 2, 4, 3]
+    # A row check looks at its scope only: the null of another date is not the date's.
+    assert run(db, check("not_null", table="warehouse.scoped", column="amount", date_column="day")).status == "pass"
+    result = run(db, check("not_null", table="warehouse.scoped", column="amount", scope="table"))
+    assert (result.status, result.failing_rows, result.batch_rows) == ("fail", 1, 4)
+
+
+def test_the_default_scope_is_still_the_staging_batch(db):
+    stage(db, [order("1")])
+    stage(db, [order("1")], date="2026-11-19")
+    the_check = check("unique", column="transaction_id")
+    assert run(db, the_check).status == "pass", "the other date's copy is not the date's"
+    assert the_check.batch().as_string(None).endswith('"staging"."transactions" where "batch_date" = %(business_date)s')
+
+
+def test_unique_over_several_columns(db):
+    typed_table(db, "lines", "transaction_id bigint, line_number integer, date_key integer",
+                [(1, 1, 20261120), (1, 2, 20261120), (2, 1, 20261120), (1, 1, 20261121)])
+    the_check = check("unique", table="warehouse.lines", columns=["transaction_id", "line_number"],
+                      date_key_column="date_key")
+    assert run(db, the_check).status == "pass"
+    whole = check("unique", table="warehouse.lines", columns=["transaction_id", "line_number"], scope="table")
+    result = run(db, whole)
+    assert (result.status, result.failing_rows) == ("fail", 2)
+    assert {row["date_key"] for row in result.sample} == {20261120, 20261121}
+
+
+def test_a_relationship_of_typed_keys_fails_on_a_broken_reference(db):
+    typed_table(db, "parents", "parent_id bigint primary key", [(1,), (2,)])
+    typed_table(db, "children", "child_id integer, parent_id bigint", [(10, 1), (11, 2), (12, None)])
+    the_check = check("relationship", table="warehouse.children", column="parent_id", scope="table",
+                      to_table="warehouse.parents", to_column="parent_id")
+    assert run(db, the_check).status == "pass"
+    db.execute("insert into warehouse.children values (13, 3)")
+    result = run(db, the_check)
+    assert (result.status, result.failing_rows, result.sample) == ("fail", 1, [{"child_id": 13, "parent_id": 3}])
+    with db.cursor() as cursor:
+        assert not engine.is_text(cursor, the_check)
+    assert "trim" not in the_check.failing_rows(typed=True).as_string(db), "typed keys are compared as they are"
+
+
+VERSIONS = "key integer, valid_from timestamptz, valid_to timestamptz, is_current boolean"
+GOOD_VERSIONS = [
+    (1, "2026-01-01", "2026-03-01", False), (1, "2026-03-01", "infinity", True),   # changed once
+    (2, "2026-01-01", "2026-02-01", False), (2, "2026-04-01", "2026-05-01", False),  # deleted twice
+    (3, "2026-02-01", "infinity", True),
+]
+SCD2_CASES = {
+    "overlapping ranges": ([(4, "2026-01-01", "2026-03-02", False), (4, "2026-03-01", "infinity", True)],
+                           "overlaps the next version of the key, from 2026-03-01"),
+    "two current rows": ([(4, "2026-01-01", "infinity", True), (4, "2026-03-01", "infinity", True)],
+                         "one of 2 current rows of the key"),
+    "a current row with a closed range": ([(4, "2026-01-01", "2026-03-01", True)],
+                                          "flagged current but its range is closed"),
+    "an open range not flagged current": ([(4, "2026-01-01", "infinity", False)],
+                                          "its range is open but not flagged current"),
+}
+
+
+@pytest.mark.parametrize("bad", SCD2_CASES, ids=list(SCD2_CASES))
+def test_scd2_ranges_fail_on_each_broken_history(db, bad):
+    the_check = check("scd2_ranges", table="warehouse.versions", scope="table", key="key")
+    typed_table(db, "versions", VERSIONS, GOOD_VERSIONS)
+    db.execute("set timezone = 'UTC'")
+    assert run(db, the_check).status == "pass", "changes, deletions and gaps are fine"
+    rows, problem = SCD2_CASES[bad]
+    typed_table(db, "versions", VERSIONS, GOOD_VERSIONS + rows)
+    result = run(db, the_check)
+    assert result.status == "fail"
+    assert {row["key"] for row in result.sample} == {4}
+    assert any(problem in row["problem"] for row in result.sample), result.sample
+
+
+def balance_check(**options) -> Check:
+    return check("balance", table="warehouse.loaded", date_key_column="date_key", **{
+        "plus": [{"table": "warehouse.rejected", "date_column": "day"}],
+        "equals": {"table": "warehouse.received", "date_column": "day", "measure": "sum(lines)"}, **options})
+
+
+def test_a_balance_passes_when_the_books_close_and_fails_off_by_one_with_every_term(db):
+    typed_table(db, "loaded", "date_key integer", [(20261120,), (20261120,), (20261121,)])
+    typed_table(db, "rejected", "day date", [(DATE,)])
+    typed_table(db, "received", "day date, lines integer", [(DATE, 2), (DATE, 1), ("2026-11-21", 5)])
+    assert run(db, balance_check()).status == "pass"
+    db.execute("update warehouse.received set lines = 3 where lines = 2")
+    result = run(db, balance_check())
+    assert (result.status, result.observed) == ("fail", 1)
+    assert result.sample == [{"note": "warehouse.loaded count(*) 2 + warehouse.rejected count(*) 1 = 3 "
+                                      "<> warehouse.received sum(lines) 4"}]
+    assert run(db, balance_check(max_difference=1)).status == "pass"
+
+
+def test_a_balance_counts_an_empty_side_as_zero(db):
+    typed_table(db, "loaded", "date_key integer", [])
+    typed_table(db, "rejected", "day date", [])
+    typed_table(db, "received", "day date, lines integer", [("2026-11-21", 5)])
+    assert (run(db, balance_check()).status, run(db, balance_check()).observed) == ("pass", 0)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"type": "unique"}, "missing key(s) column (or columns)"),
+    ({"type": "not_null", "column": "c", "scope": "day"}, "scope must be one of date, table"),
+    ({"type": "not_null", "column": "c", "scope": "table", "date_column": "d"},
+     "scope table reads every row, not the date's: drop date_column"),
+    ({"type": "not_null", "column": "c", "date_column": "d", "where": "true"},
+     "one of date_column, date_key_column, where picks the rows"),
+    ({"type": "scd2_ranges"}, "missing key(s) key"),
+    ({"type": "balance", "equals": {"measure": "count(*)"}}, "each term of plus and equals needs a table"),
+    ({"type": "balance", "equals": {"table": "staging.x", "scope": "week"}}, "scope must be one of"),
+])
+def test_a_malformed_check_from_any_source_is_refused_with_the_check_named(entry, message):
+    from ecommerce.quality.checks import parse_checks
+
+    with pytest.raises(ValueError, match=f"^a model's home: check bad: {re.escape(message)}"):
+        parse_checks([{"name": "bad", "table": "warehouse.t", "severity": "error", **entry}], "a model's home")
+
+
+def test_each_gate_of_a_run_replaces_its_own_results_only(db):
+    """A run has a gate per layer: one writing its results (again, on a retry) keeps the others'."""
+    from ecommerce.operators.quality_gate import QualityGateOperator
+
+    stage(db, [order()])
+    context = task_context("quality_checks.staging_gate", run_id="run_1")
+    with pytest.raises(Exception):
+        QualityGateOperator(task_id="staging_gate", checks_file="staging.yml", business_date=DATE).execute(context)
+    checks = [{"name": "orders_of_the_date", "table": "staging.transactions", "type": "row_count_min", "min": 1,
+               "severity": "error"}]
+    gate = QualityGateOperator(task_id="quality_gate", checks=checks, business_date=DATE)
+    for _ in range(2):  # a retry replaces its own results
+        outcome = gate.execute(task_context("production.quality_gate", run_id="run_1"))
+        assert outcome == {"pass": 1, "warn": 0, "fail": 0}
+    rows = db.execute("select check_name, count(*) from audit.dq_results where run_id = 'run_1' group by 1").fetchall()
+    assert dict(rows) == {**{c.name: 1 for c in load_checks(QUALITY_DIR / "staging.yml")}, "orders_of_the_date": 1}

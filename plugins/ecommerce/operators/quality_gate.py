@@ -1,4 +1,4 @@
-"""Run a file of declared quality checks and stop the pipeline on an error-severity failure."""
+"""Run declared quality checks and stop the pipeline on an error-severity failure."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ class QualityCheckFailed(ContractViolation):
 
 
 class QualityGateOperator(BaseOperator):
-    """Run the checks of ``include/quality/<checks_file>`` for a business date.
+    """Run the checks of ``include/quality/<checks_file>``, and those given as ``checks``, for a
+    business date: a gate after a layer (staging.yml, production.yml, ...).
 
     Every result goes to ``audit.dq_results`` (with a sample of failing rows) and into the task
     log as a table. Any error-severity failure fails the task, which stops everything
@@ -24,6 +25,8 @@ class QualityGateOperator(BaseOperator):
     failures are reported, sent as one alert (``ecommerce.alerts``) and let the run go on.
 
     :param checks_file: file name under ``include/quality``, e.g. ``staging.yml``.
+    :param checks: check declarations from another source (mappings as in a check file, each
+        naming its ``table``), run after the file's.
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
     :param conn_id: Airflow connection id of the warehouse.
     """
@@ -31,10 +34,13 @@ class QualityGateOperator(BaseOperator):
     template_fields: Sequence[str] = ("business_date",)
     ui_color = "#e0f2e9"
 
-    def __init__(self, *, checks_file: str, business_date: str, conn_id: str = WAREHOUSE_CONN_ID,
-                 **kwargs) -> None:
+    def __init__(self, *, checks_file: str | None = None, checks: Sequence[dict] = (), business_date: str,
+                 conn_id: str = WAREHOUSE_CONN_ID, **kwargs) -> None:
         super().__init__(**kwargs)
+        if checks_file is None and not checks:
+            raise ValueError(f"{kwargs.get('task_id')}: a quality gate needs a checks_file or checks")
         self.checks_file = checks_file
+        self.checks = list(checks)
         self.business_date = business_date
         self.conn_id = conn_id
 
@@ -46,9 +52,12 @@ class QualityGateOperator(BaseOperator):
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         from ecommerce.quality import engine
-        from ecommerce.quality.checks import load_checks
+        from ecommerce.quality.checks import load_checks, parse_checks
 
-        checks = load_checks(QUALITY_DIR / self.checks_file)
+        checks = load_checks(QUALITY_DIR / self.checks_file) if self.checks_file else []
+        checks += parse_checks(self.checks, f"{self.task_id} checks")
+        if len({check.name for check in checks}) != len(checks):
+            raise ValueError(f"{self.task_id}: check names must be unique")
         with PostgresHook(postgres_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
             with audit.task_run(cursor, context, self.business_date) as counts:
                 results = engine.evaluate_all(cursor, checks, self.business_date)

@@ -1,20 +1,43 @@
 """Quality checks declared as data and compiled to SQL.
 
-A check file is YAML with a ``checks`` list. Every check has a ``name``, a ``table``
-(``schema.table``; checks look at the business date's batch through ``batch_date``), a
-``type`` and a ``severity`` (``error`` stops the pipeline, ``warn`` only reports).
+A check is a mapping (a YAML file's ``checks`` list is one source of them, see
+``load_checks``; ``parse_checks`` takes a list from anywhere). Every check has a ``name``, a
+``table`` (``schema.table``), a ``type`` and a ``severity`` (``error`` stops the pipeline,
+``warn`` only reports).
+
+**Scope**: the rows of ``table`` a check looks at (its "batch"; rates are failing rows / rows
+in scope):
+
+=================  =====================================================================
+(default)          the business date's rows: ``date_column`` (default ``batch_date``, a
+                   date) is the business date
+date_key_column    instead, an integer ``YYYYMMDD`` date key (the warehouse's ``date_key``)
+                   is the business date's
+where              instead, the rows an SQL condition keeps (``%(business_date)s`` bound),
+                   e.g. the lines of the date's orders
+``scope: table``   every row of the table (a table whose size is not the history's: a
+                   dimension, an analytics table), or those ``where`` keeps
+=================  =====================================================================
 
 **Row checks** compile to a query returning the failing rows. Their threshold is
-``max_fail_rate`` (failing rows / batch rows) or ``max_failures`` (a count, default 0):
+``max_fail_rate`` (failing rows / rows in scope) or ``max_failures`` (a count, default 0):
 
 =================  =====================================================================
 not_null           ``column`` is null or blank
-unique             ``column`` values that occur more than once (every such row fails)
+unique             ``column`` values (or ``columns``, a list, together) that occur more
+                   than once (every such row fails)
 accepted_values    ``column`` (trimmed, lowercased) outside ``values``
 relationship       ``column`` has no match in ``to_table``.``to_column`` (``same_batch``:
-                   only the same batch of ``to_table``)
+                   only the same batch of ``to_table``). Text values (staging's) are
+                   compared trimmed, typed ones as they are, so the key's index serves
 parseable          ``column`` does not parse as ``as`` (a PostgreSQL type)
 range              ``column`` parses as numeric and lies outside [``min``, ``max``]
+scd2_ranges        an SCD Type 2 table's versions of one business key (``key``) whose
+                   [``valid_from``, ``valid_to``) ranges overlap, or whose current flag
+                   (``current``, default ``is_current``) is not "the range is open"
+                   (``valid_to`` = infinity): so each key has exactly one current row,
+                   but for a key whose last range was closed (deleted at the source),
+                   which has none. Each failing row says its ``problem``
 sql                ``query``: any query returning the failing rows (``%(business_date)s`` bound)
 =================  =====================================================================
 
@@ -37,6 +60,11 @@ volume_anomaly     ``measure`` (an aggregate over the batch) against its mean ov
                    ``audit.batch_measures``, so a day measures its own batch, not the
                    whole window again (rows changed in a partition in place, which the
                    loader never does, keep the measure kept for it).
+balance            books that close between layers: ``measure`` (default ``count(*)``)
+                   over the checked rows, plus each term of ``plus``, against the sum of
+                   the terms of ``equals``; each term a ``table`` with its own
+                   ``measure`` and scope keys (above). Observed: the difference; fails
+                   above ``max_difference`` (default 0), noting every term's value
 =================  =====================================================================
 """
 
@@ -50,14 +78,17 @@ import yaml
 from psycopg import sql
 
 SEVERITIES = ("error", "warn")
+SCOPES = ("date", "table")
+_SCOPE_KEYS = ("scope", "date_column", "date_key_column", "where")
 
 _ROW_CHECKS = {
     "not_null": ("column",),
-    "unique": ("column",),
+    "unique": (),  # column or columns
     "accepted_values": ("column", "values"),
     "relationship": ("column", "to_table", "to_column"),
     "parseable": ("column", "as"),
     "range": ("column", "min", "max"),
+    "scd2_ranges": ("key",),
     "sql": ("query",),
 }
 _BATCH_CHECKS = {
@@ -65,6 +96,7 @@ _BATCH_CHECKS = {
     "freshness": ("column", "max_age_hours"),
     "reconciliation": ("task_id",),
     "volume_anomaly": ("measure", "max_deviation"),
+    "balance": ("equals",),
 }
 
 
@@ -91,6 +123,8 @@ class Check:
             return float(self.options[key])
         if self.type == "reconciliation":
             return 0.0
+        if self.type == "balance":
+            return float(self.options.get("max_difference", 0))
         return float(self.options.get("max_fail_rate" if self.uses_rate else "max_failures", 0))
 
     def passes(self, observed: float) -> bool:
@@ -102,41 +136,53 @@ class Check:
         schema, _, table = self.table.partition(".")
         return sql.Identifier(schema, table)
 
-    def batch(self) -> sql.Composed:
-        """The rows of the business date's batch of the checked table."""
-        return sql.SQL("select * from {} where batch_date = %(business_date)s").format(self.table_identifier())
+    @property
+    def scope_key(self) -> tuple:
+        """What picks the checked rows: checks with the same key count the same rows."""
+        return (self.table, *(repr(self.options.get(key)) for key in _SCOPE_KEYS))
 
-    def failing_rows(self) -> sql.Composable:
-        """A row check's query returning the rows that fail it."""
+    def batch(self) -> sql.Composed:
+        """The checked rows of the table: the business date's (by default) or all (``scope: table``)."""
+        return scoped_rows(self.table, self.options)
+
+    def failing_rows(self, typed: bool = False) -> sql.Composable:
+        """A row check's query returning the rows that fail it. ``typed``: the relationship's
+        column is not text, so values are compared as they are (the engine looks it up)."""
         column = sql.Identifier(self.options["column"]) if "column" in self.options else None
         batch = self.batch()
         if self.type == "not_null":
-            return sql.SQL("select * from ({}) b where nullif(trim({}), '') is null").format(batch, column)
+            return sql.SQL("select * from ({}) b where nullif(trim({}::text), '') is null").format(batch, column)
         if self.type == "unique":
+            columns = [sql.Identifier(name) for name in self.options.get("columns", [self.options.get("column")])]
             return sql.SQL(
                 "select * from (select b.*, count(*) over (partition by {c}) as occurrences "
-                "from ({batch}) b where {c} is not null) d where occurrences > 1"
-            ).format(c=column, batch=batch)
+                "from ({batch}) b where {present}) d where occurrences > 1"
+            ).format(c=sql.SQL(", ").join(columns), batch=batch,
+                     present=sql.SQL(" and ").join(sql.SQL("{} is not null").format(c) for c in columns))
         if self.type == "accepted_values":
             values = sql.SQL(", ").join(sql.Literal(str(v).lower()) for v in self.options["values"])
-            return sql.SQL("select * from ({}) b where lower(trim({})) not in ({})").format(batch, column, values)
+            return sql.SQL("select * from ({}) b where lower(trim({}::text)) not in ({})").format(batch, column, values)
         if self.type == "relationship":
             schema, _, table = self.options["to_table"].partition(".")
             condition = sql.SQL("p.batch_date = %(business_date)s and ") if self.options.get("same_batch") else sql.SQL("")
+            parent_column = sql.Identifier(self.options["to_column"])
+            match = (sql.SQL("p.{} = b.{}") if typed else sql.SQL("trim(p.{}::text) = trim(b.{})")).format(
+                parent_column, column)
             return sql.SQL(
                 "select * from ({batch}) b where {c} is not null and not exists "
-                "(select from {parent} p where {condition}trim(p.{pc}::text) = trim(b.{c}))"
-            ).format(batch=batch, c=column, parent=sql.Identifier(schema, table), condition=condition,
-                     pc=sql.Identifier(self.options["to_column"]))
+                "(select from {parent} p where {condition}{match})"
+            ).format(batch=batch, c=column, parent=sql.Identifier(schema, table), condition=condition, match=match)
+        if self.type == "scd2_ranges":
+            return self.scd2_problems()
         if self.type == "parseable":
             return sql.SQL(
-                "select * from ({}) b where nullif(trim({c}), '') is not null "
-                "and not pg_input_is_valid(trim({c}), {t})"
+                "select * from ({}) b where nullif(trim({c}::text), '') is not null "
+                "and not pg_input_is_valid(trim({c}::text), {t})"
             ).format(batch, c=column, t=sql.Literal(self.options["as"]))
         if self.type == "range":
             return sql.SQL(
-                "select * from ({}) b where pg_input_is_valid(trim({c}), 'numeric') "
-                "and trim({c})::numeric not between {lo} and {hi}"
+                "select * from ({}) b where pg_input_is_valid(trim({c}::text), 'numeric') "
+                "and trim({c}::text)::numeric not between {lo} and {hi}"
             ).format(batch, c=column, lo=sql.Literal(self.options["min"]), hi=sql.Literal(self.options["max"]))
         if self.type == "sql":
             return sql.SQL(self.options["query"])
@@ -177,6 +223,50 @@ class Check:
             ).format(window=self.window_batches(), minimum=sql.Literal(minimum))
         raise ValueError(f"check {self.name}: {self.type} is not a batch check")
 
+    def scd2_problems(self) -> sql.Composed:
+        """An SCD2 check's failing versions, each with its ``problem``: its range overlaps the next
+        version's of the same key, it is flagged current with its range closed (or the other way
+        round), or it is a second current row of its key."""
+        key = sql.Identifier(self.options["key"])
+        valid_from = sql.Identifier(self.options.get("valid_from", "valid_from"))
+        valid_to = sql.Identifier(self.options.get("valid_to", "valid_to"))
+        current = sql.Identifier(self.options.get("current", "is_current"))
+        return sql.SQL(
+            "select * from ("
+            " select v.*, concat_ws('; ',"
+            "  case when v.next_valid_from < v.{valid_to}"
+            "       then format('overlaps the next version of the key, from %%s', v.next_valid_from) end,"
+            "  case when v.{current} and v.{valid_to} <> 'infinity' then 'flagged current but its range is closed' end,"
+            "  case when not v.{current} and v.{valid_to} = 'infinity'"
+            "       then 'its range is open but not flagged current' end,"
+            "  case when v.{current} and v.current_rows > 1"
+            "       then format('one of %%s current rows of the key', v.current_rows) end) as problem"
+            " from (select b.*,"
+            "        lead(b.{valid_from}) over (partition by b.{key} order by b.{valid_from}, b.{valid_to})"
+            "          as next_valid_from,"
+            "        count(*) filter (where b.{current}) over (partition by b.{key}) as current_rows"
+            "       from ({batch}) b) v"
+            ") p where problem <> ''"
+        ).format(key=key, valid_from=valid_from, valid_to=valid_to, current=current, batch=self.batch())
+
+    def balance_terms(self) -> tuple[list[tuple[str, dict]], list[tuple[str, dict]]]:
+        """A balance check's terms, each (label, table and scope): the left side (the checked
+        rows, then ``plus``) and the right side (``equals``)."""
+        def term(entry: dict) -> tuple[str, dict]:
+            return f"{entry['table']} {entry.get('measure', 'count(*)')}", entry
+
+        left = [term({"table": self.table, **self.options}), *map(term, self.options.get("plus", []))]
+        equals = self.options["equals"]
+        return left, [term(entry) for entry in (equals if isinstance(equals, list) else [equals])]
+
+    def balance_values(self) -> sql.Composed:
+        """A balance check's query returning each term's value, the left side's first."""
+        left, right = self.balance_terms()
+        return sql.SQL("select {}").format(sql.SQL(", ").join(
+            sql.SQL("(select {} from ({}) b)").format(sql.SQL(entry.get("measure", "count(*)")),
+                                                     scoped_rows(entry["table"], entry))
+            for _, entry in left + right))
+
     # A volume check measures each batch once per load and keeps the measure (engine.py:
     # keep_batch_measures), so a day reads its own batch, not the whole window again. The window's
     # batches come from the catalog (the table's partitions and their dates), not from a scan.
@@ -215,14 +305,42 @@ class Check:
         ).format(name=sql.Literal(self.table), text=sql.Literal(self.options["measure"]))
 
 
-def load_checks(path: Path) -> list[Check]:
-    """Read and validate a check file; a malformed one fails with the file and check named."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def scoped_rows(table: str, options: dict[str, Any]) -> sql.Composed:
+    """The rows of ``table`` (``schema.table``) in the scope ``options`` name (module docstring)."""
+    schema, _, name = table.partition(".")
+    if "where" in options:
+        condition = sql.SQL("({})").format(sql.SQL(options["where"]))
+    elif options.get("scope") == "table":
+        condition = sql.SQL("true")
+    elif "date_key_column" in options:
+        condition = sql.SQL("{} = to_char(%(business_date)s::date, 'YYYYMMDD')::integer").format(
+            sql.Identifier(options["date_key_column"]))
+    else:
+        condition = sql.SQL("{} = %(business_date)s").format(sql.Identifier(options.get("date_column", "batch_date")))
+    return sql.SQL("select * from {} where {}").format(sql.Identifier(schema, name), condition)
+
+
+def _scope_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with the scope keys of a check (or a balance term), if anything."""
+    scope = entry.get("scope", "date")
+    if scope not in SCOPES:
+        return f"scope must be one of {', '.join(SCOPES)}"
+    chosen = [key for key in ("date_column", "date_key_column", "where") if key in entry]
+    if scope == "table" and set(chosen) - {"where"}:
+        return f"scope table reads every row, not the date's: drop {', '.join(set(chosen) - {'where'})}"
+    if len(chosen) > 1:
+        return f"one of date_column, date_key_column, where picks the rows, not {', '.join(chosen)}"
+    return None
+
+
+def parse_checks(entries: list[dict[str, Any]], source: str) -> list[Check]:
+    """Validate check declarations from any source (a YAML file's ``checks``, a model's home);
+    a malformed one fails with ``source`` and the check named."""
     checks = []
     required_by_type = {**_ROW_CHECKS, **_BATCH_CHECKS}
-    for position, entry in enumerate(document.get("checks", []), start=1):
+    for position, entry in enumerate(entries, start=1):
         name = entry.get("name", f"#{position}")
-        where = f"{path.name}: check {name}"
+        where = f"{source}: check {name}"
         for key in ("name", "table", "type", "severity"):
             if key not in entry:
                 raise ValueError(f"{where}: missing key {key!r}")
@@ -234,10 +352,29 @@ def load_checks(path: Path) -> list[Check]:
             raise ValueError(f"{where}: table must be schema.table")
         options = {k: v for k, v in entry.items() if k not in ("name", "table", "type", "severity", "description")}
         missing = [key for key in required_by_type[entry["type"]] if key not in options]
+        if entry["type"] == "unique" and ("column" in options) == ("columns" in options):
+            missing.append("column (or columns)")
         if missing:
             raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+        terms = []
+        if entry["type"] == "balance":
+            equals = options["equals"]
+            terms = [*options.get("plus", []), *(equals if isinstance(equals, list) else [equals])]
+            for term in terms:
+                if not isinstance(term, dict) or "." not in str(term.get("table", "")):
+                    raise ValueError(f"{where}: each term of plus and equals needs a table, schema.table")
+        for scoped in (options, *terms):
+            problem = _scope_problem(scoped)
+            if problem:
+                raise ValueError(f"{where}: {problem}")
         checks.append(Check(entry["name"], entry["table"], entry["type"], entry["severity"], options))
     names = [check.name for check in checks]
     if len(set(names)) != len(names):
-        raise ValueError(f"{path.name}: check names must be unique")
+        raise ValueError(f"{source}: check names must be unique")
     return checks
+
+
+def load_checks(path: Path) -> list[Check]:
+    """Read and validate a check file (YAML, a ``checks`` list)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return parse_checks(document.get("checks", []), path.name)

@@ -27,7 +27,7 @@ class CheckResult:
 
 
 def count_batch(cursor, check: Check, business_date: str) -> int:
-    """Rows in the business date's batch of the checked table."""
+    """Rows in the checked table's scope (the business date's batch, by default)."""
     cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), {"business_date": business_date})
     return cursor.fetchone()[0]
 
@@ -43,15 +43,18 @@ def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = 
     if check.is_batch_check:
         if check.type == "volume_anomaly":
             keep_batch_measures(cursor, check, business_date)
-        cursor.execute(check.metric(), params)
-        row = cursor.fetchone()
-        observed, note = (row if row else (None, "nothing to measure"))
+        if check.type == "balance":
+            observed, note = balance(cursor, check, params)
+        else:
+            cursor.execute(check.metric(), params)
+            row = cursor.fetchone()
+            observed, note = (row if row else (None, "nothing to measure"))
         ok = observed is not None and check.passes(float(observed))
         failing_rows = 0 if ok else 1
-        sample = [{"note": note}] if note else []
+        sample = [{"note": note}] if note and (check.type != "balance" or not ok) else []
         observed = float(observed) if observed is not None else -1.0
     else:
-        failing = check.failing_rows()
+        failing = check.failing_rows(typed=check.type == "relationship" and not is_text(cursor, check))
         cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
         failing_rows = cursor.fetchone()[0]
         observed = failing_rows / batch_rows if check.uses_rate and batch_rows else float(failing_rows)
@@ -63,6 +66,34 @@ def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = 
             sample = [r[0] for r in cursor.fetchall()]
     status = "pass" if ok else ("fail" if check.severity == "error" else "warn")
     return CheckResult(check, failing_rows, batch_rows, observed, status, sample)
+
+
+def balance(cursor, check: Check, params: dict) -> tuple[float, str]:
+    """A balance check's difference between its two sides, and a note with every term's value,
+    e.g. ``production.transactions count(*) 118 + quarantine.rejected_rows count(*) 2 = 120 <>
+    staging.transactions count(*) 121``."""
+    left, right = check.balance_terms()
+    cursor.execute(check.balance_values(), params)
+    values = [value or 0 for value in cursor.fetchone()]
+    left_values, right_values = values[:len(left)], values[len(left):]
+
+    def side(terms, side_values) -> str:
+        shown = " + ".join(f"{label} {number(value)}" for (label, _), value in zip(terms, side_values))
+        return f"{shown} = {number(sum(side_values))}" if len(terms) > 1 else shown
+
+    difference = abs(sum(left_values) - sum(right_values))
+    relation = "=" if difference == 0 else "<>"
+    return float(difference), f"{side(left, left_values)} {relation} {side(right, right_values)}"
+
+
+def is_text(cursor, check: Check) -> bool:
+    """Whether the checked column holds text (staging's raw values) rather than typed values."""
+    cursor.execute("select atttypid = 'text'::regtype from pg_attribute where attrelid = %s::regclass "
+                   "and attname = %s and not attisdropped", (check.table, check.options["column"]))
+    row = cursor.fetchone()
+    if row is None:
+        raise ValueError(f"check {check.name}: {check.table} has no column {check.options['column']!r}")
+    return row[0]
 
 
 def keep_batch_measures(cursor, check: Check, business_date: str) -> None:
@@ -83,19 +114,22 @@ def keep_batch_measures(cursor, check: Check, business_date: str) -> None:
 
 
 def evaluate_all(cursor, checks: list[Check], business_date: str) -> list[CheckResult]:
-    """Run every check; each checked table's batch is counted once, not once per check."""
-    batch_rows: dict[str, int] = {}
+    """Run every check; the rows of each scope are counted once, not once per check."""
+    batch_rows: dict[tuple, int] = {}
     results = []
     for check in checks:
-        if check.table not in batch_rows:
-            batch_rows[check.table] = count_batch(cursor, check, business_date)
-        results.append(evaluate(cursor, check, business_date, batch_rows[check.table]))
+        if check.scope_key not in batch_rows:
+            batch_rows[check.scope_key] = count_batch(cursor, check, business_date)
+        results.append(evaluate(cursor, check, business_date, batch_rows[check.scope_key]))
     return results
 
 
 def persist(cursor, results: list[CheckResult], run_id: str, business_date: str) -> None:
-    """Replace the results of this run and date in ``audit.dq_results``."""
-    cursor.execute("delete from audit.dq_results where run_id = %s and business_date = %s", (run_id, business_date))
+    """Replace the results of these checks for this run and date in ``audit.dq_results`` (a run
+    has a gate per layer, each replacing its own results: check names are unique across
+    layers)."""
+    cursor.execute("delete from audit.dq_results where run_id = %s and business_date = %s and check_name = any(%s)",
+                   (run_id, business_date, [result.check.name for result in results]))
     for result in results:
         cursor.execute(
             """
