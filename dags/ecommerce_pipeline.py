@@ -13,13 +13,17 @@ One business date per run, end to end:
 4. **quality_checks** — declared checks on the batch; an error stops the run here.
 5. **production** — typed, cleaned, de-duplicated 3NF tables; bad rows go to `quarantine`.
 6. **warehouse** — SCD2 dimensions, `dim_date`, `fact_sales`, `agg_daily_sales`, and the
-   monthly sales per customer and product the customer analytics read.
+   monthly sales per customer and product the customer analytics read; the date counts as
+   loaded (**loaded_dates**) once they pass their checks.
 7. **analytics** — BI-ready tables, each declared in its model's home
    (`include/sql/analytics/<table>.sql`), a 14-day sales forecast (**forecast**) and the
    headline insights; publishing them updates the analytics Asset, which triggers
    `refresh_dashboards`.
 
 Within a layer, a model runs after the models whose tables it needs; the others run beside it.
+Each layer after staging ends with its **quality_gate**: the declared checks of
+`include/quality/<layer>.yml` and of the layer's model homes, results in `audit.dq_results`; an
+error stops the run there, as the staging gate does.
 
 The business date is the data interval's start (a daily interval, UTC); a manual run may
 name one with the `business_date` param. Every task replaces the date's data atomically, so
@@ -35,7 +39,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, chain, dag, task, task_group
+from airflow.sdk import BaseOperator, CronDataIntervalTimetable, chain, dag, task, task_group
 
 from ecommerce.assets import ANALYTICS_ASSET
 from ecommerce.business_date import BUSINESS_DATE_TEMPLATE as BUSINESS_DATE
@@ -73,7 +77,7 @@ WAREHOUSE_MODELS = {
     "050_agg_daily_sales": ["010_dim_date", "040_fact_sales"],  # its date_key is a foreign key
     "060_customer_monthly_sales": ["040_fact_sales"],
     "070_product_monthly_sales": ["040_fact_sales"],
-    # the date counts as loaded once all of its warehouse is
+    # the date counts as loaded once all of its warehouse is, and passed its checks
     "080_loaded_dates": ["050_agg_daily_sales", "060_customer_monthly_sales", "070_product_monthly_sales"],
 }
 #: The analytics models: one per table, each file its table's home (ecommerce.models); each runs
@@ -81,17 +85,28 @@ WAREHOUSE_MODELS = {
 ANALYTICS_MODELS = layer_graph("analytics")
 
 
-def sql_models(layer: str, models: dict[str, list[str]], others=None) -> dict[str, SqlModelOperator]:
+def sql_models(layer: str, models: dict[str, list[str]], others=None,
+               after_checks: str | None = None) -> dict[str, BaseOperator]:
     """One task per model file of ``include/sql/<layer>``, after the models it names (or the
-    ``others``, the layer's Python tasks by task id)."""
+    ``others``, the layer's Python tasks by task id), and the layer's quality gate (the checks of
+    ``include/quality/<layer>.yml`` and of the layer's model homes) after the last of them — or,
+    for the model ``after_checks``, between it and the models it names."""
     tasks = {
         model: SqlModelOperator(task_id=task_id(model), sql=f"{layer}/{model}.sql",
                                 business_date=BUSINESS_DATE, conn_id=WAREHOUSE_CONN_ID)
         for model in models
     }
+    gate = QualityGateOperator(task_id="quality_gate", layer=layer, business_date=BUSINESS_DATE,
+                               conn_id=WAREHOUSE_CONN_ID)
     for model, upstream in models.items():
-        tasks[model].set_upstream([tasks.get(name) or others[name] for name in upstream])
-    return tasks
+        before = [tasks.get(name) or others[name] for name in upstream]
+        if model == after_checks:
+            gate.set_upstream(before)
+            before = [gate]
+        tasks[model].set_upstream(before)
+    if after_checks is None:
+        gate.set_upstream([task for task in [*tasks.values(), *(others or {}).values()] if not task.downstream_list])
+    return {**tasks, "quality_gate": gate}
 
 
 @dag(
@@ -184,7 +199,7 @@ def ecommerce_pipeline():
 
     @task_group
     def warehouse():
-        sql_models("warehouse", WAREHOUSE_MODELS)
+        sql_models("warehouse", WAREHOUSE_MODELS, after_checks="080_loaded_dates")
 
     @task_group
     def analytics():
@@ -203,9 +218,9 @@ def ecommerce_pipeline():
 
             return run(context, WAREHOUSE_CONN_ID)
 
-        # the dashboards read every table: published once every analytics task is done
+        # the dashboards read every table: published once every analytics task is done and checked
         models = sql_models("analytics", ANALYTICS_MODELS, others={"forecast": forecast()})
-        chain([task for task in models.values() if not task.downstream_list], publish_insights())
+        chain(models["quality_gate"], publish_insights())
 
     raw = generate()
     chain(bootstrap_schema(), claim_business_date(), raw, ingest_staging(raw), quality_checks(), production(), warehouse(),

@@ -129,9 +129,12 @@ def model_order(models: dict[str, list[str]], choose=None) -> list[str]:
     return done
 
 
-def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"), choose=None) -> None:
+def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"), choose=None,
+               checked: bool = True) -> None:
     """Run the DAG's SQL models of ``layers`` for the date, each in a transaction of its own, in
-    file order or as ``choose`` picks (``model_order``).
+    file order or as ``choose`` picks (``model_order``), and after each layer its declared
+    checks (``include/quality/<layer>.yml``), as its quality gate would: every one must pass
+    (``checked``; a test that breaks a layer on purpose runs them itself).
 
     They share one connection, its session reset between models (``discard all``, as a
     connection pool resets a session it hands out again), so no model sees what another left in
@@ -150,6 +153,20 @@ def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"),
                 SqlModelOperator(task_id=model, sql=f"{layer}/{model}.sql", business_date=date).run(
                     conn, task_context(f"{layer}.{model}"))
                 conn.execute("discard all")
+            if checked:
+                assert_declared_checks_pass(conn, layer, date)
+
+
+def assert_declared_checks_pass(conn, layer: str, date: str) -> None:
+    """Every check of ``include/quality/<layer>.yml`` passes for the date (warnings too)."""
+    from ecommerce.quality import engine
+    from ecommerce.quality.checks import load_checks
+    from ecommerce.settings import QUALITY_DIR
+
+    with conn.cursor() as cursor:
+        results = engine.evaluate_all(cursor, load_checks(QUALITY_DIR / f"{layer}.yml"), date)
+    failed = {result.check.name: result.sample for result in results if result.status != "pass"}
+    assert failed == {}, f"{layer} checks of {date}:\n{engine.format_table(results)}"
 
 
 def table_checksum(cursor, schema: str, table: str) -> tuple[int, str]:

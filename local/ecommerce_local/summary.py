@@ -47,7 +47,7 @@ def render(airflow_uri: str, data_dir: str) -> str:
             """
         ).fetchone()
         if checks:
-            lines.append(f"\nQuality gate, {checks[0]}: {checks[1]} passed, {checks[2]} warned, {checks[3]} failed")
+            lines.append(f"\nQuality gates, {checks[0]}: {checks[1]} passed, {checks[2]} warned, {checks[3]} failed")
         lines.append("\nInsights")
         lines += [f"  - {headline}" for headline in read_insights(cursor)]
     dashboards = Path(data_dir) / "dashboards"

@@ -201,6 +201,12 @@ def home_of(file: str) -> Model | None:
     return next((model for model in homes(layer) if model.file == file), None)
 
 
+def home_checks(layer: str) -> list[dict]:
+    """The quality checks the layer's model homes declare (each naming its home's table); none
+    for a layer without homes."""
+    return [check for model in homes(layer) for check in model.checks] if layer in HOME_LAYERS else []
+
+
 def tables(layer: str) -> tuple[str, ...]:
     """The names of the layer's tables (``daily_kpis``, …), in file-name order."""
     return tuple(model.name for model in homes(layer))

@@ -14,8 +14,8 @@ baselines measured in the same run on the same machine.
 - Forecast: backtest, choice and forecast of the total and 12 categories over 365 days of
   daily aggregates (synthetic weekly series), beside the cold import of statsmodels.
 
-- A 1,000,000-line day from its files to analytics: staging, quality gate and every model, on
-  empty schemas; the three slowest steps.
+- A 1,000,000-line day from its files to analytics: staging, every layer's quality gate and
+  every model, on empty schemas; the three slowest steps.
 
 - Any order: a late date (the oldest, loaded last into 64 loaded dates) beside an in-order
   date of the same volume (same weekday and month), production to analytics.
@@ -172,17 +172,19 @@ def bench_context(task_id: str) -> dict:
 
 def load_models(business_date: str) -> float:
     """Seconds to run every production, warehouse and analytics model of the DAG for a date,
-    the forecast included."""
+    each layer's quality gate and the forecast included."""
     import ecommerce_pipeline as pipeline
     from ecommerce.forecast import run as forecast
     from ecommerce.models import task_id
-    from ecommerce.operators import SqlModelOperator
+    from ecommerce.operators import QualityGateOperator, SqlModelOperator
     from ecommerce.settings import WAREHOUSE_CONN_ID
 
     def run_layer(layer, models):
         for model in models:
             SqlModelOperator(task_id=model, sql=f"{layer}/{model}.sql", business_date=business_date).execute(
                 bench_context(f"{layer}.{task_id(model)}"))
+        QualityGateOperator(task_id="quality_gate", layer=layer, business_date=business_date).execute(
+            bench_context(f"{layer}.quality_gate"))
 
     started = time.perf_counter()
     run_layer("production", pipeline.PRODUCTION_MODELS)
@@ -204,8 +206,8 @@ def reset_schemas(conninfo: str) -> None:
 
 
 def million_line_day(conninfo: str, folder: Path) -> tuple[float, dict[str, float]]:
-    """Seconds to load the 1M-line day from its files to analytics (staging, gate, every model)
-    on empty schemas, and each step's seconds."""
+    """Seconds to load the 1M-line day from its files to analytics (staging, the gates, every
+    model) on empty schemas, and each step's seconds."""
     from ecommerce.contract import RAW_TABLES
     from ecommerce.operators import CsvToStagingOperator, QualityGateOperator
 

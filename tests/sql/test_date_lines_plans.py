@@ -1,7 +1,8 @@
 """A date's order lines are read through the lines' primary key, whatever the history's length.
 
 production.transaction_items has no date column: the statements that replace, check or turn
-into facts a date's lines reach them through the date's orders. Joined on the ids alone, a
+into facts a date's lines reach them through the date's orders (so do the declared checks of
+the date's lines, include/quality). Joined on the ids alone, a
 date among many is planned as a scan of every date's lines (a cost that grows with every date
 loaded); within the range of the date's order ids (``macros/date_orders.sql``) the primary
 key finds them. These tests plan those statements on a history of 30 dates."""
@@ -23,7 +24,6 @@ DAY = "2026-05-16"  # one in the middle of the history
 STATEMENTS = [
     ("production/050_transactions.sql", "delete from production.transaction_items"),
     ("production/060_transaction_items.sql", "delete from production.transaction_items"),
-    ("production/060_transaction_items.sql", "names no production.products row"),
     ("warehouse/040_fact_sales.sql", "insert into warehouse.fact_sales_loading"),
 ]
 
@@ -66,6 +66,28 @@ def test_a_dates_lines_are_read_through_the_primary_key(long_history, model, phr
             conn.execute(before, params)
         (plan,), = conn.execute("explain (format json) " + statements[at], params).fetchone()
         conn.rollback()
+    assert_lines_read_through_the_primary_key(plan)
+
+
+#: The declared checks that read the date's lines: (layer, check name).
+CHECKS = [("production", "production_transaction_items_product_known"),
+          ("production", "transaction_items_staged_balance"), ("warehouse", "fact_sales_balance_production")]
+
+
+@pytest.mark.parametrize(("layer", "name"), CHECKS)
+def test_the_checks_of_a_dates_lines_read_them_through_the_primary_key(long_history, layer, name):
+    from ecommerce.quality.checks import load_checks
+    from ecommerce.settings import QUALITY_DIR
+
+    check = {check.name: check for check in load_checks(QUALITY_DIR / f"{layer}.yml")}[name]
+    query = check.balance_values() if check.type == "balance" else check.failing_rows(typed=True)
+    with connect() as conn:
+        (plan,), = conn.execute(b"explain (format json) " + query.as_bytes(conn),
+                                {"business_date": DAY}).fetchone()
+    assert_lines_read_through_the_primary_key(plan)
+
+
+def assert_lines_read_through_the_primary_key(plan: dict) -> None:
     nodes = list(plan_nodes(plan["Plan"]))
     shown = json.dumps(plan, indent=1)
     assert not [node for node in nodes

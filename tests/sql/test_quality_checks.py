@@ -378,6 +378,16 @@ def test_a_malformed_check_from_any_source_is_refused_with_the_check_named(entry
         parse_checks([{"name": "bad", "table": "warehouse.t", "severity": "error", **entry}], "a model's home")
 
 
+def test_every_declared_check_has_a_name_of_its_own_across_the_layers():
+    from collections import Counter
+
+    names = Counter(check.name for layer in LAYERS for check in load_checks(QUALITY_DIR / f"{layer}.yml"))
+    assert [name for name, times in names.items() if times > 1] == []
+
+
+LAYERS = ("staging", "production", "warehouse", "analytics")
+
+
 def test_each_gate_of_a_run_replaces_its_own_results_only(db):
     """A run has a gate per layer: one writing its results (again, on a retry) keeps the others'."""
     from ecommerce.operators.quality_gate import QualityGateOperator

@@ -145,10 +145,18 @@ def test_facts_point_at_the_version_valid_at_the_transaction_time(db):
     assert rows == [(100, "Springfield"), (101, "Shelbyville")]
 
 
-def test_fact_keys_are_declared_not_enforced_and_checked_when_the_date_completes(db):
-    import psycopg
+def declared_check(layer: str, name: str):
+    from ecommerce.quality.checks import load_checks
+    from ecommerce.settings import QUALITY_DIR
 
-    from ecommerce.operators import SqlModelOperator
+    return {check.name: check for check in load_checks(QUALITY_DIR / f"{layer}.yml")}[name]
+
+
+def test_fact_keys_are_declared_not_enforced_and_checked_before_the_date_completes(db):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ecommerce.operators import QualityGateOperator
+    from ecommerce.quality import engine
 
     enforced = db.execute(
         "select conname, conenforced from pg_constraint where contype = 'f' and conrelid in "
@@ -162,23 +170,29 @@ def test_fact_keys_are_declared_not_enforced_and_checked_when_the_date_completes
     orders = [order(300, 1, "2026-05-01T10:00:00Z")]
     load_day(db, DAY1, BASE, CATALOG, orders, [line(300, 1, 10), line(300, 2, 11)])
     assert db.execute("select count(*) from audit.loaded_dates").fetchone() == (1,)
-    # A fact on a product version that does not exist: the date's last step refuses to count it loaded.
+    # A fact on a product version that does not exist: the warehouse's gate, which the date's
+    # last step (loaded_dates) runs after, fails and names the fact.
     db.execute("update warehouse.fact_sales set product_sk = 987654321 where line_number = 2")
-    completes = SqlModelOperator(task_id="loaded_dates", sql="warehouse/080_loaded_dates.sql", business_date=DAY1)
-    with pytest.raises(psycopg.errors.CheckViolation, match="invariant broken: a fact of 2026-05-01 points at no"):
-        completes.execute(task_context("warehouse.loaded_dates"))
+    with db.cursor() as cursor:
+        result = engine.evaluate(cursor, declared_check("warehouse", "fact_sales_product_known"), DAY1)
+    assert (result.status, result.failing_rows) == ("fail", 1)
+    assert [(row["transaction_id"], row["line_number"], row["product_sk"]) for row in result.sample] == [
+        (300, 2, 987654321)]
+    gate = QualityGateOperator(task_id="quality_gate", checks_file="warehouse.yml", business_date=DAY1)
+    with pytest.raises(AirflowFailException, match="fact_sales_product_known"):
+        gate.execute(task_context("warehouse.quality_gate"))
 
 
-def test_an_order_naming_a_missing_customer_fails_its_model(db):
-    import psycopg
-
-    from ecommerce.operators import SqlModelOperator
+def test_an_order_naming_a_missing_customer_fails_the_production_checks(db):
+    from ecommerce.quality import engine
 
     load_day(db, DAY1, BASE, CATALOG, [order(310, 2, "2026-05-01T10:00:00Z")], [line(310, 1, 10)])
     db.execute("delete from production.customers where customer_id = 2")
-    transactions = SqlModelOperator(task_id="transactions", sql="production/050_transactions.sql", business_date=DAY1)
-    with pytest.raises(psycopg.errors.CheckViolation, match="an order of 2026-05-01 names no production.customers"):
-        transactions.execute(task_context("production.transactions"))
+    with db.cursor() as cursor:
+        declared = declared_check("production", "production_transactions_customer_known")
+        result = engine.evaluate(cursor, declared, DAY1)
+    assert result.status == "fail"
+    assert [(row["transaction_id"], row["customer_id"]) for row in result.sample] == [(310, 2)]
 
 
 def test_reloading_a_date_whose_order_is_now_rejected_leaves_none_of_its_lines(db):

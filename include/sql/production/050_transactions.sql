@@ -122,13 +122,3 @@ select distinct on (order_key)
 from transactions_batch
 where reject_reason is null
 order by order_key, source_line desc;
-
--- What the (not enforced) foreign key states: every order of the date names a customer.
-select audit.assert(
-    not exists (
-        select from production.transactions as orders
-        left join production.customers as customers using (customer_id)
-        where orders.batch_date = %(business_date)s and customers.customer_id is null
-    ),
-    'an order of ' || %(business_date)s::text || ' names no production.customers row'
-);

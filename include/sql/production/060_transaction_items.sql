@@ -115,15 +115,3 @@ order by order_key, line_key, source_line desc;
 -- The next models read the date's lines by their id range, estimated from these statistics (a
 -- table never analyzed would have a million lines planned as a few thousand).
 {{ statistics.analyze_if_stale(['production.transactions', 'production.transaction_items']) }};
-
--- What the (not enforced) foreign keys state: every line of the date belongs to one of its
--- orders (it was inserted for one) and names a product.
-select audit.assert(
-    not exists (
-        select from production.transaction_items as lines
-        left join production.products as products using (product_id)
-        where products.product_id is null
-            and {{ orders.of_date_orders('lines.transaction_id') | indent(12) }}
-    ),
-    'a line of ' || %(business_date)s::text || ' names no production.products row'
-);

@@ -27,6 +27,8 @@ class QualityGateOperator(BaseOperator):
     :param checks_file: file name under ``include/quality``, e.g. ``staging.yml``.
     :param checks: check declarations from another source (mappings as in a check file, each
         naming its ``table``), run after the file's.
+    :param layer: instead of both, a layer whose checks to run (``quality.checks.layer_checks``:
+        its file, if any, and its model homes').
     :param business_date: the business date, ``YYYY-MM-DD`` (templated).
     :param conn_id: Airflow connection id of the warehouse.
     """
@@ -34,13 +36,14 @@ class QualityGateOperator(BaseOperator):
     template_fields: Sequence[str] = ("business_date",)
     ui_color = "#e0f2e9"
 
-    def __init__(self, *, checks_file: str | None = None, checks: Sequence[dict] = (), business_date: str,
-                 conn_id: str = WAREHOUSE_CONN_ID, **kwargs) -> None:
+    def __init__(self, *, checks_file: str | None = None, checks: Sequence[dict] = (), layer: str | None = None,
+                 business_date: str, conn_id: str = WAREHOUSE_CONN_ID, **kwargs) -> None:
         super().__init__(**kwargs)
-        if checks_file is None and not checks:
-            raise ValueError(f"{kwargs.get('task_id')}: a quality gate needs a checks_file or checks")
+        if (layer is None) == (checks_file is None and not checks):
+            raise ValueError(f"{kwargs.get('task_id')}: a quality gate needs a checks_file or checks, or a layer")
         self.checks_file = checks_file
         self.checks = list(checks)
+        self.layer = layer
         self.business_date = business_date
         self.conn_id = conn_id
 
@@ -52,9 +55,10 @@ class QualityGateOperator(BaseOperator):
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         from ecommerce.quality import engine
-        from ecommerce.quality.checks import load_checks, parse_checks
+        from ecommerce.quality.checks import layer_checks, load_checks, parse_checks
 
-        checks = load_checks(QUALITY_DIR / self.checks_file) if self.checks_file else []
+        checks = layer_checks(self.layer) if self.layer else []
+        checks += load_checks(QUALITY_DIR / self.checks_file) if self.checks_file else []
         checks += parse_checks(self.checks, f"{self.task_id} checks")
         if len({check.name for check in checks}) != len(checks):
             raise ValueError(f"{self.task_id}: check names must be unique")

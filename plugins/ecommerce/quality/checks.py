@@ -378,3 +378,13 @@ def load_checks(path: Path) -> list[Check]:
     """Read and validate a check file (YAML, a ``checks`` list)."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return parse_checks(document.get("checks", []), path.name)
+
+
+def layer_checks(layer: str) -> list[Check]:
+    """The checks of a layer's gate: ``include/quality/<layer>.yml`` if there is one, then those
+    the layer's model homes declare beside their tables (``ecommerce.models``)."""
+    from ecommerce.models import home_checks
+    from ecommerce.settings import QUALITY_DIR
+
+    path = QUALITY_DIR / f"{layer}.yml"
+    return [*(load_checks(path) if path.is_file() else []), *parse_checks(home_checks(layer), f"{layer} model homes")]
