@@ -368,6 +368,10 @@ def test_a_balance_counts_an_empty_side_as_zero(db):
     ({"type": "not_null", "column": "c", "date_column": "d", "where": "true"},
      "one of date_column, date_key_column, where picks the rows"),
     ({"type": "scd2_ranges"}, "missing key(s) key"),
+    ({"type": "not_null", "column": "c", "date_colum": "d"}, "unknown key(s) date_colum for type not_null"),
+    ({"type": "row_count_min", "min": 1, "max_fail_rate": 0.1}, "unknown key(s) max_fail_rate for type row_count_min"),
+    ({"type": "balance", "equals": {"table": "staging.x", "measur": "sum(x)"}},
+     "a term of plus and equals has only table, measure, scope, date_column, date_key_column, where, not measur"),
     ({"type": "balance", "equals": {"measure": "count(*)"}}, "each term of plus and equals needs a table"),
     ({"type": "balance", "equals": {"table": "staging.x", "scope": "week"}}, "scope must be one of"),
 ])

@@ -98,6 +98,20 @@ _BATCH_CHECKS = {
     "volume_anomaly": ("measure", "max_deviation"),
     "balance": ("equals",),
 }
+#: The keys a check of each type may have besides its required ones, its name, table, type,
+#: severity, description and scope: any other is refused (a misspelt key would be ignored).
+_OPTIONAL = {
+    **{name: ("max_fail_rate", "max_failures") for name in _ROW_CHECKS},
+    "unique": ("column", "columns", "max_fail_rate", "max_failures"),
+    "relationship": ("same_batch", "max_fail_rate", "max_failures"),
+    "scd2_ranges": ("valid_from", "valid_to", "current", "max_fail_rate", "max_failures"),
+    "row_count_min": (),
+    "freshness": (),
+    "reconciliation": (),
+    "volume_anomaly": ("window_days", "min_history"),
+    "balance": ("measure", "plus", "max_difference"),
+}
+_TERM_KEYS = ("table", "measure", *_SCOPE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -351,6 +365,9 @@ def parse_checks(entries: list[dict[str, Any]], source: str) -> list[Check]:
         if "." not in entry["table"]:
             raise ValueError(f"{where}: table must be schema.table")
         options = {k: v for k, v in entry.items() if k not in ("name", "table", "type", "severity", "description")}
+        unknown = set(options) - {*required_by_type[entry["type"]], *_OPTIONAL[entry["type"]], *_SCOPE_KEYS}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for type {entry['type']}")
         missing = [key for key in required_by_type[entry["type"]] if key not in options]
         if entry["type"] == "unique" and ("column" in options) == ("columns" in options):
             missing.append("column (or columns)")
@@ -363,6 +380,9 @@ def parse_checks(entries: list[dict[str, Any]], source: str) -> list[Check]:
             for term in terms:
                 if not isinstance(term, dict) or "." not in str(term.get("table", "")):
                     raise ValueError(f"{where}: each term of plus and equals needs a table, schema.table")
+                if set(term) - set(_TERM_KEYS):
+                    raise ValueError(f"{where}: a term of plus and equals has only {', '.join(_TERM_KEYS)}, "
+                                     f"not {', '.join(sorted(set(term) - set(_TERM_KEYS)))}")
         for scoped in (options, *terms):
             problem = _scope_problem(scoped)
             if problem:
