@@ -219,7 +219,7 @@ def ecommerce_pipeline():
             return run(context, WAREHOUSE_CONN_ID)
 
         # the dashboards read every table: published once every analytics task is done and checked
-        models = sql_models("analytics", ANALYTICS_MODELS, others={"forecast": forecast()})
+        models = sql_models("analytics", ANALYTICS_MODELS, others={"forecast": forecast().operator})
         chain(models["quality_gate"], publish_insights())
 
     raw = generate()

@@ -119,8 +119,9 @@ def stage_rows(db, table: str, date: str, rows: list[dict]) -> None:
 
 def model_order(models: dict[str, list[str]], choose=None) -> list[str]:
     """A layer's models (the DAG's ``*_MODELS``) in an order the DAG may run them: each after
-    the models it names (a Python task it names, the forecast, is not run here). ``choose`` picks the next one among those ready, as the scheduler may;
-    by default the first ready one in file order."""
+    the models it names (a Python task it names, the forecast, is not run here). ``choose``
+    picks the next one among those ready, as the scheduler may; by default the first ready one
+    in file order."""
     done: list[str] = []
     while len(done) < len(models):
         ready = [model for model, upstream in models.items()
@@ -133,7 +134,7 @@ def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"),
                checked: bool = True) -> None:
     """Run the DAG's SQL models of ``layers`` for the date, each in a transaction of its own, in
     file order or as ``choose`` picks (``model_order``), and after each layer its declared
-    checks (``include/quality/<layer>.yml``), as its quality gate would: every one must pass
+    checks (``quality.checks.layer_checks``), as its quality gate would: every one must pass
     (``checked``; a test that breaks a layer on purpose runs them itself).
 
     They share one connection, its session reset between models (``discard all``, as a
@@ -158,13 +159,13 @@ def run_models(date: str, layers: tuple[str, ...] = ("production", "warehouse"),
 
 
 def assert_declared_checks_pass(conn, layer: str, date: str) -> None:
-    """Every check of ``include/quality/<layer>.yml`` passes for the date (warnings too)."""
+    """Every check of the layer's gate (``quality.checks.layer_checks``) passes for the date
+    (warnings too)."""
     from ecommerce.quality import engine
-    from ecommerce.quality.checks import load_checks
-    from ecommerce.settings import QUALITY_DIR
+    from ecommerce.quality.checks import layer_checks
 
     with conn.cursor() as cursor:
-        results = engine.evaluate_all(cursor, load_checks(QUALITY_DIR / f"{layer}.yml"), date)
+        results = engine.evaluate_all(cursor, layer_checks(layer), date)
     failed = {result.check.name: result.sample for result in results if result.status != "pass"}
     assert failed == {}, f"{layer} checks of {date}:\n{engine.format_table(results)}"
 

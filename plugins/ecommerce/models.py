@@ -108,7 +108,8 @@ class Model:
             return (*prepare, f"delete from {self.table};", f"insert into {self.table} ({columns})\n{select}")
         by = self.incremental_by
         return (*prepare,
-                f"create temporary table {INCREMENTAL_ROWS} ({columns}) on commit drop as\n{select}",
+                f"create temporary table {INCREMENTAL_ROWS} (like {self.table}) on commit drop;",
+                f"insert into {INCREMENTAL_ROWS} ({columns})\n{select}",
                 f"delete from {self.table} where {by} in "
                 f"(select date from recomputed_dates union select {by} from {INCREMENTAL_ROWS});",
                 f"insert into {self.table} ({columns}) select {columns} from {INCREMENTAL_ROWS};")

@@ -54,10 +54,11 @@ def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_di
     incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace(
         "materialized: table", "materialized: incremental\nincremental_by: day") + "x"))
     statements = incremental.materialize(("select 1, 2;",))
-    assert statements[0] == "create temporary table model_rows (day, revenue) on commit drop as\nselect 1, 2;"
-    assert statements[1] == ("delete from analytics.b where day in "
-                             "(select date from recomputed_dates union select day from model_rows);")
-    assert statements[2] == "insert into analytics.b (day, revenue) select day, revenue from model_rows;"
+    assert statements == (
+        "create temporary table model_rows (like analytics.b) on commit drop;",
+        "insert into model_rows (day, revenue)\nselect 1, 2;",
+        "delete from analytics.b where day in (select date from recomputed_dates union select day from model_rows);",
+        "insert into analytics.b (day, revenue) select day, revenue from model_rows;")
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [

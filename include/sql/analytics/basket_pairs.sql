@@ -15,6 +15,18 @@ primary_key: [date, pair_level, item_a, item_b]
 constraints:
   - pair_level in ('product', 'category')
   - item_a <= item_b
+checks:
+  # An order holding both items holds each: a pair never counts more orders than either item.
+  - name: basket_pairs_within_their_items
+    type: sql
+    severity: error
+    query: >-
+      select pairs.* from analytics.basket_pairs as pairs
+      inner join analytics.basket_pairs as a
+          on (a.date, a.pair_level, a.item_a, a.item_b) = (pairs.date, pairs.pair_level, pairs.item_a, pairs.item_a)
+      inner join analytics.basket_pairs as b
+          on (b.date, b.pair_level, b.item_a, b.item_b) = (pairs.date, pairs.pair_level, pairs.item_b, pairs.item_b)
+      where pairs.date = %(business_date)s and pairs.item_a <> pairs.item_b and pairs.orders > least(a.orders, b.orders)
 -#}
 -- Each product as the version valid at the sale names it (its category is that version's); a
 -- line on the unknown product is left out. Recomputed for the business date and every date a

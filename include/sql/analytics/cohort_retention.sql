@@ -10,6 +10,22 @@ columns:
   active_customers: {type: integer, description: Those of them with a completed order in that month.}
   retention_rate: {type: "numeric(7, 4)", description: active_customers / cohort_size.}
 primary_key: [cohort_month, months_since_first]
+checks:
+  - name: cohort_retention_rate_range
+    scope: table
+    type: range
+    column: retention_rate
+    min: 0
+    max: 1
+    severity: error
+  # A cohort is the customers whose first month it is: all of them are active in it.
+  - name: cohort_retention_first_month_whole
+    scope: table
+    type: sql
+    severity: error
+    query: >-
+      select * from analytics.cohort_retention where months_since_first = 0 and (active_customers <> cohort_size
+      or retention_rate <> 1)
 -#}
 -- From the months with completed orders per customer (warehouse.customer_monthly_sales) and each
 -- customer's first (warehouse.customer_totals), not every fact.

@@ -10,6 +10,15 @@ columns:
 primary_key: [customer_type]
 constraints:
   - customer_type in ('new', 'repeat')
+checks:
+  # Shares are rounded to 4 places each: they add up to 1 within half a unit of the last place per row.
+  - name: customer_revenue_mix_shares_add_up
+    scope: table
+    type: sql
+    severity: error
+    query: >-
+      select sum(revenue_share) as total_share, count(*) as customer_types from analytics.customer_revenue_mix
+      having sum(net_revenue) <> 0 and abs(sum(revenue_share) - 1) > 0.00005 * count(*)
 -#}
 -- From each customer's totals (warehouse.customer_totals), not every fact.
 with per_type as (

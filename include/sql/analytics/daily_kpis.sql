@@ -12,6 +12,30 @@ columns:
   orders_7d_avg: {type: "numeric(12, 2)", description: Mean orders of the loaded dates among this one and the 6 before it.}
 primary_key: [date]
 incremental_by: date
+checks:
+  - name: daily_kpis_has_the_date
+    date_column: date
+    type: row_count_min
+    min: 1
+    severity: error
+  - name: daily_kpis_revenue_balance_agg
+    date_column: date
+    type: balance
+    measure: sum(net_revenue)
+    equals:
+      table: warehouse.agg_daily_sales
+      date_key_column: date_key
+      measure: sum(net_revenue)
+    severity: error
+  - name: daily_kpis_units_balance_agg
+    date_column: date
+    type: balance
+    measure: sum(units)
+    equals:
+      table: warehouse.agg_daily_sales
+      date_key_column: date_key
+      measure: sum(units)
+    severity: error
 -#}
 -- Recomputed for the business date and every date a load of another date made stale (facts
 -- re-pointed to the unknown member or back), with the moving averages of the weeks those dates

@@ -21,6 +21,15 @@ primary_key: [pair_level, item_a, item_b]
 constraints:
   - pair_level in ('product', 'category')
   - item_a < item_b
+checks:
+  - name: product_affinity_measures_in_range
+    scope: table
+    type: sql
+    severity: error
+    query: >-
+      select * from analytics.product_affinity
+      where not (support between 0 and 1 and confidence_a_to_b between 0 and 1
+                 and confidence_b_to_a between 0 and 1 and lift > 0)
 -#}
 -- From the per-date counts (analytics.basket_pairs) and the completed orders of every loaded
 -- date (analytics.daily_kpis), not every fact.

@@ -13,6 +13,26 @@ columns:
   m_score: {type: smallint, description: "Monetary quintile: 5 for the most revenue."}
   segment: {type: text, description: "Champions, Loyal, New, At risk, Hibernating or Promising, from the three scores."}
 primary_key: [customer_id]
+checks:
+  - name: rfm_segments_segment_accepted
+    scope: table
+    type: accepted_values
+    column: segment
+    values:
+    - champions
+    - loyal
+    - new
+    - at risk
+    - hibernating
+    - promising
+    severity: error
+  - name: rfm_segments_customer_known
+    scope: table
+    type: relationship
+    column: customer_id
+    to_table: warehouse.dim_customers
+    to_column: customer_id
+    severity: warn
 -#}
 -- From each customer's totals (warehouse.customer_totals), not every fact.
 with customers as (

@@ -9,6 +9,19 @@ columns:
   units: {type: integer, description: Units sold in completed orders.}
   net_revenue: {type: "numeric(16, 2)", description: Net revenue of the product's lines in completed orders.}
 primary_key: [revenue_rank]
+checks:
+  - name: top_products_product_unique
+    scope: table
+    type: unique
+    column: product_id
+    severity: error
+  - name: top_products_product_known
+    scope: table
+    type: relationship
+    column: product_id
+    to_table: warehouse.dim_products
+    to_column: product_id
+    severity: warn
 -#}
 -- From the monthly sales per product (warehouse.product_monthly_sales), not every fact.
 with per_product as (
