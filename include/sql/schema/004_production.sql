@@ -47,7 +47,7 @@ create index if not exists products_brand_idx on production.products (brand_id);
 
 -- The order and line foreign keys are declared NOT ENFORCED, like fact_sales' (see
 -- 005_warehouse.sql): the models only keep rows whose references the same date's snapshots and
--- orders hold, and assert it per date (050_transactions, 060_transaction_items); a date's lines
+-- orders hold, and the production quality gate checks it per date (include/quality/production.yml); a date's lines
 -- are deleted with its orders by 050_transactions itself.
 create table if not exists production.transactions (
     transaction_id bigint primary key check (transaction_id > 0),

@@ -83,8 +83,8 @@ on conflict do nothing;
 -- Its foreign keys are declared, for readers and BI tools, but NOT ENFORCED: the SQL that writes
 -- facts resolves every key (a dimension row, or the unknown member -1), and checking that again
 -- row by row in triggers cost half of a million-line day's insert. The guarantee is checked
--- once per statement instead (audit.assert in warehouse/080_loaded_dates.sql for the date's
--- facts, and in scd2.merge_versions for facts of replaced versions).
+-- once per date instead (the warehouse quality gate, include/quality/warehouse.yml, for the
+-- date's facts; audit.assert in scd2.merge_versions for facts of replaced versions).
 create table if not exists warehouse.fact_sales (
     date_key integer not null references warehouse.dim_date not enforced,
     customer_sk bigint not null references warehouse.dim_customers not enforced,

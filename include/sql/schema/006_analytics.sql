@@ -5,7 +5,7 @@
 -- is declared here.
 
 -- What BI tools may see of the pipeline's own records: per loaded business date, when it
--- finished loading, its quality gate's latest outcome and how many rows were quarantined.
+-- finished loading, its quality gates' latest outcome and how many rows were quarantined.
 -- bi_reader cannot read audit or quarantine (rejected rows keep their raw records); this view
 -- runs with its owner's rights and shows counts only.
 create or replace view analytics.pipeline_health as

@@ -287,7 +287,7 @@ def render(data: DashboardData, out: Path, generated_at: datetime | None = None)
         health={
             "Last business date loaded": str(health["last_business_date"] or "none"),
             "Last task run (UTC)": f"{health['last_run_at']:%Y-%m-%d %H:%M}" if health["last_run_at"] else "none",
-            "Quality gate, last run": health["quality_status"] or "no checks yet",
+            "Quality gates, last run": health["quality_status"] or "no checks yet",
             "Rows quarantined, all dates": f"{int(data['quarantine']['rows'].sum()):,}",
         },
         generated_at=(generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
