@@ -18,6 +18,7 @@ constraints:
 checks:
   # An order holding both items holds each: a pair never counts more orders than either item.
   - name: basket_pairs_within_their_items
+    date_column: date
     type: sql
     severity: error
     query: >-
