@@ -99,7 +99,9 @@ def sql_models(layer: str, models: dict[str, list[str]], others=None,
     gate = QualityGateOperator(task_id="quality_gate", layer=layer, business_date=BUSINESS_DATE,
                                conn_id=WAREHOUSE_CONN_ID)
     for model, upstream in models.items():
-        before = [tasks.get(name) or others[name] for name in upstream]
+        before = [tasks.get(name) or (others or {}).get(name) for name in upstream]
+        if None in before:
+            raise ValueError(f"{layer}/{model}.sql runs after {upstream}: a task of the layer writes each table")
         if model == after_checks:
             gate.set_upstream(before)
             before = [gate]

@@ -103,6 +103,7 @@ class Model:
         """The statements that build the table from the model's own: those before the last
         prepare it, the last is its SELECT."""
         *prepare, select = statements
+        select = select.rstrip().rstrip(";") + ";"  # the split keeps a statement's semicolon, if it had one
         columns = ", ".join(self.column_names)
         if self.materialized == "table":
             return (*prepare, f"delete from {self.table};", f"insert into {self.table} ({columns})\n{select}")
@@ -167,11 +168,22 @@ def read_home(path: Path) -> Model:
                          "replaces (incremental_by)")
     if incremental_by and incremental_by not in {c.name for c in columns}:
         raise ModelError(f"{relative}: incremental_by names no declared column: {incremental_by!r}")
-    checks = tuple(dict(check, table=table) for check in spec.get("checks") or ())
+    if incremental_by and "take_stale_dates(" not in text:
+        raise ModelError(f"{relative}: an incremental model takes the dates it recomputes (take_stale_dates, "
+                         "macros/stale_dates.sql) before its SELECT")
+    checks = tuple(_check(relative, table, check) for check in spec.get("checks") or ())
     return Model(file=relative, table=table, description=" ".join(spec["description"].split()),
                  materialized=materialized, columns=columns, primary_key=primary_key, incremental_by=incremental_by,
                  constraints=tuple(spec.get("constraints") or ()), checks=checks,
                  written_by=spec.get("written_by") or task_id(stem))
+
+
+def _check(relative: str, table: str, check) -> dict:
+    """A check of the home's table: its table is the home's (a check of another table belongs to
+    that table's home, or to its layer's file)."""
+    if not isinstance(check, dict) or "table" in check:
+        raise ModelError(f"{relative}: a check is a mapping without a table (it checks {table}): {check!r}")
+    return dict(check, table=table)
 
 
 def _column(relative: str, name: str, spec) -> Column:
@@ -248,11 +260,15 @@ def stale_declarations() -> dict[str, frozenset[tuple[str, str]]]:
     declared = {}
     for layer in STALE_LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
-            found = _MADE_STALE_BY.search(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            relative = path.relative_to(SQL_DIR).as_posix()
+            found = _MADE_STALE_BY.search(text)
             if found is None:
+                if re.search(r"take_stale_dates\(|sales_summary\.refresh\(", text):
+                    raise ModelError(f"{relative}: a model taking stale dates declares what makes them stale, "
+                                     "made_stale_by=['<dimension>.key' or '<dimension>.attributes', ...]")
                 continue
             changes = frozenset((m["dimension"], m["change"]) for m in _CHANGE.finditer(found["changes"]))
-            relative = path.relative_to(SQL_DIR).as_posix()
             if not changes or any(change not in STALE_CHANGES for _, change in changes):
                 raise ModelError(f"{relative}: made_stale_by names '<dimension>.key' or '<dimension>.attributes', "
                                  f"not {found['changes']}")

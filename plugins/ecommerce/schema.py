@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecommerce.failures import SetupProblem
+from ecommerce.lineage import PIPELINE_SCHEMAS
 from ecommerce.models import all_homes
 from ecommerce.settings import PROJECT_ROOT, SQL_DIR
 
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA_DIR = SQL_DIR / "schema"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
-#: The schemas the pipeline owns (include/sql/schema/001_schemas.sql creates them).
-PIPELINE_SCHEMAS = ("staging", "quarantine", "audit", "production", "warehouse", "analytics")
 VERSION_TABLE = "audit.schema_migrations"
 #: The record of the migrations a warehouse holds. ran is false for those a fresh warehouse was
 #: stamped with (the schema files it was built from already held them); checksum is the sha256

@@ -22,8 +22,8 @@ Two kinds of tables are exempt, each for its reason:
   Staging's tables are alike: the staging loader locks its table and date, and a date's
   models read that date's batch only.
 - ``WRITTEN_IN_PARTS``: bookkeeping tables that tasks each write their own part of. Locking
-  them would make tasks that share nothing else take turns: the four models that take their
-  own stale dates, the production models that quarantine their own lines. Producer and
+  them would make tasks that share nothing else take turns: the models that take their own
+  stale dates, the production models that quarantine their own lines. Producer and
   consumer still never overlap: those that add rows (a dimension to ``stale_dates``, a
   snapshot model to ``changed_keys``) write a table that those that take rows read (the facts,
   the snapshots), so they take turns on that table (tests/dags checks it). A row added after

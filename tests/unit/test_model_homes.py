@@ -52,7 +52,7 @@ def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_di
         "create temporary table t as select 1;", "delete from analytics.a;",
         "insert into analytics.a (day, revenue)\nselect 1, 2;")
     incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace(
-        "materialized: table", "materialized: incremental\nincremental_by: day") + "x"))
+        "materialized: table", "materialized: incremental\nincremental_by: day") + "{{ take_stale_dates('b') }};\nx"))
     statements = incremental.materialize(("select 1, 2;",))
     assert statements == (
         "create temporary table model_rows (like analytics.b) on commit drop;",
@@ -153,11 +153,12 @@ def test_the_dimensions_queue_stale_dates_for_the_models_that_declare_them():
     assert models.stale_models("dim_customers", "key") == ["agg_daily_sales", "customer_monthly_sales", "daily_kpis"]
     assert models.stale_models("dim_customers", "attributes") == []
     assert models.stale_models("dim_products", "key") == ["product_monthly_sales"]
-    assert "agg_daily_sales" in models.stale_models("dim_products", "attributes")
+    assert models.stale_models("dim_products", "attributes") == ["agg_daily_sales", "basket_pairs"]
     for dimension in ("customers", "products"):
         rendered = models.render_model(f"warehouse/0{2 if dimension == 'customers' else 3}0_dim_{dimension}.sql")
-        for model in models.stale_models(f"dim_{dimension}", "key"):
-            assert f"('{model}', true)" in rendered, (dimension, model)
+        for change, by_key in (("key", "true"), ("attributes", "false")):
+            for model in models.stale_models(f"dim_{dimension}", change):
+                assert f"('{model}', {by_key})" in rendered, (dimension, model)
 
 
 def test_a_model_takes_the_stale_dates_queued_under_its_own_name():
@@ -170,13 +171,32 @@ def test_a_model_takes_the_stale_dates_queued_under_its_own_name():
         assert f"delete from warehouse.stale_dates where model = '{model}'" in text, file
 
 
-def test_a_bad_stale_declaration_names_its_file(sql_dir):
+@pytest.mark.parametrize("call", [
+    "take_stale_dates('sales', made_stale_by=['dim_products.price'])",
+    "take_stale_dates('sales', made_stale_by = ['dim_products.key'])",
+    "take_stale_dates('sales')",
+], ids=["unknown change", "spelt otherwise", "undeclared"])
+def test_a_stale_declaration_the_dimensions_cannot_read_names_its_file(sql_dir, call):
+    """A model taking stale dates that the dimensions would never queue would go stale silently."""
     (sql_dir / "warehouse").mkdir()
-    (sql_dir / "warehouse" / "010_sales.sql").write_text(
-        "{{ stale_dates.take_stale_dates('sales', made_stale_by=['dim_products.price']) }};\n", encoding="utf-8")
+    (sql_dir / "warehouse" / "010_sales.sql").write_text(f"{{{{ stale_dates.{call} }}}};\n", encoding="utf-8")
     models.stale_declarations.cache_clear()
     try:
-        with pytest.raises(ModelError, match="warehouse/010_sales.sql: made_stale_by names"):
+        with pytest.raises(ModelError, match="warehouse/010_sales.sql: .*made_stale_by"):
             models.stale_declarations()
     finally:
         models.stale_declarations.cache_clear()
+
+
+def test_an_incremental_home_takes_the_dates_it_recomputes_and_its_checks_check_its_table(sql_dir):
+    incremental = HEADER.replace("materialized: table", "materialized: incremental\nincremental_by: day")
+    with pytest.raises(ModelError, match="take_stale_dates"):
+        read_home(write_home(sql_dir, "a.sql", incremental + "select 1, 2;\n"))
+    with_check = HEADER.replace("primary_key: [day]", "primary_key: [day]\nchecks:\n  - {name: x, table: analytics.b}")
+    with pytest.raises(ModelError, match="a check is a mapping without a table"):
+        read_home(write_home(sql_dir, "a.sql", with_check + "select 1, 2;\n"))
+
+
+def test_a_select_without_its_semicolon_stays_a_statement_of_its_own(sql_dir):
+    model = read_home(write_home(sql_dir, "a.sql", HEADER + "select 1, 2\n"))
+    assert model.materialize(("select 1, 2",))[-1] == "insert into analytics.a (day, revenue)\nselect 1, 2;"

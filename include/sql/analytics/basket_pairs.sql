@@ -31,7 +31,9 @@ checks:
 -#}
 -- Each product as the version valid at the sale names it (its category is that version's); a
 -- line on the unknown product is left out. Recomputed for the business date and every date a
--- load of another date made stale (a fact re-pointed to a version with other attributes).
+-- load of another date made stale (a fact re-pointed to a version with other attributes: its
+-- category may differ; a version differing in price alone recomputes a date that cannot have
+-- changed, which costs time, not correctness).
 {% import 'macros/stale_dates.sql' as stale_dates %}
 
 {{ stale_dates.take_stale_dates('basket_pairs', made_stale_by=['dim_products.attributes']) }};

@@ -263,6 +263,7 @@ where (facts.transaction_id, facts.line_number, facts.date_key)
         = (refreshed.transaction_id, refreshed.line_number, refreshed.date_key)
     and refreshed.old_key <> refreshed.new_key;
 
+{% if stale_models or stale_models_by_key -%}
 insert into warehouse.stale_dates (model, business_date)
 select distinct models.model, to_date(refreshed.date_key::text, 'YYYYMMDD')
 from refreshed_facts as refreshed
@@ -280,6 +281,7 @@ where refreshed.old_key <> refreshed.new_key
         else old_version.attribute_hash <> new_version.attribute_hash
     end
 on conflict do nothing;
+{%- endif %}
 
 delete from warehouse.{{ dimension }}
 where {{ surrogate_key }} in (select {{ surrogate_key }} from replaced_versions);

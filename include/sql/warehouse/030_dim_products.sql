@@ -1,8 +1,8 @@
 -- warehouse.dim_products: SCD Type 2 over the loaded product snapshots — a price change, a new
 -- name or category, a discontinuation each make a new version. Rebuilt like dim_customers, by
--- the same routine (macros/scd2.sql). A fact re-pointed to a version with other attributes
--- makes its date's agg_daily_sales stale (a version has its own category); product_monthly_sales
--- counts by product_id, which only a move to or from the unknown member changes.
+-- the same routine (macros/scd2.sql). A fact re-pointed to a version with other attributes, or
+-- moved to or from the unknown member, makes its date stale for the models that say so where
+-- they take their stale dates (made_stale_by; ecommerce.models.stale_models).
 {% import 'macros/scd2.sql' as scd2 %}
 
 {{ scd2.rebuild_versions('products', 'product_snapshots', 'product_id') }};
