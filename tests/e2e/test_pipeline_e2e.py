@@ -235,10 +235,9 @@ GATES = {"staging": "quality_checks.staging_gate", "production": "production.qua
 
 @pytest.mark.parametrize("layer", GATES)
 def test_each_quality_gate_attaches_each_check_as_an_assertion(first_run, layer):
-    from ecommerce.quality.checks import load_checks
-    from ecommerce.settings import QUALITY_DIR
+    from ecommerce.quality.checks import layer_checks
 
-    declared = load_checks(QUALITY_DIR / f"{layer}.yml")
+    declared = layer_checks(layer)
     event = lineage_events(first_run.run_id)[GATES[layer]]
     assertions = {a["assertion"]: a for d in event["inputs"] for a in d["facets"]["dataQualityAssertions"]["assertions"]}
     with connect() as conn:

@@ -46,8 +46,7 @@ def test_an_error_check_after_the_warehouse_stops_the_run_without_retries(failed
 
 
 def test_the_failed_check_and_the_earlier_gates_results_are_recorded(failed_run):
-    from ecommerce.quality.checks import load_checks
-    from ecommerce.settings import QUALITY_DIR
+    from ecommerce.quality.checks import layer_checks
 
     with connect() as conn:
         results = {name: (status, sample) for name, status, sample in conn.execute(
@@ -58,6 +57,6 @@ def test_the_failed_check_and_the_earlier_gates_results_are_recorded(failed_run)
     assert [row["customer_id"] for row in sample] == [999999999]
     assert sample[0]["problem"].startswith("overlaps the next version of the key, from 2026-06-01")
     checked = {check.name for layer in ("staging", "production", "warehouse")
-               for check in load_checks(QUALITY_DIR / f"{layer}.yml")}
+               for check in layer_checks(layer)}
     assert set(results) == checked - {"dim_customers_scd2_ranges"}, "no analytics gate ran"
     assert "fail" not in {status for status, _ in results.values()}

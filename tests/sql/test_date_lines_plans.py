@@ -76,10 +76,9 @@ CHECKS = [("production", "production_transaction_items_product_known"),
 
 @pytest.mark.parametrize(("layer", "name"), CHECKS)
 def test_the_checks_of_a_dates_lines_read_them_through_the_primary_key(long_history, layer, name):
-    from ecommerce.quality.checks import load_checks
-    from ecommerce.settings import QUALITY_DIR
+    from ecommerce.quality.checks import layer_checks
 
-    check = {check.name: check for check in load_checks(QUALITY_DIR / f"{layer}.yml")}[name]
+    check = {check.name: check for check in layer_checks(layer)}[name]
     query = check.balance_values() if check.type == "balance" else check.failing_rows(typed=True)
     with connect() as conn:
         (plan,), = conn.execute(b"explain (format json) " + query.as_bytes(conn),

@@ -146,10 +146,9 @@ def test_facts_point_at_the_version_valid_at_the_transaction_time(db):
 
 
 def declared_check(layer: str, name: str):
-    from ecommerce.quality.checks import load_checks
-    from ecommerce.settings import QUALITY_DIR
+    from ecommerce.quality.checks import layer_checks
 
-    return {check.name: check for check in load_checks(QUALITY_DIR / f"{layer}.yml")}[name]
+    return {check.name: check for check in layer_checks(layer)}[name]
 
 
 def test_fact_keys_are_declared_not_enforced_and_checked_before_the_date_completes(db):
