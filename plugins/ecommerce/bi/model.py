@@ -22,7 +22,8 @@ SPEC_FILE = INCLUDE_DIR / "bi" / "semantic_model.yml"
 MEASURE_TABLE = "fact_sales"
 _NAMESPACE = uuid.UUID("5b0f2a52-4c1e-4d8e-9f6e-6a1f0c3e2b17")
 _AGGREGATIONS = {"sum": 0, "avg": 1, "countdistinct": 2, "min": 3, "max": 4, "count": 5}
-_FIELD = re.compile(r"^(?:(?P<agg>\w+)\()?(?P<table>\w+)\.(?:\[(?P<measure>[^\]]+)\]|(?P<column>\w+))\)?$")
+#: A report field: table.column, table.[Measure], or agg(table.column).
+FIELD = re.compile(r"^(?:(?P<agg>\w+)\()?(?P<table>\w+)\.(?:\[(?P<measure>[^\]]+)\]|(?P<column>\w+))\)?$")
 # Columns that identify or label rather than count: never summed by default.
 _NOT_ADDITIVE = re.compile(r"(_id|_sk|_key|_rank|_score|_days|_windows|_first|_of_week|_of_month|_of_year|^month|^quarter|^year|^frequency)$")
 
@@ -215,7 +216,7 @@ def _relationships(spec: dict, by_name: dict[str, Table], problems: list[str]) -
 
 def _field(ref: str, by_name: dict[str, Table], measure_names: set[str], problem) -> Field | None:
     """A visual's field from ``table.column``, ``table.[Measure]`` or ``agg(table.column)``."""
-    parsed = _FIELD.match(ref)
+    parsed = FIELD.match(ref)
     if not parsed:
         problem(f"cannot read field {ref!r}")
         return None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ecommerce.models import tables
 
-_FIELD = re.compile(r"^(?:(?P<aggregation>\w+)\()?(?P<table>\w+)\.(?P<column>\w+)\)?$")
 
 #: Analytics tables, in the order the Tableau extract lists them: every table a model home declares.
 ANALYTICS_TABLES = tables("analytics")
@@ -81,14 +79,16 @@ class DeclaredTable:
 
 def declared_tables(spec: dict | None = None) -> list[DeclaredTable]:
     """The report's visuals the page shows as tables, in the report's order."""
-    from ecommerce.bi.model import load_spec
+    from ecommerce.bi.model import FIELD, load_spec
 
     declared = []
     for page in (spec or load_spec()).get("pages", []):
         for visual in page["visuals"]:
             if "dashboard" not in visual:
                 continue
-            fields = [_FIELD.match(ref) for ref in visual["fields"]["Values"]]
+            # columns only: a measure ([Name]) has no column the page could read
+            fields = [field if (field := FIELD.match(ref)) and field["column"] else None
+                      for ref in visual["fields"]["Values"]]
             names = {field["table"] for field in fields if field}
             if visual["type"] != "tableEx" or None in fields or len(names) != 1 or names - set(ANALYTICS_TABLES):
                 raise ValueError(f"the visual {visual['title']!r} is shown on the dashboard: a tableEx of one "
