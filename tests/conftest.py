@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import socket
 from pathlib import Path
@@ -46,8 +47,22 @@ def connect(**kwargs) -> psycopg.Connection:
 
 
 def free_port() -> int:
-    """A loopback TCP port free now (other processes may hold the usual ones)."""
-    with socket.socket() as probe:
+    """A loopback TCP port free now (other processes may hold the usual ones), below the
+    kernel's ephemeral range: a port the kernel hands out itself (``bind`` to port 0) can be
+    given to the next outgoing connection before the server that was to listen on it starts."""
+    try:
+        first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    below = range(10000, first_ephemeral)
+    for port in random.sample(below, k=min(200, len(below))):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # every candidate taken: the kernel's choice
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 

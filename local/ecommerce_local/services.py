@@ -136,6 +136,14 @@ def log_file(env: dict[str, str], component: str) -> Path:
     return log_dir(env) / f"{component}.log"
 
 
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The last lines of a component's log file: why it exited, most often."""
+    try:
+        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+    except OSError as error:
+        return f"(unreadable: {error})\n"
+
+
 def spawn(component: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
     """One component in a process group of its own, its output appended to its log file."""
     path = log_file(env, component)
@@ -230,7 +238,8 @@ def wait_until_up(env: dict[str, str], processes: dict[str, subprocess.Popen], t
     while time.monotonic() < deadline:
         dead = [name for name, process in processes.items() if process.poll() is not None]
         if dead:
-            raise RuntimeError(f"airflow {', '.join(dead)} exited while starting")
+            said = "".join(f"\n---- the end of {log_file(env, name)}:\n{log_tail(log_file(env, name))}" for name in dead)
+            raise RuntimeError(f"airflow {', '.join(dead)} exited while starting{said}")
         if all(answers(url) for url in health):
             return
         time.sleep(2)

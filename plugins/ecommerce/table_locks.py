@@ -16,9 +16,13 @@ locked before them, and they are held until the transaction ends.
 Two kinds of tables are exempt, each for its reason:
 
 - ``WRITTEN_PER_DATE``: tables whose writers replace one business date's rows, which they lock
-  per table and date (two dates' loads of ``production.transactions`` run at once, one date's
-  two loads take turns). Their readers take no lock: a date's rows change only in that date's
-  own load, whose later models (``fact_sales`` of that date) rebuild what depends on them.
+  per table and date (two dates' loads of ``production.transactions`` run at once). Their
+  readers take no lock: a date's rows change only in that date's own load, whose later models
+  (``fact_sales`` of that date) rebuild what depends on them. Two loads of one date never run
+  at once: not for these locks, which a task holds only for its own transaction (between
+  ``production.transactions`` and ``production.transaction_items`` the date's orders have no
+  lines), but for the date's claim, which a run holds from its first task to its end
+  (``ecommerce.date_claims``).
   Staging's tables are alike: the staging loader locks its table and date, and a date's
   models read that date's batch only.
 - ``WRITTEN_IN_PARTS``: bookkeeping tables that tasks each write their own part of. Locking

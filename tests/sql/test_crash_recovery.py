@@ -31,9 +31,25 @@ KILL_AFTER = {
     "analytics": "analytics.daily_kpis",
 }
 
+#: A load of its own, after claiming its date as a DAG run's first task does (ecommerce.date_claims):
+#: two loads of one date take turns, for a date's rows are replaced over several transactions
+#: (its orders' lines are gone between production.transactions and transaction_items).
+#: The holder of a claim is active while its process lives.
 LOADER = """
-import sys
-from conftest import LOADED_LAYERS, run_models
+import os, sys
+import psutil
+from conftest import LOADED_LAYERS, connect, run_models
+from ecommerce.date_claims import claim
+
+def run_state(dag_id, run_id):
+    try:  # a load that ended may stay a zombie until the test collects it
+        ended = psutil.Process(int(run_id.removeprefix("pid-"))).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        ended = True
+    return None if ended else "running"
+
+with connect(autocommit=True) as conn:
+    claim(conn.cursor(), sys.argv[1], "test_crash_recovery", f"pid-{os.getpid()}", run_state, poll_seconds=0.1)
 run_models(sys.argv[1], LOADED_LAYERS)
 """
 
