@@ -15,8 +15,13 @@ tools' table list, the tests' content comparison.
 Materialisations (``materialized``):
 
 =============  ==========================================================================
-table          the SELECT gives the whole table: its rows are replaced (``delete`` keeps
-               the old rows readable to the dashboards until the model commits)
+table          the SELECT gives the whole table: ``truncate``, then ``insert … select``,
+               in the model's transaction. The table is written afresh (a ``delete``
+               of a million rows left as many dead ones behind, for the inserts to
+               pass in the key and for vacuum: RFM over a million customers took
+               4.8–6.1 s, 3.5 s now); a reader waits while the model runs, then reads
+               the new rows (a reader under ``repeatable read`` whose snapshot is older
+               sees the table empty: ``TRUNCATE`` is not MVCC-safe)
 incremental    by date: the model takes the dates it recomputes (the business date and the
                stale ones, macros/stale_dates.sql); the rows of those dates and of every
                date the SELECT gives (``incremental_by``, a date column) are replaced, the
@@ -106,7 +111,7 @@ class Model:
         select = select.rstrip().rstrip(";") + ";"  # the split keeps a statement's semicolon, if it had one
         columns = ", ".join(self.column_names)
         if self.materialized == "table":
-            return (*prepare, f"delete from {self.table};", f"insert into {self.table} ({columns})\n{select}")
+            return (*prepare, f"truncate {self.table};", f"insert into {self.table} ({columns})\n{select}")
         by = self.incremental_by
         return (*prepare,
                 f"create temporary table {INCREMENTAL_ROWS} (like {self.table}) on commit drop;",

@@ -20,6 +20,10 @@ baselines measured in the same run on the same machine.
 - Any order: a late date (the oldest, loaded last into 64 loaded dates) beside an in-order
   date of the same volume (same weekday and month), production to analytics.
 
+- RFM over 1,000,000 customers (synthetic totals), the model as its task runs it, beside a plain
+  ``insert … select`` of its rows into an unindexed table of the same shape; the 1M-line day's
+  three slowest steps beside the same plain pass over their rows.
+
 - Daily cost against history: each task's time on the 64th date loaded beside the 2nd, on the
   trend of its time over the dates between (``trend``), and the 64th and the 1st alone (both
   Saturdays, about the same volume), from ``audit.task_runs``; and the 365th day at 1M lines a
@@ -225,6 +229,43 @@ def million_line_day(conninfo: str, folder: Path) -> tuple[float, dict[str, floa
     return seconds, steps
 
 
+def plain_pass(conninfo: str, table: str) -> float | None:
+    """Seconds of a plain set-based pass over a step's rows: an ``insert … select`` of every row
+    of ``table`` (on the 1M-line day's one-date warehouse: the rows the step wrote) into an
+    unindexed table of the same shape. None for a step that writes no table of its name (a gate)."""
+    schema, _, name = table.partition(".")
+    with psycopg.connect(conninfo) as conn:
+        if not conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]:
+            return None
+        conn.execute(f"create table {schema}.bench_plain_pass (like {schema}.{name})")  # logged, as the step's
+        _, seconds = timed(conn.execute, f"insert into {schema}.bench_plain_pass select * from {schema}.{name}")
+        conn.rollback()
+    return seconds
+
+
+RFM_CUSTOMERS = 1_000_000
+
+
+def rfm_over_a_million_customers(conninfo: str) -> tuple[float, float]:
+    """Seconds of the RFM model (``analytics.rfm_segments``, as its task runs it) over 1,000,000
+    customers' totals (``warehouse.customer_totals``, synthetic: 1-40 orders, last orders over
+    two years), at its best of three; and the plain pass over its rows beside it (``plain_pass``)."""
+    from ecommerce.operators import SqlModelOperator
+
+    reset_schemas(conninfo)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "insert into warehouse.customer_totals (customer_id, orders, net_revenue, first_month, last_date) "
+            "select n, 1 + (n * 7919) %% 40, ((n * 104729) %% 100000) / 10.0, "
+            "date_trunc('month', date '2024-01-01' + (n %% 700)::integer)::date, "
+            "date '2024-01-01' + ((n * 31) %% 730)::integer "
+            "from generate_series(1::bigint, %s) as n", (RFM_CUSTOMERS,))
+        conn.execute("analyze warehouse.customer_totals")
+    model = SqlModelOperator(task_id="rfm_segments", sql="analytics/rfm_segments.sql", business_date=DAY.isoformat())
+    seconds = min(timed(model.execute, bench_context("analytics.rfm_segments"))[1] for _ in range(3))
+    return seconds, plain_pass(conninfo, "analytics.rfm_segments")
+
+
 HISTORY_START = date(2026, 5, 2)  # a Saturday; the 64th date, July 4th, is one too
 HISTORY_DATES = 64
 
@@ -309,7 +350,7 @@ def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
     rows = [(f"daily cost, date {len(history.dates)} vs date 2 (trend, all tasks)", f"{on_last:.2f}s",
              f"date 2: {on_first:.2f}s; single dates {len(history.dates)} / 1: {single_last:.2f}s / "
              f"{single_first:.2f}s ({single_last / single_first:.2f}x)", f"{on_last / on_first:.2f}x",
-             "goal <= 1.25x per task")]
+             "goal <= 1.25x")]
     grown = sorted((row for row in growth if row[2] >= 0.1), key=lambda row: row[2] / row[1], reverse=True)
     for task, seconds_first, seconds_last in grown[:3]:
         rows.append((f"  {task}", f"{seconds_last:.2f}s", f"date 2: {seconds_first:.2f}s",
@@ -457,7 +498,7 @@ def main() -> None:
         total = peak + workers * worker_peak
         results.append(("peak memory, 1M-line day", f"{total / 2**20:,.0f} MiB",
                         f"writer {peak / 2**20:,.0f} MiB + {workers} workers x {worker_peak / 2**20:,.0f} MiB "
-                        "(at most)", "", "goal <= 1,024 MiB"))
+                        "(at most)", "", "goal <= 512 MiB"))
 
         folder = out / "clean" / DAY.isoformat()
         path = folder / "transaction_items.csv"
@@ -481,7 +522,12 @@ def main() -> None:
         day_seconds, day_steps = million_line_day(conninfo, folder)
         slowest = sorted(day_steps.items(), key=lambda step: step[1], reverse=True)[:3]
         results.append(("1M-line day, files to analytics", f"{day_seconds:.0f}s",
-                        "slowest: " + ", ".join(f"{task} {s:.0f}s" for task, s in slowest), "", "goal <= 60 s"))
+                        "slowest: " + ", ".join(f"{task} {s:.0f}s" for task, s in slowest), "", "goal <= 30 s"))
+        for task, step_seconds in slowest:
+            plain = plain_pass(conninfo, task)
+            results.append((f"  {task}", f"{step_seconds:.1f}s",
+                            f"plain insert ... select of its rows: {plain:.1f}s" if plain else "(writes no table)",
+                            f"{step_seconds / plain:.1f}x" if plain else "", "goal <= 2x" if plain else ""))
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("delete from staging.transaction_items where batch_date = %s", (DAY,))
@@ -495,19 +541,22 @@ def main() -> None:
     results.extend(growth_rows(history))
     forecast_seconds, importing = forecast_a_year()
     results.append(year_projection(history, day_seconds, day_steps, forecast_seconds))
+    rfm, rfm_plain = rfm_over_a_million_customers(conninfo)
+    results.append((f"RFM over {RFM_CUSTOMERS:,} customers", f"{rfm:.1f}s",
+                    f"plain insert ... select of its rows: {rfm_plain:.1f}s", f"{rfm / rfm_plain:.1f}x", "goal <= 3 s"))
 
     with tempfile.TemporaryDirectory() as scratch:
         noop = noop_dags_test(Path(scratch))
     make_run, work, generating = make_run_of_14_dates(conninfo)
     results.append(("make run, 14 dates", f"{make_run:.0f}s", f"no-op airflow dags test: {noop:.1f}s",
-                    f"{make_run / noop:.1f}x", "goal <= 10x"))
+                    f"{make_run / noop:.1f}x", "goal <= 6x"))
     results.append(("  the tasks' own work in it", f"{work:.0f}s",
                     f"(audit.task_runs summed over the lanes, the generator's {generating:.0f}s with it; "
                     "the rest: Airflow)",
-                    f"{work / make_run:.0%}", "goal: Airflow < 40%"))
+                    f"{work / make_run:.0%}", "goal >= 70%"))
 
     results.append(("forecast, total + 12 categories x 365 days", f"{forecast_seconds:.2f}s",
-                    f"statsmodels import (cold, once per task): {importing:.2f}s", "", "goal <= 2 s"))
+                    f"statsmodels import (cold, once per task): {importing:.2f}s", "", "goal <= 1 s"))
 
     widths = [max(len(row[i]) for row in results) for i in range(5)]
     print("\nBenchmark (2 cores; figures vary with load, ratios less so)\n")

@@ -49,7 +49,7 @@ def test_a_home_declares_its_table_and_the_ddl_follows(sql_dir):
 def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_dir):
     table = read_home(write_home(sql_dir, "a.sql", HEADER + "select 1, 2;\n"))
     assert table.materialize(("create temporary table t as select 1;", "select 1, 2;")) == (
-        "create temporary table t as select 1;", "delete from analytics.a;",
+        "create temporary table t as select 1;", "truncate analytics.a;",
         "insert into analytics.a (day, revenue)\nselect 1, 2;")
     incremental = read_home(write_home(sql_dir, "b.sql", HEADER.replace(
         "materialized: table", "materialized: incremental\nincremental_by: day") + "{{ take_stale_dates('b') }};\nx"))
