@@ -17,17 +17,24 @@ constraints:
   - item_a <= item_b
 checks:
   # An order holding both items holds each: a pair never counts more orders than either item.
+  # Each item's own row is looked up by its key, pair by pair, not joined: a join of the date's
+  # rows with themselves was planned on statistics that do not hold the date yet (ANALYZE comes
+  # later), as one row, and ran as a nested loop over every row of the date for every row (2-3 s
+  # a date instead of 0.01 s, once every earlier date was in the statistics).
   - name: basket_pairs_within_their_items
     date_column: date
     type: sql
     severity: error
     query: >-
       select pairs.* from analytics.basket_pairs as pairs
-      inner join analytics.basket_pairs as a
-          on (a.date, a.pair_level, a.item_a, a.item_b) = (pairs.date, pairs.pair_level, pairs.item_a, pairs.item_a)
-      inner join analytics.basket_pairs as b
-          on (b.date, b.pair_level, b.item_a, b.item_b) = (pairs.date, pairs.pair_level, pairs.item_b, pairs.item_b)
-      where pairs.date = %(business_date)s and pairs.item_a <> pairs.item_b and pairs.orders > least(a.orders, b.orders)
+      where pairs.date = %(business_date)s and pairs.item_a <> pairs.item_b
+          and pairs.orders > least(
+              (select alone.orders from analytics.basket_pairs as alone
+               where (alone.date, alone.pair_level, alone.item_a, alone.item_b)
+                   = (pairs.date, pairs.pair_level, pairs.item_a, pairs.item_a)),
+              (select alone.orders from analytics.basket_pairs as alone
+               where (alone.date, alone.pair_level, alone.item_a, alone.item_b)
+                   = (pairs.date, pairs.pair_level, pairs.item_b, pairs.item_b)))
 -#}
 -- Each product as the version valid at the sale names it (its category is that version's); a
 -- line on the unknown product is left out. Recomputed for the business date and every date a
