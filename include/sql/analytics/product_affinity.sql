@@ -39,16 +39,31 @@ with history as (
     group by pair_level, item_a, item_b
 ),
 
-items as (
-    select pair_level, item_a as item, orders from history where item_a = item_b
+-- Each pair with the orders of each of its items, from the items' own rows (item_a = item_b),
+-- which every item of a pair has: an item's own row sorts first among its pairs as item_a, and
+-- last among its pairs as item_b. Read by window, not joined: the history joined with its own
+-- rows was estimated at a row or two whatever its size, so the joins after it ran as nested
+-- loops over every pair, a plan that changed as the statistics did (0.7 s at 21 dates and 2.2 s
+-- from 53 on, default volume, against 0.24 s and 0.42 s this way).
+measured as (
+    select
+        pair_level,
+        item_a,
+        item_b,
+        orders,
+        first_value(orders) over (partition by pair_level, item_a order by item_b) as orders_a,
+        first_value(orders) over (partition by pair_level, item_b order by item_a desc) as orders_b
+    from history
 ),
 
-all_orders as (
+all_orders as materialized (  -- summed once: inlined, it was summed again for every pair
     select sum(orders) as orders from analytics.daily_kpis
 ),
 
-names as (
-    select 'product' as pair_level, product_id::text as item, product_name as name
+-- Joined on the item alone, for product pairs: joined on the pair level too (a constant here),
+-- the names were merged on the level alone, every pair against every name.
+product_names as (
+    select product_id::text as item, product_name as name
     from warehouse.dim_products where is_current and product_id <> -1
 )
 
@@ -59,16 +74,14 @@ select
     coalesce(name_a.name, pairs.item_a),
     coalesce(name_b.name, pairs.item_b),
     pairs.orders,
-    a.orders,
-    b.orders,
+    pairs.orders_a,
+    pairs.orders_b,
     round(pairs.orders::numeric / all_orders.orders, 6),
-    round(pairs.orders::numeric / a.orders, 4),
-    round(pairs.orders::numeric / b.orders, 4),
-    round(pairs.orders::numeric * all_orders.orders / (a.orders * b.orders), 4)
-from history as pairs
-inner join items as a on a.pair_level = pairs.pair_level and a.item = pairs.item_a
-inner join items as b on b.pair_level = pairs.pair_level and b.item = pairs.item_b
+    round(pairs.orders::numeric / pairs.orders_a, 4),
+    round(pairs.orders::numeric / pairs.orders_b, 4),
+    round(pairs.orders::numeric * all_orders.orders / (pairs.orders_a * pairs.orders_b), 4)
+from measured as pairs
 cross join all_orders
-left join names as name_a on name_a.pair_level = pairs.pair_level and name_a.item = pairs.item_a
-left join names as name_b on name_b.pair_level = pairs.pair_level and name_b.item = pairs.item_b
+left join product_names as name_a on pairs.pair_level = 'product' and name_a.item = pairs.item_a
+left join product_names as name_b on pairs.pair_level = 'product' and name_b.item = pairs.item_b
 where pairs.item_a < pairs.item_b;
