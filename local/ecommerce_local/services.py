@@ -42,7 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
 
@@ -59,6 +59,11 @@ RESTART_RESET = 30
 RESTART_DELAY_MAX = 60
 #: seconds between two looks for finished DAG runs
 POLL_RUNS = 10
+#: A scheduler whose process lives but that has not heartbeat for this many seconds is stuck
+#: and killed, so that it starts again (ECOMMERCE_SCHEDULER_STUCK_SECONDS). One was seen hanging
+#: as it stopped after an error in its loop, waiting on an executor worker that had died:
+#: alive, so never started again, and no run went on.
+SCHEDULER_STUCK = 180
 
 
 def loopback_hostname() -> str:
@@ -171,6 +176,37 @@ def answers(url: str) -> bool:
         return False
 
 
+def stuck_seconds(env: dict[str, str]) -> float:
+    """ECOMMERCE_SCHEDULER_STUCK_SECONDS, a positive number (default SCHEDULER_STUCK)."""
+    given = (env.get("ECOMMERCE_SCHEDULER_STUCK_SECONDS") or "").strip()
+    try:
+        seconds = float(given) if given else SCHEDULER_STUCK
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        raise SystemExit(f"ECOMMERCE_SCHEDULER_STUCK_SECONDS must be a positive number of seconds, not {given!r}")
+    return seconds
+
+
+def scheduler_heartbeat(port: int | str) -> tuple[bool, datetime | None]:
+    """Whether the API's health check answered, and the scheduler's latest heartbeat it gave
+    (None: none yet)."""
+    try:
+        with urllib.request.urlopen(health_urls(port, 0)[0], timeout=5) as reply:
+            heartbeat = json.loads(reply.read())["scheduler"]["latest_scheduler_heartbeat"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False, None
+    return True, datetime.fromisoformat(heartbeat) if heartbeat else None
+
+
+def silent_for(heartbeat: datetime | None, since_start: float) -> float:
+    """Seconds the scheduler has been silent: since its last heartbeat, or since it started
+    when it has none (or an older one, of the process before)."""
+    if heartbeat is None:
+        return since_start
+    return min(since_start, (datetime.now(timezone.utc) - heartbeat).total_seconds())
+
+
 def health_urls(port: int | str, execution_port: int | str) -> list[str]:
     """The health checks of the API (UI and REST) and of the execution API."""
     return [f"http://localhost:{port}/api/v2/monitor/health", f"http://localhost:{execution_port}/execution/health"]
@@ -261,9 +297,11 @@ def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[s
     once after a run of RESTART_RESET seconds or more, else after a delay that doubles from 1 s
     to RESTART_DELAY_MAX. The scheduler exits on an error in its loop; e.g. on the SQLite
     metadata database, a backfill created in the UI while runs go on can delete a run the
-    scheduler holds. ``runs``: every DAG run that finishes gets a line. Returns never: a
-    signal ends it."""
+    scheduler holds. A scheduler that lives but no longer heartbeats (``SCHEDULER_STUCK``) is
+    killed, and so starts again. ``runs``: every DAG run that finishes gets a line. Returns
+    never: a signal ends it."""
     started = dict.fromkeys(processes, time.monotonic())
+    stuck_after = stuck_seconds(env)
     polled = 0.0  # they started before: a run counts from here
     delay: dict[str, float] = dict.fromkeys(processes, 0.0)
     due: dict[str, float] = {}  # component -> when it starts again
@@ -282,10 +320,18 @@ def supervise(env: dict[str, str], args: dict[str, list[str]], processes: dict[s
         for name in [name for name, when in due.items() if when <= now]:
             processes[name], started[name] = spawn(name, args[name], env), now
             del due[name]
-        if runs is not None and now - polled >= POLL_RUNS:
+        if now - polled >= POLL_RUNS:
             polled = now
-            for run in runs.finished_runs():
+            for run in runs.finished_runs() if runs is not None else ():
                 print(run_line(run), flush=True)
+            scheduler = processes.get("scheduler")
+            if scheduler is not None and "scheduler" not in due and scheduler.poll() is None:
+                answered, heartbeat = scheduler_heartbeat(env["AIRFLOW__API__PORT"])
+                silent = silent_for(heartbeat, now - started["scheduler"])
+                if answered and silent >= stuck_after:  # (an API that does not answer tells nothing)
+                    print(f"airflow scheduler has not heartbeat for {silent:.0f} s; killing it",
+                          file=sys.stderr, flush=True)
+                    kill_leftovers(scheduler)
         time.sleep(1)
 
 
@@ -320,6 +366,7 @@ def main() -> int:
     port = int(os.environ.get("AIRFLOW_PORT") or 8080)
     env = service_env(dict(os.environ), port, int(os.environ.get("AIRFLOW_LOG_PORT") or 8793),
                       int(os.environ.get("AIRFLOW_EXECUTION_API_PORT") or 8081))
+    stuck_seconds(env)  # a bad setting stops it before anything starts
     user, password = admin_login(env)
     ensure_admin(env, user, password)
     processes: dict[str, subprocess.Popen] = {}

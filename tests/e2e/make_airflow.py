@@ -59,7 +59,7 @@ class Instance:
         """Until it answers and says so: it watches its components from then on."""
         deadline = time.monotonic() + timeout
         while not (self.healthy() and "Airflow UI and REST API:" in self.printed()):
-            assert self.process.poll() is None, self.printed()[-2000:]
+            assert self.process.poll() is None, self.printed()[-5000:]
             assert time.monotonic() < deadline, "make airflow did not come up"
             time.sleep(1)
 

@@ -544,6 +544,7 @@ def second(api, second_inbox, tmp_path_factory):
     a freshness deadline of 36 s, its alerts mailed to ``second_inbox``)."""
     instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD,
                         ECOMMERCE_FRESHNESS_HOURS="0.01", ECOMMERCE_ALERT_EMAILS="ops@example.com",
+                        ECOMMERCE_SCHEDULER_STUCK_SECONDS=str(STUCK_SECONDS),
                         AIRFLOW_CONN_SMTP_DEFAULT=f"smtp://127.0.0.1:{second_inbox.server.port}"
                                                   "?disable_tls=true&disable_ssl=true")
     try:
@@ -601,6 +602,39 @@ def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(
     assert client.call("GET", "/api/v2/dags/ecommerce_pipeline/dagRuns/freshness_2026-11-19")["state"] == "queued"
 
 
+def scheduler_heartbeat_after(instance, moment: datetime, timeout: float) -> None:
+    api_health, _ = health_urls(instance.port, instance.execution_port)
+    deadline = time.monotonic() + timeout
+    while True:
+        health = json.loads(urllib.request.urlopen(api_health, timeout=30).read())
+        heartbeat = health["scheduler"]["latest_scheduler_heartbeat"]
+        if heartbeat and datetime.fromisoformat(heartbeat) > moment:
+            return
+        assert time.monotonic() < deadline, f"no scheduler heartbeat since {moment}: {health}"
+        time.sleep(1)
+
+
+#: The second instance's ECOMMERCE_SCHEDULER_STUCK_SECONDS (180 by default).
+STUCK_SECONDS = 45
+
+
+def test_a_scheduler_that_lives_but_no_longer_heartbeats_is_killed_and_starts_again(second):
+    """A scheduler seen hanging as it stopped after an error in its loop (waiting on a dead
+    executor worker) never exited, so never started again; here one stopped with SIGSTOP: the
+    supervisor finds its heartbeat STUCK_SECONDS old, kills it, and a new one heartbeats."""
+    scheduler = second.component("scheduler")
+    scheduler.suspend()
+    stopped_at = datetime.now(timezone.utc)
+    try:
+        assert wait_gone([scheduler], timeout=STUCK_SECONDS + 60) == []
+    finally:
+        if scheduler.is_running():
+            scheduler.resume()
+    scheduler_heartbeat_after(second, stopped_at, timeout=120)
+    assert second.component("scheduler").pid != scheduler.pid and second.process.poll() is None
+    assert "airflow scheduler has not heartbeat for" in second.printed()
+
+
 def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
     """As ``restart: always`` in docker-compose.yml. The scheduler exits on an error in its loop:
     on the SQLite metadata database, a backfill created while runs went on deleted a run the
@@ -612,15 +646,7 @@ def test_a_component_that_exits_starts_again_with_nothing_of_it_left(second):
     scheduler.kill()
     killed_at = datetime.now(timezone.utc)
     assert wait_gone([scheduler, *workers]) == []
-    api_health, _ = health_urls(second.port, second.execution_port)
-    deadline = time.monotonic() + 120
-    while True:
-        health = json.loads(urllib.request.urlopen(api_health, timeout=30).read())
-        heartbeat = health["scheduler"]["latest_scheduler_heartbeat"]
-        if heartbeat and datetime.fromisoformat(heartbeat) > killed_at:
-            break
-        assert time.monotonic() < deadline, f"no scheduler heartbeat since it was killed: {health}"
-        time.sleep(1)
+    scheduler_heartbeat_after(second, killed_at, timeout=120)
     assert second.component("scheduler").pid != scheduler.pid and second.process.poll() is None
     assert "airflow scheduler exited with code -9" in second.printed()
 

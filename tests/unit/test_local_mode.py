@@ -393,3 +393,25 @@ def test_make_airflow_prints_one_line_per_finished_run(conf, note, shown):
     run = {"dag_id": "ecommerce_pipeline", "dag_run_id": "manual__x", "state": "failed", "conf": conf, "note": note,
            "start_date": "2026-12-06T00:16:00.5+00:00", "end_date": "2026-12-06T00:17:52.9+00:00"}
     assert run_line(run) == f"run ecommerce_pipeline manual__x{shown}: failed in 1m52s"
+
+
+def test_a_scheduler_is_silent_since_its_heartbeat_or_since_it_started_whichever_is_later():
+    from datetime import datetime, timedelta, timezone
+
+    from ecommerce_local.services import silent_for
+
+    now = datetime.now(timezone.utc)
+    assert silent_for(None, since_start=12.0) == 12.0
+    assert 299 < silent_for(now - timedelta(seconds=300), since_start=600.0) < 302
+    # a heartbeat older than the process is the process before's: counted from the start
+    assert silent_for(now - timedelta(seconds=300), since_start=20.0) == 20.0
+
+
+@pytest.mark.parametrize("given", ["0", "-5", "soon", "nan"])
+def test_a_bad_stuck_scheduler_setting_is_refused_naming_it(given):
+    from ecommerce_local.services import SCHEDULER_STUCK, stuck_seconds
+
+    with pytest.raises(SystemExit, match="ECOMMERCE_SCHEDULER_STUCK_SECONDS must be a positive number"):
+        stuck_seconds({"ECOMMERCE_SCHEDULER_STUCK_SECONDS": given})
+    assert stuck_seconds({"ECOMMERCE_SCHEDULER_STUCK_SECONDS": " "}) == SCHEDULER_STUCK
+    assert stuck_seconds({"ECOMMERCE_SCHEDULER_STUCK_SECONDS": "45"}) == 45.0
