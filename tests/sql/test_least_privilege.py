@@ -159,19 +159,45 @@ def test_the_pipeline_is_not_a_superuser_in_local_mode_either(db):
 
 
 
-@pytest.fixture
-def bare_server(tmp_path):
-    """A server the roles file never ran on, its database ``shop`` owned by the login ``pipeline``."""
-    pgdata = tmp_path / "pgdata"
+#: What a server just initialised holds in its cluster-wide catalogs: the roles (but PostgreSQL's
+#: own ``pg_*``) and the databases.
+FRESH_CLUSTER = (["postgres"], ["postgres", "template0", "template1"])
+
+
+def cluster_objects(admin) -> tuple[list[str], list[str]]:
+    roles = [name for (name,) in admin.execute(
+        "select rolname from pg_roles where rolname !~ '^pg_' order by 1")]
+    databases = [name for (name,) in admin.execute("select datname from pg_database order by 1")]
+    return roles, databases
+
+
+@pytest.fixture(scope="module")
+def bare_cluster(tmp_path_factory):
+    """One server initialised for the module's bare-server tests (initdb and a start cost a
+    test about two seconds; each test gets it back as fresh, see ``bare_server``)."""
+    pgdata = tmp_path_factory.mktemp("bare-postgres") / "pgdata"
     socket_dir, port = warehouse.start(pgdata)
     try:
-        bare = Server(socket_dir, port)
-        with bare.connect("postgres", "postgres") as admin:
-            admin.execute("create role pipeline login")
-            admin.execute("create database shop owner pipeline")
-        yield bare
+        yield Server(socket_dir, port)
     finally:
         warehouse.stop(pgdata)
+
+
+@pytest.fixture
+def bare_server(bare_cluster):
+    """A server the roles file never ran on, its database ``shop`` owned by the login ``pipeline``:
+    the module's server with what the previous test made dropped (roles, their settings and
+    grants, databases), checked to hold what a server just initialised holds."""
+    with bare_cluster.connect("postgres", "postgres") as admin:
+        admin.execute("drop database if exists shop with (force)")
+        for (role,) in admin.execute("select quote_ident(rolname) from pg_roles "
+                                     "where rolname !~ '^pg_' and rolname <> 'postgres'").fetchall():
+            admin.execute(f"drop owned by {role} cascade")
+            admin.execute(f"drop role {role}")
+        assert cluster_objects(admin) == FRESH_CLUSTER
+        admin.execute("create role pipeline login")
+        admin.execute("create database shop owner pipeline")
+    return bare_cluster
 
 
 @pytest.fixture
