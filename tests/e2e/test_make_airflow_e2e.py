@@ -615,7 +615,7 @@ def scheduler_heartbeat_after(instance, moment: datetime, timeout: float) -> Non
 
 
 #: The second instance's ECOMMERCE_SCHEDULER_STUCK_SECONDS (180 by default).
-STUCK_SECONDS = 45
+STUCK_SECONDS = 30
 
 
 def test_a_scheduler_that_lives_but_no_longer_heartbeats_is_killed_and_starts_again(second):
