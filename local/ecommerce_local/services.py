@@ -192,7 +192,7 @@ def scheduler_heartbeat(port: int | str) -> tuple[bool, datetime | None]:
     """Whether the API's health check answered, and the scheduler's latest heartbeat it gave
     (None: none yet)."""
     try:
-        with urllib.request.urlopen(health_urls(port, 0)[0], timeout=5) as reply:
+        with urllib.request.urlopen(api_health_url(port), timeout=5) as reply:
             heartbeat = json.loads(reply.read())["scheduler"]["latest_scheduler_heartbeat"]
     except (OSError, ValueError, KeyError, TypeError):
         return False, None
@@ -207,9 +207,14 @@ def silent_for(heartbeat: datetime | None, since_start: float) -> float:
     return min(since_start, (datetime.now(timezone.utc) - heartbeat).total_seconds())
 
 
+def api_health_url(port: int | str) -> str:
+    """The API's health check (UI and REST): its own state and the scheduler's latest heartbeat."""
+    return f"http://localhost:{port}/api/v2/monitor/health"
+
+
 def health_urls(port: int | str, execution_port: int | str) -> list[str]:
     """The health checks of the API (UI and REST) and of the execution API."""
-    return [f"http://localhost:{port}/api/v2/monitor/health", f"http://localhost:{execution_port}/execution/health"]
+    return [api_health_url(port), f"http://localhost:{execution_port}/execution/health"]
 
 
 class RunWatch:

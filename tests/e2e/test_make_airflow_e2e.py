@@ -28,7 +28,7 @@ import pytest
 from conftest import connect, free_port, reset_warehouse, table_checksum
 from e2e.make_airflow import Instance
 from ecommerce.settings import PROJECT_ROOT
-from ecommerce_local.services import health_urls
+from ecommerce_local.services import scheduler_heartbeat
 
 pytestmark = pytest.mark.e2e
 
@@ -603,14 +603,15 @@ def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(
 
 
 def scheduler_heartbeat_after(instance, moment: datetime, timeout: float) -> None:
-    api_health, _ = health_urls(instance.port, instance.execution_port)
+    """Until the API's health check gives a scheduler heartbeat later than ``moment`` (as the
+    supervisor reads it: ecommerce_local.services.scheduler_heartbeat)."""
     deadline = time.monotonic() + timeout
     while True:
-        health = json.loads(urllib.request.urlopen(api_health, timeout=30).read())
-        heartbeat = health["scheduler"]["latest_scheduler_heartbeat"]
-        if heartbeat and datetime.fromisoformat(heartbeat) > moment:
+        answered, heartbeat = scheduler_heartbeat(instance.port)
+        if heartbeat and heartbeat > moment:
             return
-        assert time.monotonic() < deadline, f"no scheduler heartbeat since {moment}: {health}"
+        assert time.monotonic() < deadline, (f"no scheduler heartbeat since {moment} (the API "
+                                             f"{'answered' if answered else 'did not answer'}; last: {heartbeat})")
         time.sleep(1)
 
 
