@@ -77,12 +77,13 @@ CHECKS = [("production", "production_transaction_items_product_known"),
 @pytest.mark.parametrize(("layer", "name"), CHECKS)
 def test_the_checks_of_a_dates_lines_read_them_through_the_primary_key(long_history, layer, name):
     from ecommerce.quality.checks import layer_checks
+    from ecommerce.quality.engine import query_parameters
 
     check = {check.name: check for check in layer_checks(layer)}[name]
     query = check.balance_values() if check.type == "balance" else check.failing_rows(typed=True)
     with connect() as conn:
-        (plan,), = conn.execute(b"explain (format json) " + query.as_bytes(conn),
-                                {"business_date": DAY}).fetchone()
+        params = query_parameters(conn.cursor(), [check], DAY)  # the bounds of the `via` scope, as the gate binds them
+        (plan,), = conn.execute(b"explain (format json) " + query.as_bytes(conn), params).fetchone()
     assert_lines_read_through_the_primary_key(plan)
 
 

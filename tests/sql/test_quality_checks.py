@@ -260,12 +260,57 @@ def test_a_scope_picks_the_dates_rows_by_date_column_date_key_or_condition_or_ev
                   {"scope": "table"}, {"scope": "table", "where": "amount is not null"}]:
         with db.cursor() as cursor:
             counts[str(scope)] = engine.count_batch(cursor, check("row_count_min", table="warehouse.scoped", min=1,
-                                                                  **scope), DATE)
+                                                                  **scope), {"business_date": DATE})
     assert list(counts.values()) == [2, 2, 2, 4, 3]
     # A row check looks at its scope only: the null of another date is not the date's.
     assert run(db, check("not_null", table="warehouse.scoped", column="amount", date_column="day")).status == "pass"
     result = run(db, check("not_null", table="warehouse.scoped", column="amount", scope="table"))
     assert (result.status, result.failing_rows, result.batch_rows) == ("fail", 1, 4)
+
+
+def test_a_via_scope_picks_the_rows_of_the_dates_parent_rows_only(db):
+    """The lines of the date's orders: order 11, of another date, lies between the date's orders
+    10 and 12, and its line is not the date's; a date without orders has no lines."""
+    typed_table(db, "orders", "order_id bigint primary key, batch_date date",
+                [(10, DATE), (11, "2026-11-19"), (12, DATE)])
+    typed_table(db, "order_lines", "order_id bigint, line integer, amount integer",
+                [(10, 1, 5), (10, 2, None), (11, 1, None), (12, 1, 7), (13, 1, None)])
+    lines = check("not_null", table="warehouse.order_lines", column="amount", via="warehouse.orders.order_id")
+    result = run(db, lines)
+    assert (result.status, result.failing_rows, result.batch_rows) == ("fail", 1, 3)
+    with db.cursor() as cursor:
+        params = engine.query_parameters(cursor, [lines], DATE)
+        assert params == {"business_date": DATE, "first of warehouse.orders.order_id": 10,
+                          "last of warehouse.orders.order_id": 12}
+        assert engine.count_batch(cursor, lines, engine.query_parameters(cursor, [lines], "2026-11-01")) == 0
+    # A balance term reads its rows the same way: three lines of the date's orders, against 3.
+    books = check("balance", table="warehouse.orders", measure="count(*) + 1", date_column="batch_date",
+                  equals={"table": "warehouse.order_lines", "via": "warehouse.orders.order_id"})
+    with db.cursor() as cursor:
+        [result] = engine.evaluate_all(cursor, [books], DATE)
+    assert (result.status, result.observed) == ("pass", 0)
+
+
+def test_a_gate_counts_the_checks_judging_rows_alone_in_one_pass_each_as_if_alone(db):
+    """``evaluate_all`` counts a scope's rows and its not_null, accepted_values, parseable and
+    range checks in one scan: each result is the one the check gives on its own."""
+    stage(db, [order("1"), order("2", customer_id=""), order("3", status="shipped", ts="soon"),
+               order("4", shipping="-1"), order("5", customer_id=" ", shipping="x")])
+    stage(db, [order("9", customer_id="")], date="2026-11-19")
+    checks = [check("not_null", column="customer_id"), check("row_count_min", min=6),
+              check("accepted_values", column="status", values=["completed"], severity="warn"),
+              check("parseable", column="transaction_ts", **{"as": "timestamptz"}),
+              check("range", column="shipping_cost", min=0, max=100, max_fail_rate=0.5),
+              check("unique", column="customer_id"),
+              check("not_null", column="customer_id", scope="table")]
+    checks = [Check(f"t_{number}", c.table, c.type, c.severity, c.options) for number, c in enumerate(checks)]
+    with db.cursor() as cursor:
+        together = engine.evaluate_all(cursor, checks, DATE)
+    alone = [run(db, the_check) for the_check in checks]
+    shown = [(r.check.name, r.status, r.failing_rows, r.batch_rows, r.observed) for r in together]
+    assert shown == [(r.check.name, r.status, r.failing_rows, r.batch_rows, r.observed) for r in alone]
+    assert [(status, failing) for _, status, failing, *_ in shown] == [
+        ("fail", 2), ("fail", 1), ("warn", 1), ("fail", 1), ("pass", 1), ("fail", 3), ("fail", 3)]
 
 
 def test_the_default_scope_is_still_the_staging_batch(db):
@@ -366,12 +411,17 @@ def test_a_balance_counts_an_empty_side_as_zero(db):
     ({"type": "not_null", "column": "c", "scope": "table", "date_column": "d"},
      "scope table reads every row, not the date's: drop date_column"),
     ({"type": "not_null", "column": "c", "date_column": "d", "where": "true"},
-     "one of date_column, date_key_column, where picks the rows"),
+     "one of date_column, date_key_column, via, where picks the rows"),
+    ({"type": "not_null", "column": "c", "via": "production.transactions"},
+     "via names schema.table.column, not 'production.transactions'"),
+    ({"type": "not_null", "column": "c", "scope": "table", "via": "production.transactions.transaction_id"},
+     "scope table reads every row, not the date's: drop via"),
     ({"type": "scd2_ranges"}, "missing key(s) key"),
     ({"type": "not_null", "column": "c", "date_colum": "d"}, "unknown key(s) date_colum for type not_null"),
     ({"type": "row_count_min", "min": 1, "max_fail_rate": 0.1}, "unknown key(s) max_fail_rate for type row_count_min"),
     ({"type": "balance", "equals": {"table": "staging.x", "measur": "sum(x)"}},
-     "a term of plus and equals has only table, measure, scope, date_column, date_key_column, where, not measur"),
+     "a term of plus and equals has only table, measure, scope, date_column, date_key_column, via, where, "
+     "not measur"),
     ({"type": "balance", "equals": {"measure": "count(*)"}}, "each term of plus and equals needs a table"),
     ({"type": "balance", "equals": {"table": "staging.x", "scope": "week"}}, "scope must be one of"),
 ])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ecommerce.quality.checks import Check
+from ecommerce.quality.checks import Check, via_bounds, via_parameters
 
 SAMPLE_ROWS = 5
 
@@ -26,24 +26,53 @@ class CheckResult:
         return self.status == "fail"
 
 
-def count_batch(cursor, check: Check, business_date: str) -> int:
-    """Rows in the checked table's scope (the business date's batch, by default)."""
-    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), {"business_date": business_date})
+def query_parameters(cursor, checks: list[Check], business_date: str) -> dict:
+    """The parameters of the checks' queries: the business date, and the least and greatest key
+    of each ``via`` scope among them, looked up once (``checks.via_bounds``)."""
+    params = {"business_date": business_date}
+    for via in sorted({via for check in checks for via in check.vias()}):
+        cursor.execute(via_bounds(via), params)
+        params.update(zip(via_parameters(via), cursor.fetchone()))
+    return params
+
+
+def count_batch(cursor, check: Check, params: dict) -> int:
+    """Rows in the checked table's scope (the business date's batch, by default); ``params``
+    from ``query_parameters``."""
+    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), params)
     return cursor.fetchone()[0]
 
 
-def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = None) -> CheckResult:
+def count_scope(cursor, scoped: list[Check], params: dict) -> tuple[int, dict[str, int]]:
+    """One pass over the rows of one scope (checks with the same ``scope_key``): how many there
+    are, and how many fail each of ``scoped`` that judges a row by its own values
+    (``Check.failing_condition``), by check name."""
+    by_row = [check for check in scoped if check.failing_condition() is not None]
+    cursor.execute(sql.SQL("select count(*){} from ({}) b").format(
+        sql.SQL("").join(sql.SQL(", count(*) filter (where {})").format(check.failing_condition())
+                         for check in by_row), scoped[0].batch()), params)
+    rows, *failing = cursor.fetchone()
+    return rows, {check.name: count for check, count in zip(by_row, failing)}
+
+
+def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = None,
+             params: dict | None = None, failing_rows: int | None = None) -> CheckResult:
     """Run one check for the business date; keep a sample of failing rows (or a note).
 
-    ``batch_rows``, the size of the checked table's batch, is counted here unless given.
+    ``batch_rows``, the size of the checked table's batch, is counted here unless given;
+    ``params``, the queries' parameters (``query_parameters``), are looked up unless given;
+    ``failing_rows``, a row check's failing rows, are counted here unless given (``count_scope``).
     """
-    params = {"business_date": business_date}
+    if params is None:
+        params = query_parameters(cursor, [check], business_date)
     if batch_rows is None:
-        batch_rows = count_batch(cursor, check, business_date)
+        batch_rows = count_batch(cursor, check, params)
     if check.is_batch_check:
         if check.type == "volume_anomaly":
             keep_batch_measures(cursor, check, business_date)
-        if check.type == "balance":
+        if check.type == "row_count_min":  # the batch's rows, counted already
+            observed, note = batch_rows, None
+        elif check.type == "balance":
             observed, note = balance(cursor, check, params)
         else:
             cursor.execute(check.metric(), params)
@@ -55,8 +84,9 @@ def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = 
         observed = float(observed) if observed is not None else -1.0
     else:
         failing = check.failing_rows(typed=check.type == "relationship" and not is_text(cursor, check))
-        cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
-        failing_rows = cursor.fetchone()[0]
+        if failing_rows is None:
+            cursor.execute(sql.SQL("select count(*) from ({}) f").format(failing), params)
+            failing_rows = cursor.fetchone()[0]
         observed = failing_rows / batch_rows if check.uses_rate and batch_rows else float(failing_rows)
         ok = check.passes(observed)
         sample = []
@@ -114,13 +144,20 @@ def keep_batch_measures(cursor, check: Check, business_date: str) -> None:
 
 
 def evaluate_all(cursor, checks: list[Check], business_date: str) -> list[CheckResult]:
-    """Run every check; the rows of each scope are counted once, not once per check."""
-    batch_rows: dict[tuple, int] = {}
-    results = []
+    """Run every check. The rows of each scope are read once for their count and for every
+    check that judges a row by its own values (``count_scope``): a million staged lines are
+    scanned once, not once per such check."""
+    params = query_parameters(cursor, checks, business_date)
+    scopes: dict[tuple, list[Check]] = {}
     for check in checks:
-        if check.scope_key not in batch_rows:
-            batch_rows[check.scope_key] = count_batch(cursor, check, business_date)
-        results.append(evaluate(cursor, check, business_date, batch_rows[check.scope_key]))
+        scopes.setdefault(check.scope_key, []).append(check)
+    batch_rows: dict[tuple, int] = {}
+    failing: dict[str, int] = {}
+    for key, scoped in scopes.items():
+        batch_rows[key], counts = count_scope(cursor, scoped, params)
+        failing.update(counts)
+    return [evaluate(cursor, check, business_date, batch_rows[check.scope_key], params, failing.get(check.name))
+            for check in checks]
     return results
 
 
