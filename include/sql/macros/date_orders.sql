@@ -13,13 +13,12 @@
     range from its statistics, where a subquery's bounds would be a guess (half a percent of
     the table) and a million lines would be planned as a few thousand. -#}
 {% macro remember_order_range() -%}
-with date_orders as materialized (  -- (min() over an index would walk every older date's ids)
-    select transaction_id from production.transactions where batch_date = %(business_date)s
-)
 select
     set_config('ecommerce.first_order_id', coalesce(min(transaction_id), 0)::text, true),
     set_config('ecommerce.last_order_id', coalesce(max(transaction_id), -1)::text, true)
-from date_orders
+from (  -- a subquery (offset 0 keeps it one): min() over the key's index would walk every older date's ids
+    select transaction_id from production.transactions where batch_date = %(business_date)s offset 0
+) as date_orders
 {%- endmacro %}
 
 

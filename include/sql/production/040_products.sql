@@ -4,9 +4,12 @@
 {% import 'macros/quarantine.sql' as quarantine %}
 {% import 'macros/keys.sql' as keys %}
 {% import 'macros/snapshots.sql' as snapshots %}
+{% import 'macros/parallel.sql' as parallel %}
 
 delete from quarantine.rejected_rows
 where source_table = 'products' and batch_date = %(business_date)s and stage = 'production';
+
+{{ parallel.price_rows_for_parallel_typing() }};
 
 create temporary table products_batch on commit drop as
 with source as (

@@ -10,6 +10,7 @@
 {% import 'macros/snapshots.sql' as snapshots %}
 {% import 'macros/copies.sql' as copies %}
 {% import 'macros/date_orders.sql' as orders %}
+{% import 'macros/parallel.sql' as parallel %}
 
 delete from quarantine.rejected_rows
 where source_table = 'transactions' and batch_date = %(business_date)s and stage = 'production';
@@ -20,6 +21,8 @@ delete from production.transaction_items
 where {{ orders.of_date_orders('transaction_id') | indent(4) }};
 
 delete from production.transactions where batch_date = %(business_date)s;
+
+{{ parallel.price_rows_for_parallel_typing() }};
 
 create temporary table transactions_batch on commit drop as
 with source as (

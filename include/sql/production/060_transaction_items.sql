@@ -7,6 +7,7 @@
 {% import 'macros/snapshots.sql' as snapshots %}
 {% import 'macros/date_orders.sql' as orders %}
 {% import 'macros/statistics.sql' as statistics %}
+{% import 'macros/parallel.sql' as parallel %}
 
 delete from quarantine.rejected_rows
 where source_table = 'transaction_items' and batch_date = %(business_date)s and stage = 'production';
@@ -16,6 +17,8 @@ where source_table = 'transaction_items' and batch_date = %(business_date)s and 
 -- The date's lines are replaced as a whole (a cleared task reruns on its own, too).
 delete from production.transaction_items
 where {{ orders.of_date_orders('transaction_id') | indent(4) }};
+
+{{ parallel.price_rows_for_parallel_typing() }};
 
 create temporary table transaction_items_batch on commit drop as
 with source as (
