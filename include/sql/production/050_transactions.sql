@@ -99,21 +99,16 @@ select * from checked;
 {{ quarantine.quarantine_rejected('transactions', 'transactions_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
-select %(business_date)s, 'transactions', coalesce(sum(copies - 1), 0)
-from (
-    select count(*) as copies
-    from transactions_batch
-    where reject_reason is null
-    group by order_key
-    having count(*) > 1
-) as collapsed
+select %(business_date)s, 'transactions', count(*)
+from transactions_batch
+where reject_reason is null and superseded
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
 insert into production.transactions (
     transaction_id, customer_id, transaction_ts, channel, payment_method, status,
     shipping_cost, batch_date
 )
-select distinct on (order_key)
+select
     order_key,
     customer_id::bigint,
     transaction_ts::timestamptz,
@@ -123,5 +118,5 @@ select distinct on (order_key)
     shipping_cost::numeric(12, 2),
     %(business_date)s
 from transactions_batch
-where reject_reason is null
-order by order_key, source_line desc;
+where reject_reason is null and not superseded
+order by order_key;

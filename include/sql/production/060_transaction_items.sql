@@ -91,20 +91,15 @@ select * from checked;
 {{ quarantine.quarantine_rejected('transaction_items', 'transaction_items_batch') }};
 
 insert into audit.duplicates_collapsed (business_date, table_name, rows_collapsed)
-select %(business_date)s, 'transaction_items', coalesce(sum(copies - 1), 0)
-from (
-    select count(*) as copies
-    from transaction_items_batch
-    where reject_reason is null
-    group by order_key, line_key
-    having count(*) > 1
-) as collapsed
+select %(business_date)s, 'transaction_items', count(*)
+from transaction_items_batch
+where reject_reason is null and superseded
 on conflict (business_date, table_name) do update set rows_collapsed = excluded.rows_collapsed;
 
 insert into production.transaction_items (
     transaction_id, line_number, product_id, quantity, unit_price, discount
 )
-select distinct on (order_key, line_key)
+select
     order_key,
     line_key,
     product_id::bigint,
@@ -112,8 +107,8 @@ select distinct on (order_key, line_key)
     unit_price::numeric(12, 2),
     discount::numeric(5, 4)
 from transaction_items_batch
-where reject_reason is null
-order by order_key, line_key, source_line desc;
+where reject_reason is null and not superseded
+order by order_key, line_key;
 
 -- The next models read the date's lines by their id range, estimated from these statistics (a
 -- table never analyzed would have a million lines planned as a few thousand).
