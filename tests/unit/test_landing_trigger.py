@@ -18,8 +18,41 @@ from ecommerce.sources import LandingFolderError, landed_runs, landing_folder
 POKE = 0.02
 #: How long to wait for an event that should come (a timeout, not a measure).
 WAIT = 30
-#: How long to watch for an event that should not come: many looks of the watcher.
-QUIET = 50 * POKE
+#: How many more looks at the folder the watcher must make, after the events awaited, without an
+#: event that should not come. Counted, not timed: the second it was (50 nominal looks) was most
+#: of each test's time, and on a loaded machine gave fewer looks than it named.
+QUIET_LOOKS = 10
+
+
+class Looks:
+    """Counts the watchers' looks at the landing folder (``ready_markers``, once a look)."""
+
+    def __init__(self, monkeypatch):
+        import ecommerce.landing_trigger as landing_trigger
+
+        self.count = 0
+        look = landing_trigger.ready_markers
+
+        def counted(landing):
+            self.count += 1
+            return look(landing)
+
+        monkeypatch.setattr(landing_trigger, "ready_markers", counted)
+
+    async def more(self, looks: int, *tasks: asyncio.Task) -> None:
+        """Return once the watchers looked ``looks`` times more, or at once when a task ends
+        (an event came); fail after WAIT seconds."""
+        until = self.count + looks
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while self.count < until and not any(task.done() for task in tasks):
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"the watcher looked {self.count - until + looks} times in {WAIT} s, not {looks}")
+            await asyncio.sleep(POKE / 4)
+
+
+@pytest.fixture
+def looks(monkeypatch) -> Looks:
+    return Looks(monkeypatch)
 
 
 def land(landing: Path, folder: str, files: bool = True, ready: bool = True) -> Path:
@@ -33,10 +66,10 @@ def land(landing: Path, folder: str, files: bool = True, ready: bool = True) -> 
     return path
 
 
-def watch(landing: Path, steps) -> list[dict]:
+def watch(landing: Path, steps, looks: Looks) -> list[dict]:
     """Run a watcher of ``landing``; ``steps`` is a list of (action, events to wait for): each
     action (or None) is called, then that many events are awaited. Returns every payload; fails
-    if an event comes beyond those awaited while the watcher looks QUIET seconds more."""
+    if an event comes beyond those awaited while the watcher looks QUIET_LOOKS times more."""
     async def main() -> list[dict]:
         stream = LandingReadyTrigger(landing_dir=str(landing), poke_interval=POKE).run()
         payloads = []
@@ -46,67 +79,69 @@ def watch(landing: Path, steps) -> list[dict]:
                     action()
                 for _ in range(count):
                     payloads.append((await asyncio.wait_for(anext(stream), WAIT)).payload)
-            try:
-                extra = await asyncio.wait_for(anext(stream), QUIET)
-            except TimeoutError:
+            extra = asyncio.ensure_future(anext(stream))
+            await looks.more(QUIET_LOOKS, extra)
+            if not extra.done():
+                extra.cancel()
+                await asyncio.gather(extra, return_exceptions=True)
                 return payloads
-            pytest.fail(f"an event beyond those expected: {extra.payload} (after {payloads})")
+            pytest.fail(f"an event beyond those expected: {extra.result().payload} (after {payloads})")
         finally:
             await stream.aclose()
 
     return asyncio.run(main())
 
 
-def test_a_marker_written_after_the_files_delivers_its_folder_once_and_is_consumed(tmp_path):
+def test_a_marker_written_after_the_files_delivers_its_folder_once_and_is_consumed(tmp_path, looks):
     """Also a marker written while no watcher ran (the triggerer down, the DAG paused): taken at
     the first look."""
     folder = land(tmp_path, "2026-03-14")
-    assert watch(tmp_path, [(None, 1)]) == [{"folders": ["2026-03-14"], "landing_dir": str(tmp_path)}]
+    assert watch(tmp_path, [(None, 1)], looks) == [{"folders": ["2026-03-14"], "landing_dir": str(tmp_path)}]
     assert not (folder / READY_MARKER).exists()
     assert sorted(p.name for p in folder.iterdir()) == sorted(file_name(t) for t in RAW_COLUMNS)  # files stay
 
 
-def test_a_folder_is_delivered_once_its_marker_appears_not_before(tmp_path):
+def test_a_folder_is_delivered_once_its_marker_appears_not_before(tmp_path, looks):
     folder = land(tmp_path, "2026-03-14", ready=False)
-    payloads = watch(tmp_path, [(None, 0), (lambda: (folder / READY_MARKER).touch(), 1)])
+    payloads = watch(tmp_path, [(None, 0), (lambda: (folder / READY_MARKER).touch(), 1)], looks)
     assert [p["folders"] for p in payloads] == [["2026-03-14"]]
 
 
-def test_the_landing_folder_is_watched_before_it_exists(tmp_path):
+def test_the_landing_folder_is_watched_before_it_exists(tmp_path, looks):
     landing = tmp_path / "landing"
-    payloads = watch(landing, [(None, 0), (lambda: land(landing, "2026-03-14"), 1)])
+    payloads = watch(landing, [(None, 0), (lambda: land(landing, "2026-03-14"), 1)], looks)
     assert [p["folders"] for p in payloads] == [["2026-03-14"]]
 
 
-def test_markers_found_in_one_look_go_in_one_event_oldest_date_first(tmp_path):
+def test_markers_found_in_one_look_go_in_one_event_oldest_date_first(tmp_path, looks):
     """Not an event each: Airflow 3.3 would start the second date only at the next delivery
     (ecommerce.landing_trigger)."""
     land(tmp_path, "2026-03-15")
     land(tmp_path, "2026-03-14")
-    assert [p["folders"] for p in watch(tmp_path, [(None, 1)])] == [["2026-03-14", "2026-03-15"]]
+    assert [p["folders"] for p in watch(tmp_path, [(None, 1)], looks)] == [["2026-03-14", "2026-03-15"]]
 
 
-def test_a_marker_written_again_delivers_the_date_again(tmp_path):
+def test_a_marker_written_again_delivers_the_date_again(tmp_path, looks):
     """A re-delivery reloads the date (a date's load replaces it)."""
     folder = land(tmp_path, "2026-03-14")
-    payloads = watch(tmp_path, [(None, 1), (lambda: (folder / READY_MARKER).touch(), 1)])
+    payloads = watch(tmp_path, [(None, 1), (lambda: (folder / READY_MARKER).touch(), 1)], looks)
     assert [p["folders"] for p in payloads] == [["2026-03-14"], ["2026-03-14"]]
 
 
-def test_a_malformed_folder_name_and_a_missing_file_still_give_an_event(tmp_path):
+def test_a_malformed_folder_name_and_a_missing_file_still_give_an_event(tmp_path, looks):
     """Not judged here: the intake run fails the name, the pipeline run the missing file."""
     land(tmp_path, "2026-3-16")
     land(tmp_path, "2026-03-17", files=False)
-    assert [p["folders"] for p in watch(tmp_path, [(None, 1)])] == [["2026-03-17", "2026-3-16"]]
+    assert [p["folders"] for p in watch(tmp_path, [(None, 1)], looks)] == [["2026-03-17", "2026-3-16"]]
 
 
-def test_a_file_named_like_the_marker_elsewhere_is_no_delivery(tmp_path):
+def test_a_file_named_like_the_marker_elsewhere_is_no_delivery(tmp_path, looks):
     (tmp_path / READY_MARKER).touch()  # in the landing folder itself, not a date's
     (tmp_path / "2026-03-14" / READY_MARKER).mkdir(parents=True)  # a folder, not a file
-    assert watch(tmp_path, [(None, 0)]) == []
+    assert watch(tmp_path, [(None, 0)], looks) == []
 
 
-def test_two_watchers_consume_each_marker_exactly_once(tmp_path):
+def test_two_watchers_consume_each_marker_exactly_once(tmp_path, looks):
     """Two looks at once (two triggerers, or a watcher restarted beside the old one): each
     marker is consumed by one of them, and gives one event."""
     dates = [f"2026-03-{day:02d}" for day in range(1, 29)]
@@ -126,7 +161,8 @@ def test_two_watchers_consume_each_marker_exactly_once(tmp_path):
         deadline = asyncio.get_running_loop().time() + WAIT
         while len(delivered) < len(dates) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(POKE)
-        await asyncio.sleep(QUIET)  # a second event for a marker would come by now
+        # about QUIET_LOOKS more looks each: a second event for a marker would come by now
+        await looks.more(2 * QUIET_LOOKS)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -137,7 +173,7 @@ def test_two_watchers_consume_each_marker_exactly_once(tmp_path):
     assert not list(tmp_path.glob(f"*/{READY_MARKER}"))
 
 
-def test_a_marker_it_cannot_delete_is_not_delivered_and_is_warned_about_once(tmp_path, monkeypatch, capsys):
+def test_a_marker_it_cannot_delete_is_not_delivered_and_is_warned_about_once(tmp_path, monkeypatch, capsys, looks):
     import ecommerce.landing_trigger as landing_trigger
 
     def refuse(marker):
@@ -145,7 +181,7 @@ def test_a_marker_it_cannot_delete_is_not_delivered_and_is_warned_about_once(tmp
 
     land(tmp_path, "2026-03-14")
     monkeypatch.setattr(landing_trigger, "take_marker", refuse)
-    assert watch(tmp_path, [(None, 0)]) == []  # through many looks
+    assert watch(tmp_path, [(None, 0)], looks) == []  # through many looks
     warnings = [line for line in capsys.readouterr().out.splitlines() if "cannot consume" in line]
     assert len(warnings) == 1 and "2026-03-14/_READY" in warnings[0] and "Permission denied" in warnings[0]
     assert (tmp_path / "2026-03-14" / READY_MARKER).exists()
