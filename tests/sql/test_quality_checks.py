@@ -16,9 +16,11 @@ DATE = "2026-11-20"
 TRANSACTIONS = ("transaction_id", "customer_id", "transaction_ts", "channel", "payment_method", "status", "shipping_cost")
 
 
-@pytest.fixture(autouse=True)
-def _empty(empty_warehouse):
-    pass
+@pytest.fixture
+def db(empty_warehouse, db):
+    """An empty warehouse for each test that uses one: the tests of parsing alone (15 of them)
+    need none."""
+    return db
 
 
 def stage(db, rows: list[tuple], date: str = DATE, table: str = "transactions", columns=TRANSACTIONS) -> None:
