@@ -7,13 +7,20 @@ import os
 import psycopg
 import pytest
 
-from conftest import connect
+from conftest import connect, reset_warehouse
 from ecommerce_local.warehouse import psycopg_conninfo
 from ecommerce_local.warehouse import LOCAL_BI_READER_PASSWORD
 
 
+@pytest.fixture(scope="module")
+def warehouse():
+    """One empty warehouse for the module: its tests read, or are refused (a write that got through
+    fails its test); the one that creates a table drops it again."""
+    reset_warehouse()
+
+
 @pytest.fixture
-def bi(empty_warehouse):
+def bi(warehouse):
     conninfo = psycopg.conninfo.conninfo_to_dict(psycopg_conninfo(os.environ["AIRFLOW_CONN_ECOMMERCE_WAREHOUSE"]))
     conninfo.update(user="bi_reader", password=os.environ.get("BI_READER_PASSWORD", LOCAL_BI_READER_PASSWORD))
     with psycopg.connect(**conninfo, autocommit=True) as conn:
@@ -31,8 +38,11 @@ def test_reads_analytics_and_warehouse(bi, table):
 def test_reads_tables_created_after_the_grant(bi):
     with connect(autocommit=True) as owner:
         owner.execute("create table analytics.added_later (x int)")
-        owner.execute("insert into analytics.added_later values (1)")
-    assert bi.execute("select x from analytics.added_later").fetchone() == (1,)
+        try:
+            owner.execute("insert into analytics.added_later values (1)")
+            assert bi.execute("select x from analytics.added_later").fetchone() == (1,)
+        finally:
+            owner.execute("drop table analytics.added_later")
 
 
 @pytest.mark.parametrize("table", ["staging.customers", "production.customers", "quarantine.rejected_rows",
