@@ -54,7 +54,8 @@ run: install
 # tests/conftest.py sets up the test profile: embedded database ecommerce_test, .local/test/.
 # A worker per core (pytest-xdist; four at most), each with its own database and AIRFLOW_HOME
 # (ecommerce_test_gw0, .local/test/gw0/): test files are dealt out whole, so a module's shared
-# fixtures (a loaded warehouse, Airflow's services) start once. A warehouse named by
+# fixtures (a loaded warehouse, Airflow's services) start once, the longest first by the seconds
+# each took in the previous run (tests/conftest.py, LongestModulesFirst). A warehouse named by
 # AIRFLOW_CONN_ECOMMERCE_WAREHOUSE is one database for every worker: there the tests run in one
 # process.
 PARALLEL := $(if $(AIRFLOW_CONN_ECOMMERCE_WAREHOUSE),,-n auto --maxprocesses 4 --dist loadfile)

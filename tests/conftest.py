@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import socket
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -40,6 +41,67 @@ from ecommerce_local.warehouse import psycopg_conninfo  # noqa: E402
 # The OpenLineage events of this session only (the file transport appends to its file).
 if (LINEAGE_EVENTS := events_file()) is not None:
     LINEAGE_EVENTS.unlink(missing_ok=True)
+
+
+#: pytest's cache entry of the seconds each test module's tests took in the last run that ran any.
+MODULE_SECONDS = "ecommerce/module_seconds"
+
+
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+class LongestModulesFirst:
+    """Deal the test modules out to pytest-xdist's workers longest first, by the seconds each took
+    in the last run (pytest's cache, .pytest_cache/); the modules not measured yet before them,
+    most tests first (xdist's own order). ``--dist loadfile`` gives each worker a module whole, by
+    default those with the most tests first: a module of five long tests then started last and
+    ran alone at the end while the other worker waited. The controller reads the cache once and
+    hands it to every worker (their collections must agree); a run in one process keeps the
+    collection's order, and only records the seconds."""
+
+    def __init__(self, config: pytest.Config):
+        workerinput = getattr(config, "workerinput", None)
+        self.controller = workerinput is None
+        self.config = config
+        self.seconds: dict[str, float] = (config.cache.get(MODULE_SECONDS, {}) if self.controller
+                                          else workerinput.get(MODULE_SECONDS, {}))
+        self.measured: dict[str, float] = {}
+        if self.seconds and hasattr(config.option, "loadscopereorder"):
+            config.option.loadscopereorder = False  # xdist keeps the collection's order
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        node.workerinput[MODULE_SECONDS] = self.seconds
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.controller or not self.seconds:
+            return
+        tests = Counter(module_of(item.nodeid) for item in items)  # in the collection's order
+        first_seen = {module: index for index, module in enumerate(tests)}
+
+        def rank(module: str) -> tuple:
+            seconds = self.seconds.get(module)
+            return (0, -tests[module]) if seconds is None else (1, -seconds), first_seen[module]
+
+        ranks = {module: rank(module) for module in tests}
+        items.sort(key=lambda item: ranks[module_of(item.nodeid)])
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.controller:
+            module = module_of(report.nodeid)
+            self.measured[module] = self.measured.get(module, 0.0) + report.duration
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.controller and self.measured and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
+                and not session.shouldstop and not session.shouldfail:
+            self.config.cache.set(MODULE_SECONDS, {**self.seconds, **{
+                module: round(seconds, 2) for module, seconds in self.measured.items()}})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "cache", None) is not None:
+        config.pluginmanager.register(LongestModulesFirst(config), "ecommerce_longest_modules_first")
 
 
 def connect(**kwargs) -> psycopg.Connection:
