@@ -261,8 +261,8 @@ def test_a_scope_picks_the_dates_rows_by_date_column_date_key_or_condition_or_ev
     for scope in [{"date_column": "day"}, {"date_key_column": "date_key"}, {"where": "amount >= 2"},
                   {"scope": "table"}, {"scope": "table", "where": "amount is not null"}]:
         with db.cursor() as cursor:
-            counts[str(scope)] = engine.count_batch(cursor, check("row_count_min", table="warehouse.scoped", min=1,
-                                                                  **scope), {"business_date": DATE})
+            counts[str(scope)], _ = engine.count_scope(cursor, [check("row_count_min", table="warehouse.scoped", min=1,
+                                                                      **scope)], {"business_date": DATE})
     assert list(counts.values()) == [2, 2, 2, 4, 3]
     # A row check looks at its scope only: the null of another date is not the date's.
     assert run(db, check("not_null", table="warehouse.scoped", column="amount", date_column="day")).status == "pass"
@@ -284,7 +284,7 @@ def test_a_via_scope_picks_the_rows_of_the_dates_parent_rows_only(db):
         params = engine.query_parameters(cursor, [lines], DATE)
         assert params == {"business_date": DATE, "first of warehouse.orders.order_id": 10,
                           "last of warehouse.orders.order_id": 12}
-        assert engine.count_batch(cursor, lines, engine.query_parameters(cursor, [lines], "2026-11-01")) == 0
+        assert engine.count_scope(cursor, [lines], engine.query_parameters(cursor, [lines], "2026-11-01")) == (0, {"t_not_null": 0})
     # A balance term reads its rows the same way: three lines of the date's orders, against 3.
     books = check("balance", table="warehouse.orders", measure="count(*) + 1", date_column="batch_date",
                   equals={"table": "warehouse.order_lines", "via": "warehouse.orders.order_id"})

@@ -36,17 +36,11 @@ def query_parameters(cursor, checks: list[Check], business_date: str) -> dict:
     return params
 
 
-def count_batch(cursor, check: Check, params: dict) -> int:
-    """Rows in the checked table's scope (the business date's batch, by default); ``params``
-    from ``query_parameters``."""
-    cursor.execute(sql.SQL("select count(*) from ({}) b").format(check.batch()), params)
-    return cursor.fetchone()[0]
-
-
 def count_scope(cursor, scoped: list[Check], params: dict) -> tuple[int, dict[str, int]]:
-    """One pass over the rows of one scope (checks with the same ``scope_key``): how many there
-    are, and how many fail each of ``scoped`` that judges a row by its own values
-    (``Check.failing_condition``), by check name."""
+    """One pass over the rows of one scope (the business date's batch, by default; checks with
+    the same ``scope_key`` share it): how many there are, and how many fail each of ``scoped``
+    that judges a row by its own values (``Check.failing_condition``), by check name.
+    ``params`` from ``query_parameters``."""
     by_row = [check for check in scoped if check.failing_condition() is not None]
     cursor.execute(sql.SQL("select count(*){} from ({}) b").format(
         sql.SQL("").join(sql.SQL(", count(*) filter (where {})").format(check.failing_condition())
@@ -66,7 +60,8 @@ def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = 
     if params is None:
         params = query_parameters(cursor, [check], business_date)
     if batch_rows is None:
-        batch_rows = count_batch(cursor, check, params)
+        batch_rows, counted = count_scope(cursor, [check], params)
+        failing_rows = counted.get(check.name, failing_rows)
     if check.is_batch_check:
         if check.type == "volume_anomaly":
             keep_batch_measures(cursor, check, business_date)
@@ -158,7 +153,6 @@ def evaluate_all(cursor, checks: list[Check], business_date: str) -> list[CheckR
         failing.update(counts)
     return [evaluate(cursor, check, business_date, batch_rows[check.scope_key], params, failing.get(check.name))
             for check in checks]
-    return results
 
 
 def persist(cursor, results: list[CheckResult], run_id: str, business_date: str) -> None:
