@@ -209,7 +209,7 @@ class Check:
                      present=sql.SQL(" and ").join(sql.SQL("{} is not null").format(c) for c in columns))
         if self.type == "relationship":
             schema, _, table = self.options["to_table"].partition(".")
-            same_batch = sql.SQL("p.batch_date = %(business_date)s and ") if self.options.get("same_batch") else sql.SQL("")
+            same_batch = sql.SQL("p.batch_date = %(business_date)s and " if self.options.get("same_batch") else "")
             parent_column = sql.Identifier(self.options["to_column"])
             match = (sql.SQL("p.{} = b.{}") if typed else sql.SQL("trim(p.{}::text) = trim(b.{})")).format(
                 parent_column, column)
