@@ -34,28 +34,37 @@ checks:
     to_column: customer_id
     severity: warn
 -#}
--- From each customer's totals (warehouse.customer_totals), not every fact. Three sorts of every
--- customer, one per score (ntile), then the rows in key order: a million customers' rows go into
--- the primary key in order, a quarter faster than in the last score's order.
-with per_customer as (
-    select
-        customer_id,
-        (select max(last_date) from warehouse.customer_totals) - last_date as recency_days,
-        last_date,
-        orders as frequency,
-        net_revenue as monetary
+{% import 'macros/ntile.sql' as ntile %}
+-- From each customer's totals (warehouse.customer_totals), not every fact. Each score is
+-- ntile(5) over (order by its measure, customer_id), the most recent last for recency (by the
+-- date itself: the order of recency_days descending), found from the first customer of each
+-- quintile (macros/ntile.sql) rather than by the window function: its three sorts of every
+-- customer, and three tuplestores of them, were 2 s of 3.5 over a million customers. The rows
+-- are written in key order: a million customers' rows go into the primary key in order, a
+-- quarter faster than in another order. `customers` is read by each score's two passes and the
+-- last one (not materialized: not stored first).
+with customers as not materialized (
+    select customer_id, last_date, orders, net_revenue
     from warehouse.customer_totals
     where customer_id <> -1
 ),
 
+{{ ntile.first_rows('recency', 'customers', 'last_date', 'customer_id', 5) }},
+
+{{ ntile.first_rows('frequency', 'customers', 'orders', 'customer_id', 5) }},
+
+{{ ntile.first_rows('monetary', 'customers', 'net_revenue', 'customer_id', 5) }},
+
 scored as (
     select
-        *,
-        -- the most recent last: by the date itself, the order of recency_days descending
-        ntile(5) over (order by last_date, customer_id) as r_score,
-        ntile(5) over (order by frequency, customer_id) as f_score,
-        ntile(5) over (order by monetary, customer_id) as m_score
-    from per_customer
+        customers.customer_id,
+        (select max(last_date) from warehouse.customer_totals) - customers.last_date as recency_days,
+        customers.orders as frequency,
+        customers.net_revenue as monetary,
+        {{ ntile.bucket('recency', 'customers.last_date', 'customers.customer_id', 5) }} as r_score,
+        {{ ntile.bucket('frequency', 'customers.orders', 'customers.customer_id', 5) }} as f_score,
+        {{ ntile.bucket('monetary', 'customers.net_revenue', 'customers.customer_id', 5) }} as m_score
+    from customers
 )
 
 select
