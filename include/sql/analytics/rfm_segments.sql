@@ -40,9 +40,10 @@ checks:
 -- date itself: the order of recency_days descending), found from the first customer of each
 -- quintile (macros/ntile.sql) rather than by the window function: its three sorts of every
 -- customer, and three tuplestores of them, were 2 s of 3.5 over a million customers. The rows
--- are written in key order: a million customers' rows go into the primary key in order, a
--- quarter faster than in another order. `customers` is read by each score's two passes and the
--- last one (not materialized: not stored first).
+-- go in in no particular order: the primary key is built after them (ecommerce.models), and
+-- key order, which sped up putting each row into the key, would now only cost 0.1 s.
+-- `customers` is read by each score's two passes and the last one (not materialized: not
+-- stored first).
 with customers as not materialized (
     select customer_id, last_date, orders, net_revenue
     from warehouse.customer_totals
@@ -83,5 +84,4 @@ select
         when r_score <= 2 then 'Hibernating'
         else 'Promising'
     end
-from scored
-order by customer_id;
+from scored;
