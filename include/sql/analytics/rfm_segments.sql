@@ -68,6 +68,9 @@ scored as (
         {{ ntile.bucket('frequency', 'customers.orders', 'customers.customer_id', 5) }} as f_score,
         {{ ntile.bucket('monetary', 'customers.net_revenue', 'customers.customer_id', 5) }} as m_score
     from customers
+    -- offset 0 keeps this a subquery of its own: pulled up into the query below, each score's
+    -- CASE would be evaluated again each time the segment names it (up to four more times a row)
+    offset 0
 )
 
 select
