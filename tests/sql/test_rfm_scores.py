@@ -48,12 +48,10 @@ def customers(count: int, shape: str, seed: int) -> list[tuple]:
     return rows
 
 
-@pytest.mark.parametrize("count", [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 101, 2003])
-@pytest.mark.parametrize("shape", ["distinct", "few values", "one value"])
-def test_every_customer_has_the_scores_ntile_gives(db, count, shape):
+def load_and_score(db, rows: list[tuple]) -> None:
+    """``rows`` as the customers' totals, then the model as its task runs it."""
     from ecommerce.operators import SqlModelOperator
 
-    rows = customers(count, shape, seed=count)
     db.execute("truncate warehouse.customer_totals")
     with db.cursor().copy("copy warehouse.customer_totals (customer_id, orders, net_revenue, first_month, last_date) "
                           "from stdin") as copy:
@@ -62,6 +60,20 @@ def test_every_customer_has_the_scores_ntile_gives(db, count, shape):
     SqlModelOperator(task_id="rfm_segments", sql="analytics/rfm_segments.sql", business_date="2026-11-20").run(
         db, task_context("analytics.rfm_segments"))
 
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 101, 2003])
+@pytest.mark.parametrize("shape", ["distinct", "few values", "one value"])
+def test_every_customer_has_the_scores_ntile_gives(db, count, shape):
+    rows = customers(count, shape, seed=count)
+    load_and_score(db, rows)
+
     expected = sorted(db.execute(NTILE).fetchall())
     assert len(expected) == len([row for row in rows if row[0] != -1])
     assert sorted(db.execute(MODEL).fetchall()) == expected
+
+
+def test_recency_counts_from_the_latest_date_of_every_total_the_unknown_members_too(db):
+    load_and_score(db, [(1, 2, 10.0, date(2026, 1, 1)), (2, 1, 5.0, date(2026, 1, 5)), (-1, 9, 99.0, date(2026, 2, 1))])
+    assert db.execute("select customer_id, recency_days from analytics.rfm_segments order by 1").fetchall() \
+        == [(1, 31), (2, 27)]
+    assert sorted(db.execute(MODEL).fetchall()) == sorted(db.execute(NTILE).fetchall())

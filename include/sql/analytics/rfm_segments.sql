@@ -55,13 +55,19 @@ with customers as not materialized (
 
 {{ ntile.first_rows('frequency', 'customers', 'orders', 'customer_id', 5) }},
 
--- many: revenue to the cent, near distinct over many customers
-{{ ntile.first_rows('monetary', 'customers', 'net_revenue', 'customer_id', 5, many_values=true) }},
+-- many: revenue to the cent, near distinct over many customers (the customers counted above)
+{{ ntile.first_rows('monetary', 'customers', 'net_revenue', 'customer_id', 5, many_values=true,
+                   row_count='(select max(through) from recency_per_value)') }},
 
 scored as (
     select
         customers.customer_id,
-        (select max(last_date) from warehouse.customer_totals) - customers.last_date as recency_days,
+        -- the latest date of every customer's totals, the unknown member's too: the latest of the
+        -- others (from recency's count per date, no scan more) and its own (by its key)
+        greatest(
+            (select max(value) from recency_per_value),
+            (select last_date from warehouse.customer_totals where customer_id = -1)
+        ) - customers.last_date as recency_days,
         customers.orders as frequency,
         customers.net_revenue as monetary,
         {{ ntile.bucket('recency', 'customers.last_date', 'customers.customer_id', 5) }} as r_score,
