@@ -25,36 +25,37 @@
 
 {% macro first_rows(name, relation, column, key, buckets, many_values=false, row_count=none) -%}
 {%- if not many_values -%}
-{{ name }}_per_value as (  -- each value's rows and the rows up to it in order (through)
+-- each value's rows, and the rows up to it in order (through)
+{{ name }}_per_value as (
     select {{ column }} as value, count(*) as size, (sum(count(*)) over (order by {{ column }}))::bigint as through
     from {{ relation }}
     group by {{ column }}
 ),
 
-{{ name }}_bucket_starts as (  -- where buckets 2..{{ buckets }} begin: the first mod(rows, {{ buckets }}) are a row longer
+{% set total = '(select coalesce(max(through), 0) from ' ~ name ~ '_per_value)' -%}
+{%- else -%}
+{%- set total = row_count or '(select count(*) from ' ~ relation ~ ')' -%}
+{%- endif -%}
+-- where buckets 2..{{ buckets }} begin: the first mod(rows, {{ buckets }}) are a row longer
+{{ name }}_bucket_starts as (
     select
         bucket,
-        (bucket - 1) * (counted.total / {{ buckets }}) + least(bucket - 1, mod(counted.total, {{ buckets }})) + 1 as first_row
-    from (select coalesce(max(through), 0) as total from {{ name }}_per_value) as counted
+        counted.total,
+        (bucket - 1) * (counted.total / {{ buckets }}) + least(bucket - 1, mod(counted.total, {{ buckets }})) + 1
+            as first_row
+    from (select {{ total }} as total) as counted
     cross join generate_series(2, {{ buckets }}) as bucket
 ),
 
-{{ name }}_starting_values as (  -- the value each bucket begins in, and its first row's place among that value's rows
+{% if not many_values -%}
+-- the value each bucket begins in, and its first row's place among that value's rows
+{{ name }}_starting_values as (
     select starts.bucket, per_value.value, starts.first_row - (per_value.through - per_value.size) as nth
     from {{ name }}_bucket_starts as starts
     inner join {{ name }}_per_value as per_value
         on starts.first_row > per_value.through - per_value.size and starts.first_row <= per_value.through
 ),
 {%- else -%}
-{{ name }}_bucket_starts as (  -- where buckets 2..{{ buckets }} begin: the first mod(rows, {{ buckets }}) are a row longer
-    select
-        bucket,
-        counted.total,
-        (bucket - 1) * (counted.total / {{ buckets }}) + least(bucket - 1, mod(counted.total, {{ buckets }})) + 1 as first_row
-    from (select {{ row_count or '(select count(*) from ' ~ relation ~ ')' }} as total) as counted
-    cross join generate_series(2, {{ buckets }}) as bucket
-),
-
 -- The value of each bucket's first row: percentile_disc(f) is the value of row ceil(f * rows)
 -- in order, so f = (first_row - 0.5) / rows picks row first_row (f rounded to a double puts
 -- f * rows within rows / 2^52 of first_row - 0.5: exact below 10^15 rows). Position 1 of the
@@ -63,20 +64,26 @@
     select starts.bucket, starts.first_row, picked.value
     from unnest((
         select percentile_disc(array(
-            select (first_row - 0.5::float8) / total from {{ name }}_bucket_starts where first_row <= total order by bucket
+            select (first_row - 0.5::float8) / total
+            from {{ name }}_bucket_starts
+            where first_row <= total
+            order by bucket
         )) within group (order by {{ column }})
         from {{ relation }}
     )) with ordinality as picked (value, position)
     inner join {{ name }}_bucket_starts as starts on starts.bucket = picked.position + 1
 ),
 
-{{ name }}_starting_values as (  -- and its first row's place among that value's rows: the rows below it, counted
+-- and its first row's place among that value's rows: the rows below the value, counted
+{{ name }}_starting_values as (
     select start.bucket, start.value, start.first_row - below.counts[start.bucket - 1] as nth
     from {{ name }}_start_values as start
     cross join (
         select array[
         {%- for bucket in range(2, buckets + 1) %}
-            count(*) filter (where {{ column }} < (select value from {{ name }}_start_values where bucket = {{ bucket }})){{ ',' if not loop.last }}
+            count(*) filter (
+                where {{ column }} < (select value from {{ name }}_start_values where bucket = {{ bucket }})
+            ){{ ',' if not loop.last }}
         {%- endfor %}
         ] as counts
         from {{ relation }}
@@ -84,14 +91,18 @@
 ),
 {%- endif %}
 
-{{ name }}_first_rows as materialized (  -- one row, computed once
+-- one row, computed once
+{{ name }}_first_rows as materialized (
     select
     {%- for bucket in range(2, buckets + 1) %}
         max(starting.value) filter (where starting.bucket = {{ bucket }}) as value_{{ bucket }},
         max(numbered.key) filter (where starting.bucket = {{ bucket }}) as key_{{ bucket }}{{ ',' if not loop.last }}
     {%- endfor %}
     from (
-        select {{ column }} as value, {{ key }} as key, row_number() over (partition by {{ column }} order by {{ key }}) as nth
+        select
+            {{ column }} as value,
+            {{ key }} as key,
+            row_number() over (partition by {{ column }} order by {{ key }}) as nth
         from {{ relation }}
         where {{ column }} = any(array(select value from {{ name }}_starting_values))
     ) as numbered
@@ -104,7 +115,9 @@
 {% macro bucket(name, column, key, buckets) -%}
 case
 {%- for bucket in range(buckets, 1, -1) %}
-            when ({{ column }}, {{ key }}) >= ((select value_{{ bucket }} from {{ name }}_first_rows), (select key_{{ bucket }} from {{ name }}_first_rows)) then {{ bucket }}
+            when ({{ column }}, {{ key }})
+                >= ((select value_{{ bucket }} from {{ name }}_first_rows), (select key_{{ bucket }} from {{ name }}_first_rows))
+                then {{ bucket }}
 {%- endfor %}
             else 1
         end
