@@ -30,15 +30,6 @@ def model_tables(statements: tuple[str, ...]) -> tuple[frozenset[str], frozenset
     return table_locks.tables(statements)
 
 
-@functools.lru_cache(maxsize=256)
-def written_tables(statements: tuple[str, ...]) -> frozenset[str]:
-    """The tables a model's statements write (``ecommerce.lineage.parse_sql``), parsed once per
-    process and text."""
-    from ecommerce.lineage import parse_sql
-
-    return frozenset(parse_sql(statements).outputs)
-
-
 class SqlModelOperator(BaseOperator):
     """Run a SQL model file for one business date, all its statements in one transaction.
 
@@ -101,7 +92,7 @@ class SqlModelOperator(BaseOperator):
         if home := home_of(self.model):
             return home.table
         name = task_id(self.model.removesuffix(".sql").rpartition("/")[2])
-        written = sorted(table for table in written_tables(model_statements(self.model))
+        written = sorted(table for table in model_tables(model_statements(self.model))[1]
                          if table.split(".")[1] == name)
         if len(written) != 1:
             raise ValueError(f"{self.model} writes no single table named {name}: {written}")
