@@ -41,12 +41,12 @@ def count_scope(cursor, scoped: list[Check], params: dict) -> tuple[int, dict[st
     the same ``scope_key`` share it): how many there are, and how many fail each of ``scoped``
     that judges a row by its own values (``Check.failing_condition``), by check name.
     ``params`` from ``query_parameters``."""
-    by_row = [check for check in scoped if check.failing_condition() is not None]
+    by_row = {check.name: condition for check in scoped if (condition := check.failing_condition()) is not None}
     cursor.execute(sql.SQL("select count(*){} from ({}) b").format(
-        sql.SQL("").join(sql.SQL(", count(*) filter (where {})").format(check.failing_condition())
-                         for check in by_row), scoped[0].batch()), params)
+        sql.SQL("").join(sql.SQL(", count(*) filter (where {})").format(condition) for condition in by_row.values()),
+        scoped[0].batch()), params)
     rows, *failing = cursor.fetchone()
-    return rows, {check.name: count for check, count in zip(by_row, failing)}
+    return rows, dict(zip(by_row, failing))
 
 
 def evaluate(cursor, check: Check, business_date: str, batch_rows: int | None = None,
