@@ -100,15 +100,15 @@ class Api:
 
 
 @contextmanager
-def running(home) -> Iterator[Api]:
+def running(home, **env: str) -> Iterator[Api]:
     """An instance in ``home`` on an empty warehouse, up, its REST API logged in as the admin;
-    stopped after."""
+    stopped after. ``env`` adds to its environment."""
     # The scheduler looks for work every 0.1 s instead of every second when idle: a run's ~30
     # steps follow one another, and a failure reaches the last step one scheduler loop per step.
     # A retry waits 2 s at most (Airflow's global cap on every task's backoff), not the 20-40 s
     # of the DAG's first retry: what is tested is that it retries, not how long it waits.
     instance = Instance(home, PASSWORD, AIRFLOW_ADMIN_USER=ADMIN, AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.1",
-                        AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2")
+                        AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="2", **env)
     reset_warehouse()
     try:
         instance.start()
@@ -541,9 +541,9 @@ def second_inbox():
 @pytest.fixture(scope="module")
 def second(api, second_inbox, tmp_path_factory):
     """A second instance beside the first, its DAGs left paused: this is about the services (and
-    a freshness deadline of 36 s, its alerts mailed to ``second_inbox``)."""
+    a freshness deadline of 9 s, its alerts mailed to ``second_inbox``)."""
     instance = Instance(tmp_path_factory.mktemp("make-airflow-b"), SECOND_PASSWORD,
-                        ECOMMERCE_FRESHNESS_HOURS="0.01", ECOMMERCE_ALERT_EMAILS="ops@example.com",
+                        ECOMMERCE_FRESHNESS_HOURS="0.0025", ECOMMERCE_ALERT_EMAILS="ops@example.com",
                         ECOMMERCE_SCHEDULER_STUCK_SECONDS=str(STUCK_SECONDS),
                         AIRFLOW_CONN_SMTP_DEFAULT=f"smtp://127.0.0.1:{second_inbox.server.port}"
                                                   "?disable_tls=true&disable_ssl=true")
@@ -577,7 +577,7 @@ def test_two_instances_run_side_by_side_each_on_its_own_ports_and_metadata(api, 
 
 
 def test_a_date_not_loaded_by_its_freshness_deadline_is_mailed_by_the_scheduler(second, second_inbox):
-    """A run of 2026-11-19 on the paused DAG stays queued: 36 s after it was queued its deadline
+    """A run of 2026-11-19 on the paused DAG stays queued: 9 s after it was queued its deadline
     has passed, and the scheduler has the executor send the alert through smtp_default. The run
     has no logical date, as Api.trigger's runs: a deadline must not stop it being created."""
     from e2e.test_alerts_e2e import late_mail
