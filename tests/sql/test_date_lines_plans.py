@@ -24,7 +24,7 @@ DAY = "2026-05-16"  # one in the middle of the history
 STATEMENTS = [
     ("production/050_transactions.sql", "delete from production.transaction_items"),
     ("production/060_transaction_items.sql", "delete from production.transaction_items"),
-    ("warehouse/040_fact_sales.sql", "insert into warehouse.fact_sales_loading"),
+    ("warehouse/040_fact_sales.sql", "create table warehouse.fact_sales_loading"),
 ]
 
 

@@ -18,5 +18,9 @@ def test_a_table_built_to_replace_a_partition_is_reported_as_its_table():
 def test_rows_inserted_into_the_loading_table_are_the_models_rows():
     assert inserts_into("insert into warehouse.fact_sales (date_key) select 1", "warehouse.fact_sales")
     assert inserts_into("insert into warehouse.fact_sales_loading (date_key) select 1", "warehouse.fact_sales")
+    assert inserts_into("create table warehouse.fact_sales_loading as\nselect 1 as date_key", "warehouse.fact_sales")
+    assert not inserts_into("create table warehouse.fact_sales as select 1 as date_key", "warehouse.fact_sales")
+    assert not inserts_into("create table warehouse.fact_sales_loading (like warehouse.fact_sales)",
+                            "warehouse.fact_sales")
     assert not inserts_into("insert into warehouse.fact_sales_other (date_key) select 1", "warehouse.fact_sales")
     assert not inserts_into("insert into warehouse.fact_sales_loading_x (date_key)", "warehouse.fact_sales")

@@ -11,7 +11,7 @@
 delete from quarantine.rejected_rows
 where source_table = 'customers' and batch_date = %(business_date)s and stage = 'production';
 
-{{ parallel.price_rows_for_parallel_typing() }};
+{{ parallel.price_rows_for_parallel_builds() }};
 
 create temporary table customers_batch on commit drop as
 with source as (

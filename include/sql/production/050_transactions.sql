@@ -22,7 +22,7 @@ where {{ orders.of_date_orders('transaction_id') | indent(4) }};
 
 delete from production.transactions where batch_date = %(business_date)s;
 
-{{ parallel.price_rows_for_parallel_typing() }};
+{{ parallel.price_rows_for_parallel_builds() }};
 
 create temporary table transactions_batch on commit drop as
 with source as (

@@ -18,7 +18,7 @@ where source_table = 'transaction_items' and batch_date = %(business_date)s and 
 delete from production.transaction_items
 where {{ orders.of_date_orders('transaction_id') | indent(4) }};
 
-{{ parallel.price_rows_for_parallel_typing() }};
+{{ parallel.price_rows_for_parallel_builds() }};
 
 create temporary table transaction_items_batch on commit drop as
 with source as (

@@ -122,16 +122,24 @@ begin
 end
 $$;
 
--- Make warehouse.fact_sales_loading (a table like fact_sales, holding the facts of `day` and no
--- other) the partition of `day`, in place of the date's previous one if any. Attaching builds
--- the partition's indexes and checks that every row is of `day`. Run it in the transaction that
--- built the table: the date's old facts go when the new ones arrive, and never otherwise.
+-- Make warehouse.fact_sales_loading (a table of fact_sales' columns, holding the facts of `day`
+-- and no other) the partition of `day`, in place of the date's previous one if any. It gets
+-- fact_sales' NOT NULL constraints (a CREATE TABLE AS makes none), checked in one pass;
+-- attaching builds the partition's indexes and checks that every row is of `day`. Run it in the
+-- transaction that built the table: the date's old facts go when the new ones arrive, and never
+-- otherwise.
 create or replace function warehouse.replace_fact_sales_date(day date) returns regclass
 language plpgsql as $$
 declare
     month regclass := warehouse.fact_sales_month(day);
     partition text := 'fact_sales_' || to_char(day, 'YYYY_MM_DD');
+    not_nulls text;
 begin
+    select string_agg(format('alter column %I set not null', attname), ', ' order by attnum)
+    into not_nulls
+    from pg_attribute
+    where attrelid = 'warehouse.fact_sales'::regclass and attnum > 0 and not attisdropped and attnotnull;
+    execute format('alter table warehouse.fact_sales_loading %s', not_nulls);
     if to_regclass(format('warehouse.%I', partition)) is not null then
         execute format('alter table %s detach partition warehouse.%I', month, partition);
         execute format('drop table warehouse.%I', partition);

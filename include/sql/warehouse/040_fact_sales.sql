@@ -7,6 +7,7 @@
 {% import 'macros/first_orders.sql' as first_orders %}
 {% import 'macros/statistics.sql' as statistics %}
 {% import 'macros/date_orders.sql' as orders %}
+{% import 'macros/parallel.sql' as parallel %}
 
 create temporary table replaced_customers on commit drop as
 select distinct dim.customer_id
@@ -14,27 +15,27 @@ from warehouse.fact_sales as facts
 inner join warehouse.dim_customers as dim using (customer_sk)
 where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 
-create table warehouse.fact_sales_loading (like warehouse.fact_sales);
-
 {{ orders.remember_order_range() }};
 
-insert into warehouse.fact_sales_loading (
-    date_key, customer_sk, product_sk, transaction_id, line_number, transaction_ts, quantity,
-    unit_price, discount, gross_amount, net_amount, status
-)
+-- Built by a CREATE TABLE AS, whose SELECT PostgreSQL may run on both cores (an INSERT's runs on
+-- one): each column cast to its type in warehouse.fact_sales, which attaching the table checks;
+-- replace_fact_sales_date gives it fact_sales' NOT NULL constraints.
+{{ parallel.price_rows_for_parallel_builds() }};
+
+create table warehouse.fact_sales_loading as
 select
-    to_char(%(business_date)s::date, 'YYYYMMDD')::integer,
-    coalesce(customers.customer_sk, -1),
-    coalesce(products.product_sk, -1),
-    lines.transaction_id,
-    lines.line_number,
-    transactions.transaction_ts,
-    lines.quantity,
-    lines.unit_price,
-    lines.discount,
-    round(lines.quantity * lines.unit_price, 2),
-    round(lines.quantity * lines.unit_price * (1 - lines.discount), 2),
-    transactions.status
+    to_char(%(business_date)s::date, 'YYYYMMDD')::integer as date_key,
+    coalesce(customers.customer_sk, -1)::bigint as customer_sk,
+    coalesce(products.product_sk, -1)::bigint as product_sk,
+    lines.transaction_id::bigint as transaction_id,
+    lines.line_number::integer as line_number,
+    transactions.transaction_ts::timestamptz as transaction_ts,
+    lines.quantity::integer as quantity,
+    lines.unit_price::numeric(12, 2) as unit_price,
+    lines.discount::numeric(5, 4) as discount,
+    round(lines.quantity * lines.unit_price, 2)::numeric(14, 2) as gross_amount,
+    round(lines.quantity * lines.unit_price * (1 - lines.discount), 2)::numeric(14, 2) as net_amount,
+    transactions.status::text as status
 from production.transactions as transactions
 inner join production.transaction_items as lines using (transaction_id)
 left join warehouse.dim_customers as customers

@@ -17,9 +17,12 @@ _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECA
 
 
 def inserts_into(statement: str, table: str) -> bool:
-    """Whether ``statement`` inserts into ``table`` (``schema.name``), or into the table built to
-    take the place of one of its partitions (``schema.name_loading``)."""
-    return re.search(rf"^\s*insert\s+into\s+{re.escape(table)}(?:{LOADING_SUFFIX})?\b", statement,
+    """Whether ``statement`` inserts into ``table`` (``schema.name``), or fills the table built to
+    take the place of one of its partitions (``schema.name_loading``: by an insert, or created
+    as a select)."""
+    name = re.escape(table)
+    return re.search(rf"^\s*(?:insert\s+into\s+{name}(?:{LOADING_SUFFIX})?\b"
+                     rf"|create\s+table\s+{name}{LOADING_SUFFIX}\s+as\b)", statement,
                      re.IGNORECASE | re.MULTILINE) is not None
 
 
