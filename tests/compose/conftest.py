@@ -96,7 +96,8 @@ def new_project(kind: str, **overrides: str) -> Project:
         "FLOWER_PORT": str(free_port()),
         "FLOWER_BASIC_AUTH": f"flower:{secrets.token_urlsafe(24)}",
         "BIND_ADDRESS": "127.0.0.1",
-        # A task whose container was killed is retried after a minute, not five.
+        # A task whose process died while its scheduler lives is retried after a minute, not five
+        # (a dead scheduler's tasks: AIRFLOW_ORPHANED_TASKS_CHECK_INTERVAL, 60 s in .env.example).
         "AIRFLOW_TASK_HEARTBEAT_TIMEOUT": "60",
         **overrides,
     }
