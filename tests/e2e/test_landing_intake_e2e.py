@@ -107,8 +107,6 @@ def test_a_dropped_folder_starts_its_dates_run_which_loads_it(api, first_run):
     assert [(run["run_type"], run["state"]) for run in intake] == [("asset_triggered", "success")]
 
 
-
-
 @pytest.fixture(scope="module")
 def second_drop(api, first_run):
     """Three deliveries at once, while the services run: the first date's marker again, a
