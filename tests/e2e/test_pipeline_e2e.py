@@ -244,7 +244,7 @@ def test_each_sql_model_reports_the_tables_it_reads_and_writes(first_run):
     assert {"production.transaction_items", "warehouse.dim_customers", "warehouse.dim_products"} <= names(facts["inputs"])
     assert "warehouse.fact_sales" in names(facts["outputs"])
     assert output_rows(facts, "warehouse.fact_sales") == rows["warehouse.fact_sales"] > 0
-    assert "insert into warehouse.fact_sales" in facts["job"]["facets"]["sql"]["query"]
+    assert "create table warehouse.fact_sales_loading as" in facts["job"]["facets"]["sql"]["query"]
     assert "staging.transactions" in names(events["production.transactions"]["inputs"])
     assert {"warehouse.product_monthly_sales", "warehouse.dim_products"} <= names(events["analytics.top_products"]["inputs"])
     [top] = [d for d in events["analytics.top_products"]["outputs"] if d["name"].endswith(".analytics.top_products")]
