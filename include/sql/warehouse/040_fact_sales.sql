@@ -18,24 +18,25 @@ where facts.date_key = to_char(%(business_date)s::date, 'YYYYMMDD')::integer;
 {{ orders.remember_order_range() }};
 
 -- Built by a CREATE TABLE AS, whose SELECT PostgreSQL may run on both cores (an INSERT's runs on
--- one): each column cast to its type in warehouse.fact_sales, which attaching the table checks;
+-- one). Its columns keep the types of the columns they come from, the amounts computed here are
+-- cast to theirs in warehouse.fact_sales; attaching the table checks every type, and
 -- replace_fact_sales_date gives it fact_sales' NOT NULL constraints.
 {{ parallel.price_rows_for_parallel_builds() }};
 
 create table warehouse.fact_sales_loading as
 select
     to_char(%(business_date)s::date, 'YYYYMMDD')::integer as date_key,
-    coalesce(customers.customer_sk, -1)::bigint as customer_sk,
-    coalesce(products.product_sk, -1)::bigint as product_sk,
-    lines.transaction_id::bigint as transaction_id,
-    lines.line_number::integer as line_number,
-    transactions.transaction_ts::timestamptz as transaction_ts,
-    lines.quantity::integer as quantity,
-    lines.unit_price::numeric(12, 2) as unit_price,
-    lines.discount::numeric(5, 4) as discount,
+    coalesce(customers.customer_sk, -1) as customer_sk,
+    coalesce(products.product_sk, -1) as product_sk,
+    lines.transaction_id,
+    lines.line_number,
+    transactions.transaction_ts,
+    lines.quantity,
+    lines.unit_price,
+    lines.discount,
     round(lines.quantity * lines.unit_price, 2)::numeric(14, 2) as gross_amount,
     round(lines.quantity * lines.unit_price * (1 - lines.discount), 2)::numeric(14, 2) as net_amount,
-    transactions.status::text as status
+    transactions.status
 from production.transactions as transactions
 inner join production.transaction_items as lines using (transaction_id)
 left join warehouse.dim_customers as customers
