@@ -87,7 +87,9 @@ from psycopg import sql
 
 SEVERITIES = ("error", "warn")
 SCOPES = ("date", "table")
-_SCOPE_KEYS = ("scope", "date_column", "date_key_column", "via", "where")
+#: The keys that pick a scope's rows instead of the default date column (one at most).
+_ROW_PICKERS = ("date_column", "date_key_column", "via", "where")
+_SCOPE_KEYS = ("scope", *_ROW_PICKERS)
 
 _ROW_CHECKS = {
     "not_null": ("column",),
@@ -386,11 +388,11 @@ def _scope_problem(entry: dict[str, Any]) -> str | None:
     scope = entry.get("scope", "date")
     if scope not in SCOPES:
         return f"scope must be one of {', '.join(SCOPES)}"
-    chosen = [key for key in ("date_column", "date_key_column", "via", "where") if key in entry]
+    chosen = [key for key in _ROW_PICKERS if key in entry]
     if scope == "table" and set(chosen) - {"where"}:
         return f"scope table reads every row, not the date's: drop {', '.join(sorted(set(chosen) - {'where'}))}"
     if len(chosen) > 1:
-        return f"one of date_column, date_key_column, via, where picks the rows, not {', '.join(chosen)}"
+        return f"one of {', '.join(_ROW_PICKERS)} picks the rows, not {', '.join(chosen)}"
     if "via" in entry and str(entry["via"]).count(".") != 2:
         return f"via names schema.table.column, not {entry['via']!r}"
     return None
