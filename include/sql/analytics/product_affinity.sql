@@ -33,55 +33,49 @@ checks:
 -#}
 -- From the per-date counts (analytics.basket_pairs) and the completed orders of every loaded
 -- date (analytics.daily_kpis), not every fact.
-with history as (
+with history as materialized (  -- read three times: the pairs, and their items' own rows
     select pair_level, item_a, item_b, sum(orders) as orders
     from analytics.basket_pairs
     group by pair_level, item_a, item_b
 ),
 
--- Each pair with the orders of each of its items, from the items' own rows (item_a = item_b),
--- which every item of a pair has: an item's own row sorts first among its pairs as item_a, and
--- last among its pairs as item_b. Read by window, not joined: the history joined with its own
--- rows was estimated at a row or two whatever its size, so the joins after it ran as nested
--- loops over every pair, a plan that changed as the statistics did (0.7 s at 21 dates and 2.2 s
--- from 53 on, default volume, against 0.24 s and 0.42 s this way).
-measured as (
-    select
-        pair_level,
-        item_a,
-        item_b,
-        orders,
-        first_value(orders) over (partition by pair_level, item_a order by item_b) as orders_a,
-        first_value(orders) over (partition by pair_level, item_b order by item_a desc) as orders_b
+-- Each item's own row (item_a = item_b: the orders holding it at all), which every item of a
+-- pair has (were one missing, its orders would be null, which the table refuses), with its name:
+-- a product's current name, a category's own. A few hundred rows, looked up twice per pair by
+-- hash. Joined left: an inner join of the summed history with its
+-- own rows was estimated at a row or two whatever its size, and the joins after it ran as nested
+-- loops over every pair (0.7 s at 21 dates, 2.2 s from 53 on, default volume); a left join is
+-- estimated at its pairs at least. Windows over the pairs did the same in two sorts of them
+-- (0.24 s at 64 dates against 0.14 s).
+items as materialized (
+    select history.pair_level, history.item_a as item, history.orders,
+        coalesce(products.product_name, history.item_a) as name
     from history
+    left join warehouse.dim_products as products
+        on history.pair_level = 'product' and products.is_current and products.product_id <> -1
+        and products.product_id::text = history.item_a
+    where history.item_a = history.item_b
 ),
 
 all_orders as materialized (  -- summed once: inlined, it was summed again for every pair
     select sum(orders) as orders from analytics.daily_kpis
-),
-
--- Joined on the item alone, for product pairs: joined on the pair level too (a constant here),
--- the names were merged on the level alone, every pair against every name.
-product_names as (
-    select product_id::text as item, product_name as name
-    from warehouse.dim_products where is_current and product_id <> -1
 )
 
 select
     pairs.pair_level,
     pairs.item_a,
     pairs.item_b,
-    coalesce(name_a.name, pairs.item_a),
-    coalesce(name_b.name, pairs.item_b),
+    item_a.name,
+    item_b.name,
     pairs.orders,
-    pairs.orders_a,
-    pairs.orders_b,
+    item_a.orders,
+    item_b.orders,
     round(pairs.orders::numeric / all_orders.orders, 6),
-    round(pairs.orders::numeric / pairs.orders_a, 4),
-    round(pairs.orders::numeric / pairs.orders_b, 4),
-    round(pairs.orders::numeric * all_orders.orders / (pairs.orders_a * pairs.orders_b), 4)
-from measured as pairs
+    round(pairs.orders::numeric / item_a.orders, 4),
+    round(pairs.orders::numeric / item_b.orders, 4),
+    round(pairs.orders::numeric * all_orders.orders / (item_a.orders * item_b.orders), 4)
+from history as pairs
 cross join all_orders
-left join product_names as name_a on pairs.pair_level = 'product' and name_a.item = pairs.item_a
-left join product_names as name_b on pairs.pair_level = 'product' and name_b.item = pairs.item_b
+left join items as item_a on item_a.pair_level = pairs.pair_level and item_a.item = pairs.item_a
+left join items as item_b on item_b.pair_level = pairs.pair_level and item_b.item = pairs.item_b
 where pairs.item_a < pairs.item_b;
