@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecommerce.forecast import selection
+from ecommerce.forecast import models, selection
 from ecommerce.forecast.models import WEEK
 
 #: Weekday effects (Monday first): the weekend sells most, as the generator's shop does.
@@ -31,6 +31,19 @@ def test_on_a_weekly_pattern_with_trend_the_chosen_model_beats_seasonal_naive():
     assert found["trailing_mean_7d"].mase > found["seasonal_naive"].mase  # it cannot see the weekly shape
     assert all(score.windows == selection.MAX_ORIGINS for score in choice.scores)
     assert "beat seasonal naive" in choice.note
+
+
+@pytest.mark.parametrize("days", [21, 30, 64, 365])
+def test_the_backtests_ets_point_is_statsmodels_own_forecast(days):
+    """The backtest reads ETS's forecast from the smoothed states (models.ets_point); it must be
+    the forecast statsmodels' results give, trend damping and weekday included."""
+    series = weekly_series(days, seed=days, trend=40.0)
+    fitted = models.ets_fit(series)
+    params = models.ets_fit(series, params_only=True)
+    assert np.allclose(params, fitted.params)
+    assert fitted.params[3] < 1  # a damped trend: the damping is in play
+    assert np.allclose(models.ets_point(series, selection.HORIZON, fitted.params),
+                       fitted.forecast(selection.HORIZON), rtol=1e-9, atol=1e-6)
 
 
 def test_the_intervals_cover_about_their_nominal_share_of_held_out_days():

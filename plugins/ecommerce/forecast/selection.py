@@ -102,15 +102,15 @@ def forecast_series(name: str, y: np.ndarray) -> Choice:
     if n < MIN_HISTORY:
         return Choice([], SEASONAL_NAIVE, f"history of {n} days: at least {MIN_HISTORY} are needed to forecast", None)
     starts = origins(n)
-    ets_first = _ets_or_none(y[:starts[0]]) if n >= MIN_HISTORY_FOR_ETS and starts else None
-    scores = backtest(y, ets_first.params if ets_first is not None else None)
+    first_params = _ets_or_none(y[:starts[0]], params_only=True) if n >= MIN_HISTORY_FOR_ETS and starts else None
+    scores = backtest(y, first_params)
     chosen, why = choose(scores)
-    if n >= MIN_HISTORY_FOR_ETS and starts and ets_first is None:
+    if n >= MIN_HISTORY_FOR_ETS and starts and first_params is None:
         why += "; ETS could not be fitted to this series"
     if n < MIN_HISTORY_FOR_ETS:
         why = f"history of {n} days, under {MIN_HISTORY_FOR_ETS}: baselines only; {why}"
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    final = _ets_or_none(y, ets_first.params) if chosen == ETS else None
+    final = _ets_or_none(y, first_params) if chosen == ETS else None
     if final is not None:
         fitted = models.ets_damped_weekly(y, HORIZON, N_PATHS, rng, final)
     else:
@@ -120,9 +120,10 @@ def forecast_series(name: str, y: np.ndarray) -> Choice:
     return Choice(scores, chosen, why, fitted)
 
 
-def _ets_or_none(y: np.ndarray, start_params=None):
-    """The ETS fit, or None when the series defeats it (e.g. constant): the baselines remain."""
+def _ets_or_none(y: np.ndarray, start_params=None, params_only: bool = False):
+    """The ETS fit (``models.ets_fit``), or None when the series defeats it (e.g. constant): the
+    baselines remain."""
     try:
-        return models.ets_fit(y, start_params)
+        return models.ets_fit(y, start_params, params_only)
     except (ValueError, np.linalg.LinAlgError):
         return None
