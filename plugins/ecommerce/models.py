@@ -62,6 +62,22 @@ _NOTHING_TO_RUN = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
 INCREMENTAL_ROWS = "model_rows"
 
 
+#: Parameters a statement of a model binds for the statements after it: a result of one row
+#: whose columns these name (macros/stale_dates.sql selects the recomputed dates' keys). A
+#: condition on a bound parameter is a constant when PostgreSQL plans a statement, unlike one on
+#: a table the transaction wrote.
+RESULT_PARAMETERS = ("recomputed_date_keys",)
+
+
+def bound_results(cursor) -> dict:
+    """The parameters the statement just run on ``cursor`` binds (``RESULT_PARAMETERS``): those
+    its result's columns name, from its one row; none for a statement whose result does not."""
+    names = [column.name for column in cursor.description or ()]
+    if not names or not set(names) <= set(RESULT_PARAMETERS):
+        return {}
+    return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 class ModelError(ValueError):
     """A model home that cannot be read: the file and what is wrong with it."""
 

@@ -50,7 +50,7 @@ with lines as (
     from recomputed_dates
     inner join warehouse.fact_sales as facts
         on facts.date_key = recomputed_dates.date_key and facts.status = 'completed'
-        and {{ stale_dates.recomputed_date_bounds('facts.date_key') }}
+        and {{ stale_dates.in_recomputed_dates('facts.date_key') }}
     inner join warehouse.dim_products as products using (product_sk)
     where products.product_id <> -1
 ),

@@ -56,7 +56,7 @@ with recomputed as (
     from recomputed_dates
     left join warehouse.fact_sales as facts
         on facts.date_key = recomputed_dates.date_key and facts.status = 'completed'
-        and {{ stale_dates.recomputed_date_bounds('facts.date_key') }}
+        and {{ stale_dates.in_recomputed_dates('facts.date_key') }}
     left join warehouse.dim_customers as customers using (customer_sk)
     group by recomputed_dates.date
 ),

@@ -10,7 +10,7 @@ from airflow.sdk import BaseOperator
 
 from ecommerce import audit, table_locks
 from ecommerce.lineage import LOADING_SUFFIX
-from ecommerce.models import join_statements, materialized, model_statements, split_statements
+from ecommerce.models import bound_results, join_statements, materialized, model_statements, split_statements
 from ecommerce.settings import WAREHOUSE_CONN_ID
 
 _QUARANTINE_INSERT = re.compile(r"^\s*insert\s+into\s+quarantine\.", re.IGNORECASE | re.MULTILINE)
@@ -39,8 +39,10 @@ class SqlModelOperator(BaseOperator):
     The file is a Jinja template (macros from ``include/sql/macros``), rendered by Airflow like
     any templated ``.sql`` field (the DAG's ``template_searchpath`` holds ``include/sql``), so
     the UI's Rendered Templates tab shows the SQL the task ran. Its statements may use the bound
-    parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``); values are never
-    rendered into the text. The task log shows the rows each statement affected.
+    parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``), and those an earlier
+    statement's result binds (``ecommerce.models.RESULT_PARAMETERS``: the dates a model
+    recomputes, ``%(recomputed_date_keys)s``); values are never rendered into the text. The
+    task log shows the rows each statement affected.
 
     A model home (``include/sql/analytics/<table>.sql``, ``ecommerce.models``) declares its table
     and ends with a SELECT: the operator materialises it as the header says (the whole table
@@ -120,6 +122,7 @@ class SqlModelOperator(BaseOperator):
                 table_locks.take(cursor, table_locks.locks(reads, writes, self.business_date))
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
+                    params.update(bound_results(cursor))
                     affected = max(cursor.rowcount, 0)
                     self.log.info("%s statement %d/%d: %d rows", self.model, number, len(statements), affected)
                     if _QUARANTINE_INSERT.search(statement):
