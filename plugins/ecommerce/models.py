@@ -63,10 +63,11 @@ INCREMENTAL_ROWS = "model_rows"
 
 
 #: Parameters a statement of a model binds for the statements after it: a result of one row
-#: whose columns these name (macros/stale_dates.sql selects the recomputed dates' keys). A
-#: condition on a bound parameter is a constant when PostgreSQL plans a statement, unlike one on
-#: a table the transaction wrote.
-RESULT_PARAMETERS = ("recomputed_date_keys",)
+#: whose columns these name: the recomputed dates' keys (macros/stale_dates.sql), the earliest
+#: date whose facts a dimension re-points (macros/scd2.sql). A condition on a bound parameter is
+#: a constant when PostgreSQL plans a statement, so fact_sales' partitions it leaves out are
+#: never opened, unlike with a condition on a table the transaction wrote.
+RESULT_PARAMETERS = ("recomputed_date_keys", "changed_since_date_key")
 
 
 def bound_results(cursor) -> dict:

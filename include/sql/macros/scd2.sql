@@ -200,6 +200,11 @@ group by natural_key;
 
 analyze changed_since;
 
+-- The date key of its earliest instant, a parameter of the statements after this one
+-- (ecommerce.models.RESULT_PARAMETERS): fact_sales' partitions before it are neither opened nor
+-- planned by the statements that re-point facts, and none is when no version changed (null).
+select warehouse.date_key(min(changed_at at time zone 'UTC')::date) as changed_since_date_key from changed_since;
+
 update warehouse.{{ dimension }}
 set is_current = false
 where {{ natural_key }} in (select natural_key from rebuilt_keys) and is_current;
@@ -235,14 +240,14 @@ with facts as (
     from warehouse.fact_sales as facts
     inner join warehouse.{{ dimension }} as dim using ({{ surrogate_key }})
     inner join changed_since as changed on changed.natural_key = dim.{{ natural_key }}
-    where facts.transaction_ts >= changed.changed_at and facts.date_key >= {{ changed_since_date_key() }}
+    where facts.transaction_ts >= changed.changed_at and facts.date_key >= %(changed_since_date_key)s::integer
     union all
     select facts.transaction_id, facts.line_number, facts.date_key, facts.transaction_ts,
            facts.{{ surrogate_key }}, changed.natural_key
     from warehouse.fact_sales as facts
     inner join changed_since as changed on changed.natural_key = ({{ unknown_member_key }})
     where facts.{{ surrogate_key }} = -1
-        and facts.transaction_ts >= changed.changed_at and facts.date_key >= {{ changed_since_date_key() }}
+        and facts.transaction_ts >= changed.changed_at and facts.date_key >= %(changed_since_date_key)s::integer
 )
 
 select
@@ -256,12 +261,15 @@ select
     ), -1) as new_key
 from facts;
 
+-- (Every refreshed fact is of the earliest changed date or later: the condition on it leaves the
+-- other partitions out as the update is planned.)
 update warehouse.fact_sales as facts
 set {{ surrogate_key }} = refreshed.new_key
 from refreshed_facts as refreshed
 where (facts.transaction_id, facts.line_number, facts.date_key)
         = (refreshed.transaction_id, refreshed.line_number, refreshed.date_key)
-    and refreshed.old_key <> refreshed.new_key;
+    and refreshed.old_key <> refreshed.new_key
+    and facts.date_key >= %(changed_since_date_key)s::integer;
 
 {% if stale_models or stale_models_by_key -%}
 insert into warehouse.stale_dates (model, business_date)
@@ -293,9 +301,3 @@ select audit.assert(
     'a fact points at a deleted {{ dimension }} version')
 {%- endmacro %}
 
-
-{#- The date key of the earliest instant in changed_since: a value known when the statement
-    runs, so fact_sales' date partitions before it are never read. -#}
-{% macro changed_since_date_key() -%}
-(select min(to_char(changed_at at time zone 'UTC', 'YYYYMMDD')::integer) from changed_since)
-{%- endmacro %}
