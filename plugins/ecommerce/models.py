@@ -150,8 +150,10 @@ class Model:
         return (*prepare,
                 f"create temporary table {INCREMENTAL_ROWS} (like {self.table}) on commit drop;",
                 f"insert into {INCREMENTAL_ROWS} ({columns})\n{select}",
-                f"delete from {self.table} where {by} in "
-                f"(select date from recomputed_dates union select {by} from {INCREMENTAL_ROWS});",
+                # The dates as one array, known before the table is read: its key (the date
+                # first) finds their rows; a join with them read every row of every date.
+                f"delete from {self.table} where {by} = any(array("
+                f"select date from recomputed_dates union select {by} from {INCREMENTAL_ROWS}));",
                 f"insert into {self.table} ({columns}) select {columns} from {INCREMENTAL_ROWS};")
 
 

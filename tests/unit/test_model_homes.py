@@ -62,7 +62,7 @@ def test_a_table_model_replaces_every_row_and_an_incremental_one_its_keys(sql_di
     assert statements == (
         "create temporary table model_rows (like analytics.b) on commit drop;",
         "insert into model_rows (day, revenue)\nselect 1, 2;",
-        "delete from analytics.b where day in (select date from recomputed_dates union select day from model_rows);",
+        "delete from analytics.b where day = any(array(select date from recomputed_dates union select day from model_rows));",
         "insert into analytics.b (day, revenue) select day, revenue from model_rows;")
 
 
