@@ -62,19 +62,24 @@ _NOTHING_TO_RUN = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
 INCREMENTAL_ROWS = "model_rows"
 
 
-#: Parameters a statement of a model binds for the statements after it: a result of one row
-#: whose columns these name: the recomputed dates' keys (macros/stale_dates.sql), the earliest
-#: date whose facts a dimension re-points (macros/scd2.sql). A condition on a bound parameter is
-#: a constant when PostgreSQL plans a statement, so fact_sales' partitions it leaves out are
-#: never opened, unlike with a condition on a table the transaction wrote.
-RESULT_PARAMETERS = ("recomputed_date_keys", "changed_since_date_key")
+_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
-def bound_results(cursor) -> dict:
-    """The parameters the statement just run on ``cursor`` binds (``RESULT_PARAMETERS``): those
-    its result's columns name, from its one row; none for a statement whose result does not."""
+@functools.lru_cache(maxsize=256)
+def parameter_names(statements: tuple[str, ...]) -> frozenset[str]:
+    """The parameters ``statements`` name (``%(name)s``)."""
+    return frozenset(name for statement in statements for name in _PARAMETER.findall(statement))
+
+
+def bound_results(cursor, statements: tuple[str, ...]) -> dict:
+    """The parameters the statement just run on ``cursor`` binds for the model's ``statements``
+    after it: a result of one row whose columns they all name as parameters, e.g.
+    ``select array_agg(date_key) as recomputed_date_keys`` (macros/stale_dates.sql) for
+    ``%(recomputed_date_keys)s``; none for any other result. A condition on a bound parameter is
+    a constant when PostgreSQL plans a statement, so fact_sales' partitions it leaves out are
+    never opened, unlike with a condition on a table the transaction wrote."""
     names = [column.name for column in cursor.description or ()]
-    if not names or not set(names) <= set(RESULT_PARAMETERS):
+    if not names or cursor.rowcount != 1 or not set(names) <= parameter_names(statements):
         return {}
     return dict(zip(names, cursor.fetchone(), strict=True))
 

@@ -42,7 +42,7 @@ def test_an_incremental_models_delete_finds_the_dates_rows_through_its_key():
     params = {"business_date": DAY}
     with connect() as conn:
         for before in statements[:at]:  # the dates taken, the model's new rows (none: no facts)
-            params.update(bound_results(conn.execute(before, params)))
+            params.update(bound_results(conn.execute(before, params), statements))
         (plan,), = conn.execute("explain (format json) " + statements[at], params).fetchone()
         conn.rollback()
     scans = [node for node in plan_nodes(plan["Plan"])

@@ -615,11 +615,23 @@ def test_a_recomputed_dates_facts_are_read_from_its_partition_alone(db, three_da
     params = {"business_date": DAY2}
     with db.transaction(force_rollback=True):
         for statement in statements[:at]:
-            params.update(bound_results(db.execute(statement, params)))
+            params.update(bound_results(db.execute(statement, params), statements))
         (plan,), = db.execute("explain (analyze, format json) " + statements[at], params).fetchone()
     planned = sorted({node["Relation Name"] for node in plan_nodes(plan["Plan"])
                       if node.get("Relation Name", "").startswith("fact_sales_")})
     assert planned == ["fact_sales_2026_05_02"], json.dumps(plan, indent=1)
+
+
+def test_a_one_row_result_binds_the_columns_the_models_statements_name_as_parameters(db):
+    from ecommerce.models import bound_results
+
+    statements = ("select 7 as wanted", "select %(wanted)s::integer + 1")
+    assert bound_results(db.execute("select 7 as wanted"), statements) == {"wanted": 7}
+    assert bound_results(db.execute("select 7 as other"), statements) == {}  # named by no statement
+    assert bound_results(db.execute("select 7 as wanted, 8 as other"), statements) == {}  # one column is not
+    assert bound_results(db.execute("select 7 as wanted from generate_series(1, 2)"), statements) == {}  # two rows
+    assert bound_results(db.execute("select 7 as wanted where false"), statements) == {}  # none
+    assert bound_results(db.execute("create temporary table wanted (wanted integer)"), statements) == {}  # no result
 
 
 def make_month_partitions_ordinary(db) -> None:

@@ -201,7 +201,7 @@ group by natural_key;
 analyze changed_since;
 
 -- The date key of its earliest instant, a parameter of the statements after this one
--- (ecommerce.models.RESULT_PARAMETERS): fact_sales' partitions before it are neither opened nor
+-- (ecommerce.models.bound_results): fact_sales' partitions before it are neither opened nor
 -- planned by the statements that re-point facts, and none is when no version changed (null).
 select warehouse.date_key(min(changed_at at time zone 'UTC')::date) as changed_since_date_key from changed_since;
 

@@ -27,7 +27,7 @@ from (select business_date as date from taken union select %(business_date)s::da
 
 analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date
 
--- Their keys, a parameter of the statements after this one (ecommerce.models.RESULT_PARAMETERS):
+-- Their keys, a parameter of the statements after this one (ecommerce.models.bound_results):
 -- see in_recomputed_dates.
 select array_agg(date_key order by date_key) as recomputed_date_keys from recomputed_dates
 {%- endmacro %}

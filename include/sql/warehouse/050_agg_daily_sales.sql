@@ -80,6 +80,11 @@ select audit.assert(
                 where (moved.change = 1) <> (first_orders.first_date_key is not distinct from moved.date_key)),
     'the queued first-order changes disagree with warehouse.customer_first_orders');
 
+-- Their dates' keys, a parameter of the statement after this one (ecommerce.models.bound_results):
+-- the facts of those dates are read from their partitions, no other partition is opened (none
+-- when no first order moved).
+select array_agg(distinct date_key) as moved_date_keys from moved_first_orders;
+
 -- Each in the categories of the customer's completed lines of the date.
 create temporary table new_customer_deltas on commit drop as
 select categories.date_key, categories.category_name, sum(moved.change)::integer as change
@@ -89,7 +94,8 @@ cross join lateral (
     from warehouse.fact_sales as facts
     inner join warehouse.dim_customers as customers using (customer_sk)
     inner join warehouse.dim_products as products using (product_sk)
-    where facts.date_key = moved.date_key and customers.customer_id = moved.customer_id
+    where facts.date_key = moved.date_key and facts.date_key = any(%(moved_date_keys)s::integer[])
+        and customers.customer_id = moved.customer_id
         and facts.status = 'completed'
 ) as categories
 group by categories.date_key, categories.category_name;

@@ -40,9 +40,9 @@ class SqlModelOperator(BaseOperator):
     any templated ``.sql`` field (the DAG's ``template_searchpath`` holds ``include/sql``), so
     the UI's Rendered Templates tab shows the SQL the task ran. Its statements may use the bound
     parameter ``%(business_date)s`` (so a literal ``%`` is written ``%%``), and those an earlier
-    statement's result binds (``ecommerce.models.RESULT_PARAMETERS``: the dates a model
-    recomputes, ``%(recomputed_date_keys)s``); values are never rendered into the text. The
-    task log shows the rows each statement affected.
+    statement's one-row result binds by its columns' names (``ecommerce.models.bound_results``:
+    the dates a model recomputes, ``%(recomputed_date_keys)s``); values are never rendered into
+    the text. The task log shows the rows each statement affected.
 
     A model home (``include/sql/analytics/<table>.sql``, ``ecommerce.models``) declares its table
     and ends with a SELECT: the operator materialises it as the header says (the whole table
@@ -122,7 +122,7 @@ class SqlModelOperator(BaseOperator):
                 table_locks.take(cursor, table_locks.locks(reads, writes, self.business_date))
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
-                    params.update(bound_results(cursor))
+                    params.update(bound_results(cursor, statements))
                     affected = max(cursor.rowcount, 0)
                     self.log.info("%s statement %d/%d: %d rows", self.model, number, len(statements), affected)
                     if _QUARANTINE_INSERT.search(statement):
