@@ -45,40 +45,49 @@ checks:
 
 {{ stale_dates.take_stale_dates('basket_pairs', made_stale_by=['dim_products.attributes']) }};
 
-with lines as (
-    select distinct recomputed_dates.date, facts.transaction_id, products.product_id, products.category_name
+with order_products as materialized (
+    select recomputed_dates.date, facts.transaction_id, products.product_id, products.category_name
     from recomputed_dates
     inner join warehouse.fact_sales as facts
         on facts.date_key = recomputed_dates.date_key and facts.status = 'completed'
         and {{ stale_dates.in_recomputed_dates('facts.date_key') }}
     inner join warehouse.dim_products as products using (product_sk)
     where products.product_id <> -1
+    group by recomputed_dates.date, facts.transaction_id, products.product_id, products.category_name
 ),
 
--- Each level's items of an order once, paired with themselves and every greater item of the
--- order, a level at a time and products by their bigint ids (three times as fast as one text
--- column of both levels on a million-line day).
-order_products as (
-    select distinct date, transaction_id, product_id from lines
+order_categories as materialized (
+    select date, transaction_id, category_name
+    from order_products
+    group by date, transaction_id, category_name
 ),
 
-order_categories as (
-    select distinct date, transaction_id, category_name from lines
-),
-
+-- Each level's items of an order once: an item's own row counts the orders holding it, and the
+-- orders holding two items pair them, the lesser first (products by their bigint ids, three
+-- times as fast as one text column of both levels on a million-line day). Items of one order
+-- counted, not paired with themselves, and grouped rather than sorted by a DISTINCT: 2.7-3.0 s
+-- on a million-line day against 3.1-3.4 s.
 product_pairs as (
-    select first.date, first.product_id as item_a, second.product_id as item_b, count(*) as orders
+    select date, product_id as item_a, product_id as item_b, count(*) as orders
+    from order_products
+    group by date, product_id
+    union all
+    select first.date, first.product_id, second.product_id, count(*)
     from order_products as first
     inner join order_products as second
-        on second.transaction_id = first.transaction_id and second.product_id >= first.product_id
+        on second.transaction_id = first.transaction_id and second.product_id > first.product_id
     group by first.date, first.product_id, second.product_id
 ),
 
 category_pairs as (
-    select first.date, first.category_name as item_a, second.category_name as item_b, count(*) as orders
+    select date, category_name as item_a, category_name as item_b, count(*) as orders
+    from order_categories
+    group by date, category_name
+    union all
+    select first.date, first.category_name, second.category_name, count(*)
     from order_categories as first
     inner join order_categories as second
-        on second.transaction_id = first.transaction_id and second.category_name >= first.category_name
+        on second.transaction_id = first.transaction_id and second.category_name > first.category_name
     group by first.date, first.category_name, second.category_name
 )
 
