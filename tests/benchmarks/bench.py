@@ -57,6 +57,8 @@ from ecommerce_local.warehouse import psycopg_conninfo
 QUIET = ("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.task=ERROR")
 
 DAY = date(2026, 11, 20)
+#: The forecast's task as audit.task_runs names it.
+FORECAST_TASK = "analytics.forecast"
 LINES_PER_ORDER = 1.8  # 1 + Poisson(0.8), capped
 FAKER_ROWS = 3_000
 
@@ -212,7 +214,7 @@ def load_models(business_date: str) -> float:
     run_layer("production", pipeline.PRODUCTION_MODELS)
     run_layer("warehouse", pipeline.WAREHOUSE_MODELS)
     # the insights state the forecast's outlook
-    forecast({**bench_context("analytics.forecast"), "params": {"business_date": business_date}},
+    forecast({**bench_context(FORECAST_TASK), "params": {"business_date": business_date}},
              WAREHOUSE_CONN_ID)
     run_layer("analytics", pipeline.ANALYTICS_MODELS)
     return time.perf_counter() - started
@@ -356,7 +358,7 @@ def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
     """Bench rows: every task's time on the last date loaded against the 2nd, on the trend of its
     time over those dates (``trend``; the 1st, a first load, left out); the single dates beside:
     the 64th and the 1st (both Saturdays). Then the three tasks that grew most among those taking
-    0.1 s on the last date."""
+    0.1 s on the last date, and the whole date without the forecast."""
     growth = []
     for task, (seconds, slope, start) in task_trends(history).items():
         start = max(start, seconds.min())  # a line that starts below the fastest date would divide by ~0
@@ -369,6 +371,12 @@ def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
              f"date 2: {on_first:.2f}s; single dates {len(history.dates)} / 1: {single_last:.2f}s / "
              f"{single_first:.2f}s ({single_last / single_first:.2f}x)", f"{on_last / on_first:.2f}x",
              "goal <= 1.25x")]
+    # The forecast fits nothing before 21 days and then a window capped at 365 days: a step, not
+    # a growth, which the issue measures as its own step (the 365-day line below).
+    rest = [row for row in growth if row[0] != FORECAST_TASK]
+    rest_first, rest_last = sum(row[1] for row in rest), sum(row[2] for row in rest)
+    rows.append(("  without the forecast (its own step)", f"{rest_last:.2f}s", f"date 2: {rest_first:.2f}s",
+                 f"{rest_last / rest_first:.2f}x", ""))
     grown = sorted((row for row in growth if row[2] >= 0.1), key=lambda row: row[2] / row[1], reverse=True)
     for task, seconds_first, seconds_last in grown[:3]:
         rows.append((f"  {task}", f"{seconds_last:.2f}s", f"date 2: {seconds_first:.2f}s",
@@ -407,7 +415,7 @@ def year_projection(history: SimpleNamespace, million_line_day_seconds: float,
     scale = 1_000_000 / (sum(lines for _, lines in history.days) / len(history.days))
     by_lines = by_base = 0.0
     for task, (seconds, slope, _) in task_trends(history).items():
-        if task == "analytics.forecast":
+        if task == FORECAST_TASK:
             continue
         slope = max(slope, 0.0)
         if million_line_day_steps.get(task, 0) >= GROWS_WITH_LINES * np.median(seconds):
