@@ -135,6 +135,27 @@ def drop_warehouse(conn) -> None:
         conn.execute(f"drop schema if exists {schema} cascade")
 
 
+def run_model_until(conn, model: str, phrase: str, business_date: str) -> tuple[str, dict]:
+    """Run on ``conn`` the statements of the model file ``model`` before its first that holds
+    ``phrase``, binding what their results bind as SqlModelOperator does; that statement and the
+    parameters it runs with (to plan it)."""
+    from ecommerce.models import bound_results, model_statements
+
+    statements = model_statements(model)
+    at = next(number for number, statement in enumerate(statements) if phrase in statement)
+    params = {"business_date": business_date}
+    for statement in statements[:at]:
+        params.update(bound_results(conn.execute(statement, params), statements, params))
+    return statements[at], params
+
+
+def plan_nodes(plan: dict):
+    """Every node of an ``explain (format json)`` plan, the root first."""
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
 def reset_warehouse() -> None:
     """Drop every pipeline schema, then apply the schema files: an empty, current warehouse."""
     from ecommerce.schema import apply_schema

@@ -15,7 +15,8 @@ from pathlib import Path
 
 #: Schemas whose tables are datasets; anything else a model names is a temporary table.
 PIPELINE_SCHEMAS = frozenset({"staging", "quarantine", "audit", "production", "warehouse", "analytics"})
-_PARAMETER = re.compile(r"%\((\w+)\)s")
+#: A bound parameter in a model's SQL, ``%(name)s``.
+PARAMETER = re.compile(r"%\((\w+)\)s")
 #: A table a model builds to take the place of a partition of its table ends so
 #: (``warehouse.fact_sales_loading``): its rows are the table's.
 LOADING_SUFFIX = "_loading"
@@ -71,7 +72,7 @@ def parse_sql(statements: Iterable[str]) -> SqlLineage:
 
     lineage = SqlLineage()
     for statement in statements:
-        meta = parse([_PARAMETER.sub("NULL", statement).replace("%%", "%")], dialect="postgres")
+        meta = parse([PARAMETER.sub("NULL", statement).replace("%%", "%")], dialect="postgres")
         if meta is None:
             continue
         lineage.inputs |= {name for table in meta.in_tables if (name := qualified(table))}

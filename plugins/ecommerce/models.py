@@ -43,6 +43,7 @@ from pathlib import Path
 
 import yaml
 
+from ecommerce.lineage import PARAMETER
 from ecommerce.settings import SQL_DIR
 
 #: The layers whose tables live in model homes.
@@ -62,25 +63,26 @@ _NOTHING_TO_RUN = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
 INCREMENTAL_ROWS = "model_rows"
 
 
-_PARAMETER = re.compile(r"%\((\w+)\)s")
-
-
 @functools.lru_cache(maxsize=256)
 def parameter_names(statements: tuple[str, ...]) -> frozenset[str]:
     """The parameters ``statements`` name (``%(name)s``)."""
-    return frozenset(name for statement in statements for name in _PARAMETER.findall(statement))
+    return frozenset(name for statement in statements for name in PARAMETER.findall(statement))
 
 
-def bound_results(cursor, statements: tuple[str, ...]) -> dict:
+def bound_results(cursor, statements: tuple[str, ...], bound: dict) -> dict:
     """The parameters the statement just run on ``cursor`` binds for the model's ``statements``
     after it: a result of one row whose columns they all name as parameters, e.g.
     ``select array_agg(date_key) as recomputed_date_keys`` (macros/stale_dates.sql) for
     ``%(recomputed_date_keys)s``; none for any other result. A condition on a bound parameter is
     a constant when PostgreSQL plans a statement, so fact_sales' partitions it leaves out are
-    never opened, unlike with a condition on a table the transaction wrote."""
+    never opened, unlike with a condition on a table the transaction wrote. A parameter already
+    in ``bound`` (the business date, one bound before) is never bound again: such a result is
+    an error, not a new value for the statements after it."""
     names = [column.name for column in cursor.description or ()]
     if not names or cursor.rowcount != 1 or not set(names) <= parameter_names(statements):
         return {}
+    if again := sorted(set(names) & bound.keys()):
+        raise ModelError(f"a statement's result would bind the parameters {again} again")
     return dict(zip(names, cursor.fetchone(), strict=True))
 
 

@@ -372,7 +372,7 @@ def growth_rows(history: SimpleNamespace) -> list[tuple[str, ...]]:
              f"{single_first:.2f}s ({single_last / single_first:.2f}x)", f"{on_last / on_first:.2f}x",
              "goal <= 1.25x")]
     # The forecast fits nothing before 21 days and then a window capped at 365 days: a step, not
-    # a growth, which the issue measures as its own step (the 365-day line below).
+    # a growth, measured as its own step (the 365-day forecast, below).
     rest = [row for row in growth if row[0] != FORECAST_TASK]
     rest_first, rest_last = sum(row[1] for row in rest), sum(row[2] for row in rest)
     rows.append(("  without the forecast (its own step)", f"{rest_last:.2f}s", f"date 2: {rest_first:.2f}s",

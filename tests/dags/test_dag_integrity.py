@@ -411,7 +411,7 @@ def test_the_parser_reads_every_statement_that_names_a_pipeline_table(pipeline):
 
     from openlineage.common.sql import parse
 
-    from ecommerce.lineage import _PARAMETER
+    from ecommerce.lineage import PARAMETER
     from ecommerce.models import model_statements
     from ecommerce.operators import SqlModelOperator
 
@@ -422,7 +422,7 @@ def test_the_parser_reads_every_statement_that_names_a_pipeline_table(pipeline):
             continue
         for statement in model_statements(task.model):
             code = " ".join(re.sub(r"--[^\n]*", "", statement).split())
-            meta = parse([_PARAMETER.sub("NULL", statement).replace("%%", "%")], dialect="postgres")
+            meta = parse([PARAMETER.sub("NULL", statement).replace("%%", "%")], dialect="postgres")
             if names.search(code) and meta.errors:
                 unread.add(next(((task.task_id, start) for t, start in UNREAD_BY_THE_PARSER
                                  if t == task.task_id and code.startswith(start)), (task.task_id, code[:80])))

@@ -13,8 +13,7 @@ import json
 
 import pytest
 
-from conftest import connect, reset_warehouse
-from ecommerce.models import model_statements
+from conftest import connect, plan_nodes, reset_warehouse, run_model_until
 
 DATES = 30
 ORDERS_PER_DATE = 4_000
@@ -50,21 +49,11 @@ def long_history():
     reset_warehouse()
 
 
-def plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
-
-
 @pytest.mark.parametrize(("model", "phrase"), STATEMENTS)
 def test_a_dates_lines_are_read_through_the_primary_key(long_history, model, phrase):
-    statements = model_statements(model)
-    at = next(number for number, s in enumerate(statements) if phrase in s)
-    params = {"business_date": DAY}
     with connect() as conn:
-        for before in statements[:at]:  # the order range it reads, the table it writes
-            conn.execute(before, params)
-        (plan,), = conn.execute("explain (format json) " + statements[at], params).fetchone()
+        statement, params = run_model_until(conn, model, phrase, DAY)  # the order range, the table it writes
+        (plan,), = conn.execute("explain (format json) " + statement, params).fetchone()
         conn.rollback()
     assert_lines_read_through_the_primary_key(plan)
 

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import json
 
-from conftest import connect, reset_warehouse
-from ecommerce.models import bound_results, homes, model_statements
+import pytest
+
+from conftest import connect, plan_nodes, reset_warehouse, run_model_until
+from ecommerce.models import homes
 
 DATES = 30
 PAIRS_PER_DATE = 3_000
 DAY = "2026-05-16"  # one in the middle of the history
 
 
-def plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
+@pytest.fixture
+def emptied_after():
+    yield
+    reset_warehouse()  # the fake rows go
 
 
-def test_an_incremental_models_delete_finds_the_dates_rows_through_its_key():
+def test_an_incremental_models_delete_finds_the_dates_rows_through_its_key(emptied_after):
     """analytics.basket_pairs, the largest incremental table (a row per pair and date)."""
     model = next(model for model in homes("analytics") if model.name == "basket_pairs")
     assert model.materialized == "incremental" and model.primary_key[0] == model.incremental_by
@@ -36,14 +38,9 @@ def test_an_incremental_models_delete_finds_the_dates_rows_through_its_key():
             "from generate_series(0, %(dates)s - 1) as day, generate_series(1, %(pairs)s) as n",
             {"dates": DATES, "pairs": PAIRS_PER_DATE})
         conn.execute("analyze analytics.basket_pairs")
-    statements = model_statements(model.file)
-    at = next(number for number, statement in enumerate(statements)
-              if statement.startswith(f"delete from {model.table} "))
-    params = {"business_date": DAY}
-    with connect() as conn:
-        for before in statements[:at]:  # the dates taken, the model's new rows (none: no facts)
-            params.update(bound_results(conn.execute(before, params), statements))
-        (plan,), = conn.execute("explain (format json) " + statements[at], params).fetchone()
+    with connect() as conn:  # the dates taken, the model's new rows (none: no facts)
+        statement, params = run_model_until(conn, model.file, f"delete from {model.table} ", DAY)
+        (plan,), = conn.execute("explain (format json) " + statement, params).fetchone()
         conn.rollback()
     scans = [node for node in plan_nodes(plan["Plan"])
              if node.get("Relation Name") == "basket_pairs" and node["Node Type"] != "ModifyTable"]

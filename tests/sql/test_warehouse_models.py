@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import (forget_schema_version, reset_warehouse, run_models, stage_rows, table_checksum, task_context,
+from conftest import (forget_schema_version, plan_nodes, reset_warehouse, run_model_until, run_models, stage_rows, table_checksum, task_context,
                       warehouse_content)
 from ecommerce.schema import PIPELINE_SCHEMAS
 
@@ -589,49 +589,52 @@ def test_a_reload_replaces_the_dates_partition_and_a_failed_one_keeps_it(db):
         ("warehouse.fact_sales_2026_05", "warehouse.fact_sales_2026_05_02", 2, 20260502, 20260502)]
 
 
-def plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
-
-
-@pytest.mark.parametrize(("model", "phrase"), [
-    ("warehouse/050_agg_daily_sales.sql", "create temporary table recomputed_sales"),
-    ("warehouse/060_customer_monthly_sales.sql", "insert into warehouse.customer_daily_sales"),
-    ("warehouse/070_product_monthly_sales.sql", "insert into warehouse.product_daily_sales"),
-    ("analytics/daily_kpis.sql", "insert into model_rows"),
-    ("analytics/basket_pairs.sql", "insert into model_rows"),
+@pytest.mark.parametrize(("model", "phrase", "expected"), [
+    ("warehouse/040_fact_sales.sql", "create temporary table replaced_customers", ["fact_sales_2026_05_02"]),
+    ("warehouse/050_agg_daily_sales.sql", "create temporary table recomputed_sales", ["fact_sales_2026_05_02"]),
+    ("warehouse/060_customer_monthly_sales.sql", "insert into warehouse.customer_daily_sales", ["fact_sales_2026_05_02"]),
+    ("warehouse/070_product_monthly_sales.sql", "insert into warehouse.product_daily_sales", ["fact_sales_2026_05_02"]),
+    ("analytics/daily_kpis.sql", "insert into model_rows", ["fact_sales_2026_05_02"]),
+    ("analytics/basket_pairs.sql", "insert into model_rows", ["fact_sales_2026_05_02"]),
+    # a rerun with no version changed re-points no fact, and no first order moved
+    ("warehouse/020_dim_customers.sql", "create temporary table refreshed_facts", []),
+    ("warehouse/030_dim_products.sql", "create temporary table refreshed_facts", []),
+    ("warehouse/050_agg_daily_sales.sql", "create temporary table new_customer_deltas", []),
 ])
-def test_a_recomputed_dates_facts_are_read_from_its_partition_alone(db, three_days, model, phrase):
-    """The other dates' partitions are not in the plan at all: pruned as the statement is planned
-    (by the keys the take binds, macros/stale_dates.sql), not as it runs, which opened and
-    planned every one of them."""
+def test_the_facts_of_the_dates_a_statement_reads_are_its_only_partitions_planned(db, three_days, model, phrase,
+                                                                                  expected):
+    """Only the partitions of the dates read are in the plan: pruned as the statement is planned
+    (by the business date's key, or by a parameter an earlier statement bound:
+    ecommerce.models.bound_results), not as it runs, which opened and planned every one."""
     import json
 
-    from ecommerce.models import bound_results, model_statements
-
-    statements = model_statements(model)
-    at = next(number for number, statement in enumerate(statements) if phrase in statement)
-    params = {"business_date": DAY2}
     with db.transaction(force_rollback=True):
-        for statement in statements[:at]:
-            params.update(bound_results(db.execute(statement, params), statements))
-        (plan,), = db.execute("explain (analyze, format json) " + statements[at], params).fetchone()
+        statement, params = run_model_until(db, model, phrase, DAY2)
+        (plan,), = db.execute("explain (analyze, format json) " + statement, params).fetchone()
     planned = sorted({node["Relation Name"] for node in plan_nodes(plan["Plan"])
                       if node.get("Relation Name", "").startswith("fact_sales_")})
-    assert planned == ["fact_sales_2026_05_02"], json.dumps(plan, indent=1)
+    assert planned == expected, json.dumps(plan, indent=1)
+
+
+def test_warehouse_date_key_is_the_dates_yyyymmdd(db, three_days):
+    wrong = db.execute("select count(*) from generate_series(date '1999-12-25', date '2032-03-05', interval '1 day') "
+                       "as day where warehouse.date_key(day::date) <> to_char(day, 'YYYYMMDD')::integer").fetchone()
+    assert wrong == (0,)
 
 
 def test_a_one_row_result_binds_the_columns_the_models_statements_name_as_parameters(db):
-    from ecommerce.models import bound_results
+    from ecommerce.models import ModelError, bound_results
 
-    statements = ("select 7 as wanted", "select %(wanted)s::integer + 1")
-    assert bound_results(db.execute("select 7 as wanted"), statements) == {"wanted": 7}
-    assert bound_results(db.execute("select 7 as other"), statements) == {}  # named by no statement
-    assert bound_results(db.execute("select 7 as wanted, 8 as other"), statements) == {}  # one column is not
-    assert bound_results(db.execute("select 7 as wanted from generate_series(1, 2)"), statements) == {}  # two rows
-    assert bound_results(db.execute("select 7 as wanted where false"), statements) == {}  # none
-    assert bound_results(db.execute("create temporary table wanted (wanted integer)"), statements) == {}  # no result
+    statements = ("select 7 as wanted", "select %(wanted)s::integer + %(business_date)s::integer")
+    bound = {"business_date": 1}
+    assert bound_results(db.execute("select 7 as wanted"), statements, bound) == {"wanted": 7}
+    assert bound_results(db.execute("select 7 as other"), statements, bound) == {}  # named by no statement
+    assert bound_results(db.execute("select 7 as wanted, 8 as other"), statements, bound) == {}  # one column is not
+    assert bound_results(db.execute("select 7 as wanted from generate_series(1, 2)"), statements, bound) == {}  # 2 rows
+    assert bound_results(db.execute("select 7 as wanted where false"), statements, bound) == {}  # none
+    assert bound_results(db.execute("create temporary table wanted (wanted integer)"), statements, bound) == {}
+    with pytest.raises(ModelError, match="business_date"):  # never a new value for a bound one
+        bound_results(db.execute("select 2 as business_date"), statements, bound)
 
 
 def make_month_partitions_ordinary(db) -> None:

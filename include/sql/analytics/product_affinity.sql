@@ -33,7 +33,7 @@ checks:
 -#}
 -- From the per-date counts (analytics.basket_pairs) and the completed orders of every loaded
 -- date (analytics.daily_kpis), not every fact.
-with history as materialized (  -- read three times: the pairs, and their items' own rows
+with history as materialized (  -- read twice: the pairs, and their items' own rows
     select pair_level, item_a, item_b, sum(orders) as orders
     from analytics.basket_pairs
     group by pair_level, item_a, item_b
@@ -42,11 +42,11 @@ with history as materialized (  -- read three times: the pairs, and their items'
 -- Each item's own row (item_a = item_b: the orders holding it at all), which every item of a
 -- pair has (were one missing, its orders would be null, which the table refuses), with its name:
 -- a product's current name, a category's own. A few hundred rows, looked up twice per pair by
--- hash. Joined left: an inner join of the summed history with its
--- own rows was estimated at a row or two whatever its size, and the joins after it ran as nested
--- loops over every pair (0.7 s at 21 dates, 2.2 s from 53 on, default volume); a left join is
--- estimated at its pairs at least. Windows over the pairs did the same in two sorts of them
--- (0.24 s at 64 dates against 0.14 s).
+-- hash. Joined left: an inner join of the summed history with its own rows was estimated at a
+-- row or two whatever its size, and the joins after it ran as nested loops over every pair
+-- (0.7 s at 21 dates, 2.2 s from 53 on, default volume); a left join is estimated at its pairs
+-- at least. Windows over the pairs did the same in two sorts of them (0.24 s at 64 dates
+-- against 0.14 s).
 items as materialized (
     select history.pair_level, history.item_a as item, history.orders,
         coalesce(products.product_name, history.item_a) as name

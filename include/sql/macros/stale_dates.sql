@@ -22,7 +22,7 @@ create temporary table recomputed_dates on commit drop as
 with taken as (
     delete from warehouse.stale_dates where model = '{{ model }}' returning business_date
 )
-select date, to_char(date, 'YYYYMMDD')::integer as date_key
+select date, warehouse.date_key(date) as date_key
 from (select business_date as date from taken union select %(business_date)s::date) as dates;
 
 analyze recomputed_dates;  -- one date or a few: planned as such, facts are read by date

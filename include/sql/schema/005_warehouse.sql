@@ -107,8 +107,8 @@ create index if not exists fact_sales_product_idx on warehouse.fact_sales (produ
 -- customer or product first), and keeping one cost 40% of a million-line day's fact insert.
 
 -- The date key of `day` (20260704 for 2026-07-04). Immutable, unlike to_char: of a bound
--- parameter it is a constant when a statement is planned, so a condition `date_key =
--- warehouse.date_key(%(business_date)s)` leaves fact_sales' other partitions unopened.
+-- parameter (the business date) it is a constant when a statement is planned, so a condition
+-- on it leaves fact_sales' other partitions unopened.
 create or replace function warehouse.date_key(day date) returns integer
 language sql immutable parallel safe
 as $$ select (extract(year from day) * 10000 + extract(month from day) * 100 + extract(day from day))::integer $$;

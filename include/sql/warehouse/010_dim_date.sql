@@ -4,7 +4,7 @@ insert into warehouse.dim_date (
     quarter, year, is_weekend, is_month_end
 )
 select
-    to_char(day, 'YYYYMMDD')::integer,
+    warehouse.date_key(day::date),
     day::date,
     extract(day from day),
     extract(isodow from day),

@@ -13,7 +13,7 @@ create temporary table replaced_customers on commit drop as
 select distinct dim.customer_id
 from warehouse.fact_sales as facts
 inner join warehouse.dim_customers as dim using (customer_sk)
-where facts.date_key = warehouse.date_key(%(business_date)s);
+where facts.date_key = warehouse.date_key(%(business_date)s::date);
 
 {{ orders.remember_order_range() }};
 
@@ -25,7 +25,7 @@ where facts.date_key = warehouse.date_key(%(business_date)s);
 
 create table warehouse.fact_sales_loading as
 select
-    warehouse.date_key(%(business_date)s) as date_key,
+    warehouse.date_key(%(business_date)s::date) as date_key,
     coalesce(customers.customer_sk, -1) as customer_sk,
     coalesce(products.product_sk, -1) as product_sk,
     lines.transaction_id,
@@ -60,5 +60,5 @@ select warehouse.replace_fact_sales_date(%(business_date)s::date);
      select dim.customer_id
      from warehouse.fact_sales as facts
      inner join warehouse.dim_customers as dim using (customer_sk)
-     where facts.date_key = warehouse.date_key(%(business_date)s)",
-    replaced_date_key="warehouse.date_key(%(business_date)s)") }};
+     where facts.date_key = warehouse.date_key(%(business_date)s::date)",
+    replaced_date_key="warehouse.date_key(%(business_date)s::date)") }};

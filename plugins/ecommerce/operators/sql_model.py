@@ -122,9 +122,12 @@ class SqlModelOperator(BaseOperator):
                 table_locks.take(cursor, table_locks.locks(reads, writes, self.business_date))
                 for number, statement in enumerate(statements, start=1):
                     cursor.execute(statement, params)
-                    params.update(bound_results(cursor, statements))
                     affected = max(cursor.rowcount, 0)
                     self.log.info("%s statement %d/%d: %d rows", self.model, number, len(statements), affected)
+                    if bound := bound_results(cursor, statements, params):
+                        self.log.info("%s binds %s", self.model,
+                                      ", ".join(f"{name} = {value!r}" for name, value in bound.items()))
+                        params.update(bound)
                     if _QUARANTINE_INSERT.search(statement):
                         counts.rejected += affected
                     if inserts_into(statement, table):

@@ -356,7 +356,7 @@ def scoped_rows(table: str, options: dict[str, Any]) -> sql.Composed:
     elif options.get("scope") == "table":
         condition = sql.SQL("true")
     elif "date_key_column" in options:
-        condition = sql.SQL("{} = warehouse.date_key(%(business_date)s)").format(
+        condition = sql.SQL("{} = warehouse.date_key(%(business_date)s::date)").format(
             sql.Identifier(options["date_key_column"]))
     else:
         condition = sql.SQL("{} = %(business_date)s").format(sql.Identifier(options.get("date_column", "batch_date")))
