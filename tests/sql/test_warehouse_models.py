@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import (forget_schema_version, plan_nodes, reset_warehouse, run_model_until, run_models, stage_rows, table_checksum, task_context,
-                      warehouse_content)
+from conftest import (forget_schema_version, plan_nodes, reset_warehouse, run_model_until, run_models, stage_rows,
+                      table_checksum, task_context, warehouse_content)
 from ecommerce.schema import PIPELINE_SCHEMAS
 
 DAY1, DAY2, DAY3, DAY4 = "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04"
