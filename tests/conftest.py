@@ -285,6 +285,7 @@ NOT_COMPARED = {
     "audit.batch_measures": "the measure of each staged batch as loaded, with its partition",
     "audit.date_claims": "which run holds a date while it loads",
     "audit.schema_migrations": "when each migration was recorded",
+    "audit.schema_applied": "when the schema files were last applied",
 }
 
 #: Pipeline tables whose content needs a query not to depend on load order: surrogate and identity

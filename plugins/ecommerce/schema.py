@@ -1,7 +1,7 @@
 """Bring the warehouse to the current schema: numbered migrations, then the schema files.
 
 ``include/sql/schema`` describes the current tables (``create … if not exists``, ``create or
-replace``), and applies on every bootstrap. ``include/sql/migrations`` holds what those files
+replace``), and applies whenever it could change something (``schema_is_current``). ``include/sql/migrations`` holds what those files
 cannot say to a warehouse an older release built — a column added, renamed or dropped, a
 constraint or index replaced, data moved — one numbered file per change, each applied once, in
 order, in a transaction of its own, and recorded in ``audit.schema_migrations``.
@@ -191,6 +191,50 @@ def bootstrap_lock(conn):
                 conn.execute("select pg_advisory_unlock(%s)", (BOOTSTRAP_LOCK_KEY,))
 
 
+#: What the schema files were last applied as (include/sql/schema/003_quarantine_audit.sql).
+APPLIED_TABLE = "audit.schema_applied"
+#: A table the schema files declare.
+_DECLARED_TABLE = re.compile(r"\bcreate\s+table\s+if\s+not\s+exists\s+(\w+\.\w+)", re.IGNORECASE)
+
+
+def schema_fingerprint() -> str:
+    """sha256 of what ``create_current`` applies: the schema files and the model homes' DDL."""
+    digest = hashlib.sha256()
+    for path in schema_files():
+        digest.update(path.read_bytes())
+    for model in all_homes():
+        digest.update(model.ddl().encode())
+    return digest.hexdigest()
+
+
+def declared_tables() -> list[str]:
+    """The tables the schema files and the model homes create, qualified."""
+    tables = {name for path in schema_files() for name in _DECLARED_TABLE.findall(path.read_text(encoding="utf-8"))}
+    return sorted(tables | {model.table for model in all_homes()})
+
+
+def schema_is_current(cursor) -> bool:
+    """Whether applying the schema files would change nothing: this role applied these very
+    files (``schema_fingerprint``), and every table they declare and bi_reader still exist.
+
+    Applying them takes locks on the tables even when nothing changes (an index ``if not
+    exists`` takes its table's SHARE lock, a comment and a grant write the table's catalog
+    rows), held until the bootstrap commits. A run starting while another run's tasks write
+    those tables then waited on them, and they on it: PostgreSQL broke the deadlock by failing
+    a task, which retried 20 s later. This check reads the catalog and one row, and locks no
+    table of the pipeline.
+    """
+    cursor.execute("select to_regclass(%s) is not null", (APPLIED_TABLE,))
+    if not cursor.fetchone()[0]:
+        return False
+    cursor.execute(
+        f"select exists (select from {APPLIED_TABLE} where fingerprint = %s and applied_by = current_user) "
+        "and exists (select from pg_roles where rolname = %s) "
+        "and not exists (select from unnest(%s::text[]) as name where to_regclass(name) is null)",
+        (schema_fingerprint(), BI_READER, declared_tables()))
+    return cursor.fetchone()[0]
+
+
 def create_current(cursor) -> list[str]:
     """Apply the schema files in order (each re-runnable): create what is missing, replace the
     functions and views, grant; then create the tables the model homes declare
@@ -205,6 +249,9 @@ def create_current(cursor) -> list[str]:
         cursor.execute(model.ddl())
         applied.append(model.file)
     log.info("created the tables the model homes declare, where missing")
+    cursor.execute(f"delete from {APPLIED_TABLE}")
+    cursor.execute(f"insert into {APPLIED_TABLE} (fingerprint, applied_by) values (%s, current_user)",
+                   (schema_fingerprint(),))
     return applied
 
 
@@ -215,7 +262,8 @@ def apply_schema(conn) -> list[str]:
     transaction of its own with its record, then the schema files in one more transaction (a
     fresh warehouse stamped in it at the newest version). ``conn`` should not be inside a
     transaction (each step commits on its own). A migration that fails rolls its transaction
-    back and stops the bootstrap: the warehouse stays at the version before it.
+    back and stops the bootstrap: the warehouse stays at the version before it. The schema
+    files are skipped when no migration ran and ``schema_is_current``.
     """
     known = migrations()
     applied = []
@@ -232,6 +280,9 @@ def apply_schema(conn) -> list[str]:
             applied.append(migration.path.name)
             log.info("migrated the warehouse to version %d (%s)", migration.version, migration.path.name)
         with conn.transaction(), conn.cursor() as cursor:
+            if version is not None and not applied and schema_is_current(cursor):
+                log.info("the schema files are applied as they are: nothing to do")
+                return applied
             applied += create_current(cursor)
             if version is None:
                 cursor.execute(VERSION_TABLE_DDL)

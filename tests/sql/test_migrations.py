@@ -15,7 +15,8 @@ import pytest
 
 from conftest import PIPELINE_SCHEMAS, connect, drop_warehouse, forget_schema_version, reset_warehouse
 from ecommerce.failures import SetupProblem
-from ecommerce.schema import BOOTSTRAP_LOCK_KEY, MIGRATIONS_DIR, VERSION_TABLE, apply_schema, migrations
+from ecommerce.schema import (APPLIED_TABLE, BOOTSTRAP_LOCK_KEY, MIGRATIONS_DIR, VERSION_TABLE, apply_schema,
+                              declared_tables, migrations)
 
 #: The last release before numbered migrations (commit ca680fa): its bootstrap ran the schema files alone.
 PREVIOUS_RELEASE = Path(__file__).parents[1] / "data" / "previous_release"
@@ -263,3 +264,35 @@ def test_a_bootstrap_waits_for_another_and_then_finds_the_migrations_done(db):
     shipped = {migration.path.name for migration in migrations()}
     assert shipped <= set(results["second"]) and not shipped & set(results["third"])
     assert len(recorded(db)) == len(shipped)
+
+
+def test_a_bootstrap_finding_its_files_applied_locks_no_table_another_run_is_writing(db):
+    """A run starting while another run's tasks hold their tables: before, its bootstrap applied
+    the schema files again, waited on those tables while holding others (an index's table, a
+    grant's catalog rows), and PostgreSQL failed a task to break the deadlock."""
+    apply_schema(db)
+    tables = [table for table in declared_tables() if table != APPLIED_TABLE]
+    with connect() as tasks, connect(autocommit=True) as starting:
+        tasks.execute(f"lock table {', '.join(tables)} in access exclusive mode")  # as a truncate holds it
+        starting.execute("set lock_timeout = '5s'")  # a wait fails the test instead of hanging it
+        assert apply_schema(starting) == []
+        tasks.rollback()
+
+
+def test_the_schema_files_apply_again_when_changed_by_another_role_or_missing_a_table(db):
+    apply_schema(db)
+    assert apply_schema(db) == []
+    assert {"audit.task_runs", "warehouse.fact_sales", "analytics.product_affinity", APPLIED_TABLE
+            } <= set(declared_tables())
+
+    db.execute(f"update {APPLIED_TABLE} set fingerprint = 'the files of an older release'")
+    assert "007_bi_reader.sql" in apply_schema(db)
+    assert apply_schema(db) == []
+
+    db.execute(f"update {APPLIED_TABLE} set applied_by = 'another_role'")  # its default privileges
+    assert "007_bi_reader.sql" in apply_schema(db)
+
+    db.execute("drop table analytics.product_affinity")
+    assert "analytics/product_affinity.sql" in apply_schema(db)
+    assert db.execute("select to_regclass('analytics.product_affinity') is not null").fetchone() == (True,)
+    assert apply_schema(db) == []
