@@ -1,10 +1,11 @@
 """Bring the warehouse to the current schema: numbered migrations, then the schema files.
 
 ``include/sql/schema`` describes the current tables (``create … if not exists``, ``create or
-replace``), and applies whenever it could change something (``schema_is_current``). ``include/sql/migrations`` holds what those files
-cannot say to a warehouse an older release built — a column added, renamed or dropped, a
-constraint or index replaced, data moved — one numbered file per change, each applied once, in
-order, in a transaction of its own, and recorded in ``audit.schema_migrations``.
+replace``), and applies whenever it could change something (``schema_is_current``).
+``include/sql/migrations`` holds what those files cannot say to a warehouse an older release
+built — a column added, renamed or dropped, a constraint or index replaced, data moved — one
+numbered file per change, each applied once, in order, in a transaction of its own, and
+recorded in ``audit.schema_migrations``.
 
 Which version a warehouse is at:
 
@@ -209,8 +210,10 @@ def schema_fingerprint() -> str:
 
 def declared_tables() -> list[str]:
     """The tables the schema files and the model homes create, qualified."""
-    tables = {name for path in schema_files() for name in _DECLARED_TABLE.findall(path.read_text(encoding="utf-8"))}
-    return sorted(tables | {model.table for model in all_homes()})
+    tables = {model.table for model in all_homes()}
+    for path in schema_files():
+        tables.update(_DECLARED_TABLE.findall(path.read_text(encoding="utf-8")))
+    return sorted(tables)
 
 
 def schema_is_current(cursor) -> bool:
