@@ -4,7 +4,8 @@
 One business date per run, end to end:
 
 1. **bootstrap_schema** — bring the warehouse to the current schema: the numbered migrations
-   it has not run (`include/sql/migrations`), then the DDL of `include/sql/schema`;
+   it has not run (`include/sql/migrations`), then the DDL of `include/sql/schema` (unless
+   applied as it is, the catalog as it left it);
    **claim_business_date** — wait while another run of the same date is running.
 2. **generate** — write the date's raw CSVs with the generator, or take them from a landing
    folder (`source` = `landing`; `landing_intake` starts such a run when a folder's `_READY`
@@ -148,7 +149,8 @@ def sql_models(layer: str, models: dict[str, list[str]], others=None,
 def ecommerce_pipeline():
     @task
     def bootstrap_schema() -> list[str]:
-        """Run the migrations the warehouse has not run, then include/sql/schema/*.sql in order."""
+        """Run the migrations the warehouse has not run, then include/sql/schema/*.sql in order
+        unless they are applied as they are (ecommerce.schema.schema_is_current)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         from ecommerce.failures import fail_fast

@@ -441,7 +441,7 @@ def clear_all_but_staging() -> None:
             ([s for s in PIPELINE_SCHEMAS if s not in ("staging", "quarantine")], VERSION_TABLE)).fetchall()
         conn.execute(f"truncate {', '.join(t for (t,) in tables)} restart identity cascade")
         conn.execute("delete from quarantine.rejected_rows where stage <> 'staging'")
-        apply_schema(conn)  # the unknown members again
+        apply_schema(conn)  # the unknown members again (audit.schema_applied emptied above: the files apply)
 
 
 def load_after_staging(dates: list[str], clear: bool = True, choose=None) -> dict:

@@ -216,26 +216,76 @@ def declared_tables() -> list[str]:
     return sorted(tables)
 
 
-def schema_is_current(cursor) -> bool:
-    """Whether applying the schema files would change nothing: this role applied these very
-    files (``schema_fingerprint``), and every table they declare and bi_reader still exist.
+#: What the schema files leave in the catalog, as one md5, read without locking a table: the
+#: declared tables (their privileges; a missing one as missing) and their own indexes, the
+#: pipeline schemas' functions and views (their text and privileges), the schemas', the
+#: database's and this role's default privileges. A date's partitions and staging tables come
+#: and go, and are not in it.
+CATALOG_STATE = """
+with tables as (
+    select name, to_regclass(name) as oid from unnest(%(tables)s::text[]) as name
+)
 
-    Applying them takes locks on the tables even when nothing changes (an index ``if not
-    exists`` takes its table's SHARE lock, a comment and a grant write the table's catalog
-    rows), held until the bootstrap commits. A run starting while another run's tasks write
-    those tables then waited on them, and they on it: PostgreSQL broke the deadlock by failing
-    a task, which retried 20 s later. This check reads the catalog and one row, and locks no
-    table of the pipeline.
+select md5(string_agg(item, e'\\n' order by item)) from (
+    select concat_ws(' ', 'table', name, case when tables.oid is null then 'missing'
+                                              else coalesce(relacl::text, 'owner only') end)
+    from tables left join pg_class on pg_class.oid = tables.oid
+    union all
+    select concat_ws(' ', 'index', tables.name, pg_class.relname)
+    from tables join pg_index on pg_index.indrelid = tables.oid join pg_class on pg_class.oid = pg_index.indexrelid
+    union all
+    select concat_ws(' ', 'function', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
+                     md5(p.prosrc || coalesce(p.prosqlbody::text, '')), p.proacl)
+    from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace
+    where n.nspname = any(%(schemas)s)
+    union all
+    select concat_ws(' ', 'view', n.nspname, c.relname, md5(r.ev_action::text), c.relacl)
+    from pg_class as c join pg_namespace as n on n.oid = c.relnamespace join pg_rewrite as r on r.ev_class = c.oid
+    where c.relkind = 'v' and n.nspname = any(%(schemas)s)
+    union all
+    select concat_ws(' ', 'schema', nspname, nspacl) from pg_namespace where nspname = any(%(schemas)s)
+    union all
+    select concat_ws(' ', 'database', datacl) from pg_database where datname = current_database()
+    union all
+    select concat_ws(' ', 'default', defaclnamespace::regnamespace, defaclobjtype, defaclacl)
+    from pg_default_acl where defaclrole = current_user::text::regrole
+) as state(item)
+"""
+
+
+def catalog_state(cursor) -> str:
+    """``CATALOG_STATE`` of the warehouse on ``cursor``."""
+    cursor.execute(CATALOG_STATE, {"tables": declared_tables(), "schemas": list(PIPELINE_SCHEMAS)})
+    return cursor.fetchone()[0]
+
+
+def schema_is_current(cursor, fingerprint: str) -> bool:
+    """Whether applying the schema files would change nothing: this role applied these very
+    files (``fingerprint``), and the catalog is as they left it (``CATALOG_STATE``: a table,
+    index, function or view dropped or replaced, a grant revoked, bi_reader dropped, show).
+
+    Applying them takes locks even when nothing changes (an index ``if not exists`` takes its
+    table's SHARE lock, a comment its table's SHARE UPDATE EXCLUSIVE lock; a grant rewrites
+    the table's catalog row), held until the bootstrap commits. A run starting while another
+    run's tasks wrote those tables waited on them, and they on it: PostgreSQL broke the
+    deadlock by failing a task, which retried 20 s later. This check reads one row and the
+    catalog, and locks no table of the pipeline. Rows are not in it: ``truncate
+    audit.schema_applied`` makes the next bootstrap apply the files again (the unknown members
+    of the dimensions, had they been deleted).
     """
     cursor.execute("select to_regclass(%s) is not null", (APPLIED_TABLE,))
     if not cursor.fetchone()[0]:
         return False
-    cursor.execute(
-        f"select exists (select from {APPLIED_TABLE} where fingerprint = %s and applied_by = current_user) "
-        "and exists (select from pg_roles where rolname = %s) "
-        "and not exists (select from unnest(%s::text[]) as name where to_regclass(name) is null)",
-        (schema_fingerprint(), BI_READER, declared_tables()))
-    return cursor.fetchone()[0]
+    cursor.execute(f"select fingerprint, applied_by = current_user, catalog_state from {APPLIED_TABLE}")
+    recorded = cursor.fetchone()
+    return recorded is not None and recorded[:2] == (fingerprint, True) and recorded[2] == catalog_state(cursor)
+
+
+def record_applied(cursor, fingerprint: str) -> None:
+    """Record the schema files as applied now, by this role, and the catalog they left."""
+    cursor.execute(f"delete from {APPLIED_TABLE}")
+    cursor.execute(f"insert into {APPLIED_TABLE} (fingerprint, applied_by, catalog_state) "
+                   "values (%s, current_user, %s)", (fingerprint, catalog_state(cursor)))
 
 
 def create_current(cursor) -> list[str]:
@@ -252,9 +302,6 @@ def create_current(cursor) -> list[str]:
         cursor.execute(model.ddl())
         applied.append(model.file)
     log.info("created the tables the model homes declare, where missing")
-    cursor.execute(f"delete from {APPLIED_TABLE}")
-    cursor.execute(f"insert into {APPLIED_TABLE} (fingerprint, applied_by) values (%s, current_user)",
-                   (schema_fingerprint(),))
     return applied
 
 
@@ -282,11 +329,13 @@ def apply_schema(conn) -> list[str]:
                 record(cursor, migration, ran=True)
             applied.append(migration.path.name)
             log.info("migrated the warehouse to version %d (%s)", migration.version, migration.path.name)
+        fingerprint = schema_fingerprint()
         with conn.transaction(), conn.cursor() as cursor:
-            if version is not None and not applied and schema_is_current(cursor):
-                log.info("the schema files are applied as they are: nothing to do")
+            if version is not None and not applied and schema_is_current(cursor, fingerprint):
+                log.info("the schema files are applied as they are, and the catalog as they left it: nothing to do")
                 return applied
             applied += create_current(cursor)
+            record_applied(cursor, fingerprint)
             if version is None:
                 cursor.execute(VERSION_TABLE_DDL)
                 for migration in known:

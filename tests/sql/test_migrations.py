@@ -279,7 +279,7 @@ def test_a_bootstrap_finding_its_files_applied_locks_no_table_another_run_is_wri
         tasks.rollback()
 
 
-def test_the_schema_files_apply_again_when_changed_by_another_role_or_missing_a_table(db):
+def test_the_schema_files_apply_again_when_changed_by_another_role_or_the_catalog_drifted(db):
     apply_schema(db)
     assert apply_schema(db) == []
     assert {"audit.task_runs", "warehouse.fact_sales", "analytics.product_affinity", APPLIED_TABLE
@@ -292,7 +292,31 @@ def test_the_schema_files_apply_again_when_changed_by_another_role_or_missing_a_
     db.execute(f"update {APPLIED_TABLE} set applied_by = 'another_role'")  # its default privileges
     assert "007_bi_reader.sql" in apply_schema(db)
 
-    db.execute("drop table analytics.product_affinity")
-    assert "analytics/product_affinity.sql" in apply_schema(db)
-    assert db.execute("select to_regclass('analytics.product_affinity') is not null").fetchone() == (True,)
-    assert apply_schema(db) == []
+    def bi_reader_reads_dim_date():
+        return db.execute("select has_table_privilege('bi_reader', 'warehouse.dim_date', 'select')").fetchone()[0]
+
+    for drift, repaired in [
+        ("drop table analytics.product_affinity",
+         lambda: db.execute("select to_regclass('analytics.product_affinity')").fetchone()[0] is not None),
+        ("drop index production.transactions_batch_date_idx",
+         lambda: db.execute("select to_regclass('production.transactions_batch_date_idx')").fetchone()[0] is not None),
+        ("create or replace function warehouse.date_key(day date) returns integer language sql immutable "
+         "return 0", lambda: db.execute("select warehouse.date_key('2026-05-01')").fetchone() == (20260501,)),
+        ("revoke select on warehouse.dim_date from bi_reader", bi_reader_reads_dim_date),
+    ]:
+        db.execute(drift)
+        assert apply_schema(db) != [], drift
+        assert repaired(), drift
+        assert apply_schema(db) == [], drift
+
+
+def test_a_loaded_date_leaves_the_catalog_as_the_schema_files_left_it(tmp_path):
+    """Partitions attached, staging tables swapped, table models' keys dropped and built again:
+    none of it is drift, or every run would apply the files again."""
+    from conftest import load_after_staging, stage_generated
+
+    dates = ["2026-04-06", "2026-04-07"]
+    stage_generated(tmp_path, dates, dict(seed=3, orders=20, customers=60, new_customers=2, products=20))
+    load_after_staging(dates)
+    with connect(autocommit=True) as conn:
+        assert apply_schema(conn) == []

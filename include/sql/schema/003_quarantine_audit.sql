@@ -17,11 +17,12 @@ create index if not exists rejected_rows_batch_idx
     on quarantine.rejected_rows (source_table, batch_date, stage);
 
 -- The schema files as last applied (ecommerce.schema): a bootstrap that finds the same files
--- applied by the same role, and every table they declare, applies nothing, and so takes no lock
--- on a table that another run's tasks are writing.
+-- applied by the same role, and the catalog as they left it, applies nothing, and so takes no
+-- lock on a table that another run's tasks are writing.
 create table if not exists audit.schema_applied (
-    fingerprint text not null,  -- sha256 of the schema files and the model homes' tables
+    fingerprint text not null,    -- sha256 of the schema files and the model homes' tables
     applied_by name not null,
+    catalog_state text not null,  -- ecommerce.schema.CATALOG_STATE after they applied
     applied_at timestamptz not null default clock_timestamp()
 );
 
