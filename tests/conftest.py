@@ -413,8 +413,9 @@ def assert_same_content(actual: dict, expected: dict) -> None:
 LOADED_LAYERS = ("production", "warehouse", "analytics")
 
 
-def stage_generated(raw: Path, dates: list[str], shop: dict) -> None:
-    """An empty warehouse with each date's generated raw files staged (written under ``raw``)."""
+def stage_generated(raw: Path, dates: list[str], shop: dict, reset: bool = True) -> None:
+    """An empty warehouse (the warehouse as it is: ``reset`` false) with each date's generated
+    raw files staged (written under ``raw``)."""
     from datetime import date
 
     from ecommerce.contract import RAW_TABLES
@@ -422,7 +423,8 @@ def stage_generated(raw: Path, dates: list[str], shop: dict) -> None:
     from ecommerce.generation.writer import generate_day
     from ecommerce.operators import CsvToStagingOperator
 
-    reset_warehouse()
+    if reset:
+        reset_warehouse()
     for business_date in dates:
         generate_day(GeneratorConfig(**shop), date.fromisoformat(business_date), raw)
         for table in RAW_TABLES:

@@ -311,12 +311,15 @@ def test_the_schema_files_apply_again_when_changed_by_another_role_or_the_catalo
 
 
 def test_a_loaded_date_leaves_the_catalog_as_the_schema_files_left_it(tmp_path):
-    """Partitions attached, staging tables swapped, table models' keys dropped and built again:
-    none of it is drift, or every run would apply the files again."""
+    """A date staged (its batch swapped in) and loaded (partitions made and attached, table
+    models' keys dropped and built again) after the files applied: none of it is drift, or every
+    run would apply the files again."""
     from conftest import load_after_staging, stage_generated
 
-    dates = ["2026-04-06", "2026-04-07"]
-    stage_generated(tmp_path, dates, dict(seed=3, orders=20, customers=60, new_customers=2, products=20))
-    load_after_staging(dates)
+    shop = dict(seed=3, orders=20, customers=60, new_customers=2, products=20)
+    stage_generated(tmp_path, ["2026-04-06"], shop)
+    load_after_staging(["2026-04-06"])  # the files applied first
+    stage_generated(tmp_path, ["2026-04-07"], shop, reset=False)
+    load_after_staging(["2026-04-07"], clear=False)
     with connect(autocommit=True) as conn:
         assert apply_schema(conn) == []
