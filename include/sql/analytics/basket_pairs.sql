@@ -45,6 +45,8 @@ checks:
 
 {{ stale_dates.take_stale_dates('basket_pairs', made_stale_by=['dim_products.attributes']) }};
 
+-- An order's lines share its time, so each of its products is one version, of one category:
+-- order_products holds an order's product once.
 with order_products as materialized (
     select recomputed_dates.date, facts.transaction_id, products.product_id, products.category_name
     from recomputed_dates
@@ -62,8 +64,6 @@ order_categories as materialized (
     group by date, transaction_id, category_name
 ),
 
--- An order's lines share its time, so each of its products is one version, of one category:
--- order_products holds an order's product once.
 -- Each level's items of an order once: an item's own row counts the orders holding it, and the
 -- orders holding two items pair them, the lesser first (products by their bigint ids, three
 -- times as fast as one text column of both levels on a million-line day). Items of one order
